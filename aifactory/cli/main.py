@@ -1,0 +1,70 @@
+"""The `aifactory` command.
+
+Command groups live one per file in this package; each exposes `register(app)`. Heavy libraries (torch,
+pulumi, ansible) are imported inside the commands that need them so `--help`, `validate` and
+`policy check` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from aifactory import __version__
+from aifactory.errors import UserError
+
+# Order is the order of `aifactory --help`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "aifactory.cli.blueprints",
+)
+
+app = typer.Typer(
+    name="aifactory",
+    help="Declarative toolkit that turns validated blueprints into running, sovereign GPU AI factories.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aifactory {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ["AIFACTORY_DEBUG"] = "1"
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Console-script entry point: user errors exit 2 without a traceback; bugs exit 3 (with --debug,
+    the traceback)."""
+    try:
+        app()
+    except UserError as err:  # raised outside Click's own handling, e.g. during registration
+        typer.echo(f"error: {err.format_message()}", err=True)
+        sys.exit(2)
+    except (KeyboardInterrupt, BrokenPipeError):
+        sys.exit(130)
+    except Exception as err:  # a bug, not a user mistake
+        if os.environ.get("AIFACTORY_DEBUG") or "--debug" in sys.argv:
+            raise
+        typer.echo(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
+        sys.exit(3)
