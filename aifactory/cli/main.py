@@ -20,6 +20,9 @@ from aifactory.errors import UserError
 # Order is the order of `aifactory --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.blueprints",
+    "aifactory.cli.validate",
+    "aifactory.cli.init",
+    "aifactory.cli.catalog",
 )
 
 app = typer.Typer(
