@@ -106,7 +106,11 @@ def parse_text(text: str, file: str) -> YNode:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise UserError.at(loc, f"malformed YAML: {err.problem or err.context}",
+        what = err.problem or err.context or "syntax error"
+        if err.problem and err.context and err.context_mark and err.context_mark is not mark:
+            # e.g. an unclosed quote is found at the end of the file; say where it was opened
+            what += f" ({err.context} at line {err.context_mark.line + 1})"
+        raise UserError.at(loc, f"malformed YAML: {what}",
                            "check indentation, quoting and colons on this line") from None
     except yaml.YAMLError as err:
         raise UserError.at(Location(file), f"malformed YAML: {err}", "fix the YAML syntax") from None
