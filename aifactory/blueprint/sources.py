@@ -129,6 +129,10 @@ def _set(node: YNode, parts: list[str], value: YNode, loc: Location) -> YNode:
         items = list(node.value)
         items[int(head)] = _set(items[int(head)], rest, value, loc)
         return YNode(items, node.loc)
+    if node.value is not None and not isinstance(node.value, dict):
+        # Without this the scalar would silently become a mapping and the error would blame the file.
+        raise UserError.at(loc, f"{head!r} cannot go under the value {node.value!r} at {node.loc}",
+                           "set the value itself (drop the last part of PATH), or fix PATH")
     mapping = dict(node.value) if isinstance(node.value, dict) else {}
     child = mapping.get(head, YNode({}, loc))
     mapping[head] = _set(child, rest, value, loc)
