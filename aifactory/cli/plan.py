@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,12 +13,14 @@ if TYPE_CHECKING:
     from aifactory.design import Plan
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override a value: path=value (repeatable).")]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a value: path=value (repeatable).")
+]
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
@@ -55,14 +57,15 @@ def write_artifacts(p: Plan, data: dict[str, Any], out: Path) -> None:
     from aifactory.io import atomic_write_tree, dumps_json
 
     bom = "item,model,count\n" + "".join(f"{r['item']},{r['model']},{r['count']}\n" for r in data["bom"])
-    files: dict[str, str | bytes] = {"plan.json": dumps_json(data), "bom.csv": bom,
-                                     "cabling.csv": cabling.to_csv(p), "hosts.csv": hosts_csv(p.hosts)}
-    try:
-        from aifactory.render.pictures import pictures
-    except ImportError:  # pragma: no cover - the pictures package ships with the design engine
-        pictures = None
-    if pictures is not None:
-        files.update(pictures(p))
+    files: dict[str, str | bytes] = {
+        "plan.json": dumps_json(data),
+        "bom.csv": bom,
+        "cabling.csv": cabling.to_csv(p),
+        "hosts.csv": hosts_csv(p.hosts),
+    }
+    from aifactory.render.pictures import pictures
+
+    files.update(pictures(p))
     atomic_write_tree(out, files)
 
 
@@ -71,30 +74,63 @@ def print_summary(data: dict[str, Any], out: Path | None) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
-    c, pw, co, st, k = (data["fabric"]["compute"], data["power"], data["cooling"], data["storage"], data["kpi"])
-    console.print(f"[bold]{data['blueprint']}[/bold]: {data['nodes']} x {data['node_sku']} = "
-                  f"{data['gpus']} {data['gpu_model']} GPUs in {c['scalable_units']} SU(s)")
-    table = Table("network", "switch", "tiers", "leaf", "spine", "core", "node links", "leaf-spine", "spine-core")
+    c, pw, co, st, k = (
+        data["fabric"]["compute"],
+        data["power"],
+        data["cooling"],
+        data["storage"],
+        data["kpi"],
+    )
+    console.print(
+        f"[bold]{data['blueprint']}[/bold]: {data['nodes']} x {data['node_sku']} = "
+        f"{data['gpus']} {data['gpu_model']} GPUs in {c['scalable_units']} SU(s)"
+    )
+    table = Table(
+        "network", "switch", "tiers", "leaf", "spine", "core", "node links", "leaf-spine", "spine-core"
+    )
     for name, n in sorted(data["fabric"].items()):
-        table.add_row(name, n["switch"], str(n["tiers"]), str(n["leaf_switches"]), str(n["spine_switches"]),
-                      str(n["core_switches"]), str(n["node_links"]), str(n["leaf_spine_links"]),
-                      str(n["spine_core_links"]))
+        table.add_row(
+            name,
+            n["switch"],
+            str(n["tiers"]),
+            str(n["leaf_switches"]),
+            str(n["spine_switches"]),
+            str(n["core_switches"]),
+            str(n["node_links"]),
+            str(n["leaf_spine_links"]),
+            str(n["spine_core_links"]),
+        )
     console.print(table)
-    console.print(f"compute fabric: {c['rails']} rails at {c['link_speed_gbps']}G, oversubscription "
-                  f"{c['oversubscription']:g}:1, fabric manager ports {c['fabric_manager']['ports']}")
-    console.print(f"power: IT {pw['it_kw']:,.1f} kW, facility {pw['facility_kw']:,.1f} kW (PUE {pw['pue']:g}) "
-                  f"of {pw['facility_budget_kw']:,.1f} kW budget")
-    console.print(f"racks: {co['racks']} ({co['compute_racks']} compute at {co['nodes_per_rack']} nodes, "
-                  f"{co['max_rack_kw']:.1f} kW max; {co['network_racks']} network), {co['pdus']} PDUs")
-    console.print(f"storage ({st['tier']}): read {st['read_gbps']:g} GB/s ({st['read_gbps_per_gpu']:.3f} per GPU, "
-                  f"tier asks {st['target_read_gbps']:g}), write {st['write_gbps']:g} GB/s; checkpoints "
-                  f"{st['checkpoint_tb']:g} TB of {st['capacity_tb']:g} TB")
-    tokens = f"{k['tokens_per_s']:,.0f} tokens/s, {k['tokens_per_joule']} tokens/J" if k["tokens_per_s"] else \
-        "no sourced token figure"
-    console.print(f"KPIs: {k['peak_pflops_bf16']:,.1f} PFLOPS bf16, {k['peak_pflops_fp8']:,.1f} fp8; {tokens}")
+    console.print(
+        f"compute fabric: {c['rails']} rails at {c['link_speed_gbps']}G, oversubscription "
+        f"{c['oversubscription']:g}:1, fabric manager ports {c['fabric_manager']['ports']}"
+    )
+    console.print(
+        f"power: IT {pw['it_kw']:,.1f} kW, facility {pw['facility_kw']:,.1f} kW (PUE {pw['pue']:g}) "
+        f"of {pw['facility_budget_kw']:,.1f} kW budget"
+    )
+    console.print(
+        f"racks: {co['racks']} ({co['compute_racks']} compute at {co['nodes_per_rack']} nodes, "
+        f"{co['max_rack_kw']:.1f} kW max; {co['network_racks']} network), {co['pdus']} PDUs"
+    )
+    console.print(
+        f"storage ({st['tier']}): read {st['read_gbps']:g} GB/s ({st['read_gbps_per_gpu']:.3f} per GPU, "
+        f"tier asks {st['target_read_gbps']:g}), write {st['write_gbps']:g} GB/s; checkpoints "
+        f"{st['checkpoint_tb']:g} TB of {st['capacity_tb']:g} TB"
+    )
+    tokens = (
+        f"{k['tokens_per_s']:,.0f} tokens/s, {k['tokens_per_joule']} tokens/J"
+        if k["tokens_per_s"]
+        else "no sourced token figure"
+    )
+    console.print(
+        f"KPIs: {k['peak_pflops_bf16']:,.1f} PFLOPS bf16, {k['peak_pflops_fp8']:,.1f} fp8; {tokens}"
+    )
     for f in data["findings"]:
-        console.print(f"[red]{f['file']}:{f['line']}:{f['column']}: {f['code']}[/red]: {f['message']}\n"
-                      f"  fix: {f['hint']}")
+        console.print(
+            f"[red]{f['file']}:{f['line']}:{f['column']}: {f['code']}[/red]: {f['message']}\n"
+            f"  fix: {f['hint']}"
+        )
     if not data["findings"]:
         console.print("[green]no findings[/green]")
     if out is not None:
@@ -125,8 +161,13 @@ def register(app: typer.Typer) -> None:
         blueprint: Annotated[str, typer.Argument(help="Blueprint file or catalogue name.")],
         set_: SetOption = None,
         fmt: FormatOption = Format.text,
-        out: Annotated[Path | None, typer.Option("--out", help="Write plan.json, bom.csv, cabling.csv, "
-                                                  "hosts.csv and the pictures (SVG, PNG) here.")] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out",
+                help="Write plan.json, bom.csv, cabling.csv, hosts.csv and the pictures (SVG, PNG) here.",
+            ),
+        ] = None,
     ) -> None:
         """Derive the physical design (fabric, addresses, power, heat, storage, KPIs, BOM) and check it.
 
@@ -152,8 +193,8 @@ def register(app: typer.Typer) -> None:
         """What a change does to GPUs, switches, cables, power, heat and the bill of materials.
 
         Exit 0 when HEAD plans without findings, 1 when it has findings, 2 on unusable input."""
-        from aifactory.io import dumps_json
         from aifactory.design.diff import diff_plans
+        from aifactory.io import dumps_json
 
         _, _, before = load_and_plan(base, None)
         _, _, after = load_and_plan(head, None)

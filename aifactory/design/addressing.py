@@ -1,6 +1,6 @@
-"""Addressing: carve each supernet of `fabric.addressing` into per-SU (and per-rail) subnets, without overlap.
+"""Addressing: carve each supernet of `fabric.addressing` into per-SU (and per-rail) subnets, no overlap.
 
-Subnets are allocated largest first, each aligned to its size, so the carve leaves no holes and is deterministic.
+Subnets are allocated largest first, each aligned to its size: the carve leaves no holes and is deterministic.
 In every subnet the first address is the gateway; hosts follow. Integer arithmetic keeps 100k-node plans fast.
 """
 
@@ -29,8 +29,11 @@ class Subnet:
 
     def host(self, index: int) -> str:
         """Address of host `index` (0-based); the subnet's first address is the gateway."""
-        return str(ipaddress.ip_address(self.network + 2 + index) if self.version == 4
-                   else ipaddress.IPv6Address(self.network + 2 + index))
+        return str(
+            ipaddress.ip_address(self.network + 2 + index)
+            if self.version == 4
+            else ipaddress.IPv6Address(self.network + 2 + index)
+        )
 
     def size(self, bits: int) -> int:
         return 1 << (bits - self.prefix)
@@ -72,23 +75,38 @@ def supernet_checks(bp: Blueprint, carves: dict[str, Carve]) -> list[DesignCheck
     addressing = bp.fabric.addressing
     nets = [(n, getattr(addressing, n)) for n in SUPERNETS]
     for i, (a, net_a) in enumerate(nets):
-        for b, net_b in nets[i + 1:]:
+        for b, net_b in nets[i + 1 :]:
             if net_a.version == net_b.version and net_a.overlaps(net_b):
-                found.append(DesignCheck(
-                    "cidr-overlap", f"{a} supernet {net_a} overlaps the {b} supernet {net_b}",
-                    ("fabric", "addressing", b), f"give the {b} network a range disjoint from {net_a}",
-                    ("fabric", "addressing", a)))
+                found.append(
+                    DesignCheck(
+                        "cidr-overlap",
+                        f"{a} supernet {net_a} overlaps the {b} supernet {net_b}",
+                        ("fabric", "addressing", b),
+                        f"give the {b} network a range disjoint from {net_a}",
+                        ("fabric", "addressing", a),
+                    )
+                )
         for k, reserved in enumerate(bp.site.reserved_cidrs):
             if net_a.version == reserved.version and net_a.overlaps(reserved):
-                found.append(DesignCheck(
-                    "cidr-overlap", f"{a} supernet {net_a} overlaps {reserved}, which the site already uses",
-                    ("fabric", "addressing", a), f"move the {a} network outside {reserved}",
-                    ("site", "reserved_cidrs", k)))
+                found.append(
+                    DesignCheck(
+                        "cidr-overlap",
+                        f"{a} supernet {net_a} overlaps {reserved}, which the site already uses",
+                        ("fabric", "addressing", a),
+                        f"move the {a} network outside {reserved}",
+                        ("site", "reserved_cidrs", k),
+                    )
+                )
         c = carves[a]
         if not c.fits:
-            found.append(DesignCheck(
-                "cidr-exhausted", f"{a} supernet {net_a} is too small: its subnets need a /{c.needed_prefix}",
-                ("fabric", "addressing", a), f"use a /{c.needed_prefix} or larger for fabric.addressing.{a}"))
+            found.append(
+                DesignCheck(
+                    "cidr-exhausted",
+                    f"{a} supernet {net_a} is too small: its subnets need a /{c.needed_prefix}",
+                    ("fabric", "addressing", a),
+                    f"use a /{c.needed_prefix} or larger for fabric.addressing.{a}",
+                )
+            )
     return found
 
 

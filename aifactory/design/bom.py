@@ -37,8 +37,12 @@ def bom(p: Plan) -> list[BomRow]:
     _add(rows, "rack", "network", p.power.network_racks)
     _add(rows, "rack", "management", p.power.management_racks)
     _add(rows, "pdu", "rack-pdu", p.pdus)
-    _add(rows, "fabric-manager", "ufm-appliance" if p.compute.kind == "infiniband" else "fabric-controller",
-         p.layout.fm_appliances)
+    _add(
+        rows,
+        "fabric-manager",
+        "ufm-appliance" if p.compute.kind == "infiniband" else "fabric-controller",
+        p.layout.fm_appliances,
+    )
     _add(rows, "management-server", "x86-2s", len(p.mgmt))
     _add(rows, "filesystem", p.bp.storage.filesystem.type, 1)
     return [{"item": i, "model": m, "count": c} for (i, m), c in sorted(rows.items())]

@@ -31,16 +31,28 @@ def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterat
         a = switch_name(net, "leaf", leaf, plane, planes)
         for j in range(clos.leaf_up):
             spine = base + j % s_per
-            yield (net, a, f"p{clos.leaf_down + j + 1}", switch_name(net, "spine", spine, plane, planes),
-                   f"p{local * k + j // s_per + 1}", fiber)
+            yield (
+                net,
+                a,
+                f"p{clos.leaf_down + j + 1}",
+                switch_name(net, "spine", spine, plane, planes),
+                f"p{local * k + j // s_per + 1}",
+                fiber,
+            )
     if clos.tiers == 3:
         c_per, kc, down = clos.cores_per_group, clos.links_per_spine_core, clos.spine_down
         for spine in range(clos.spines):
             pod, s = divmod(spine, s_per)
             a = switch_name(net, "spine", spine, plane, planes)
             for m in range(clos.spine_up):
-                yield (net, a, f"p{down + m + 1}", switch_name(net, "core", s * c_per + m % c_per, plane, planes),
-                       f"p{pod * kc + m // c_per + 1}", fiber)
+                yield (
+                    net,
+                    a,
+                    f"p{down + m + 1}",
+                    switch_name(net, "core", s * c_per + m % c_per, plane, planes),
+                    f"p{pod * kc + m // c_per + 1}",
+                    fiber,
+                )
 
 
 def compute_rows(p: Plan) -> Iterator[Row]:
@@ -56,13 +68,25 @@ def compute_rows(p: Plan) -> Iterator[Row]:
             host = node_name(prefix, i, lay.nodes)
             for r in range(lay.rails):
                 leaf, port = fab.leaf_of(su, pos, r)
-                yield ("compute", host, f"rail{r}{suffix}", switch_name("compute", "leaf", leaf, plane, fab.planes),
-                       f"p{port + 1}", cable)
+                yield (
+                    "compute",
+                    host,
+                    f"rail{r}{suffix}",
+                    switch_name("compute", "leaf", leaf, plane, fab.planes),
+                    f"p{port + 1}",
+                    cable,
+                )
         for q, (su, pos, r) in enumerate(lay.fm_slots()):
             leaf, port = fab.leaf_of(su, pos, r)
             appliance, fm_port = divmod(q, lay.fm_ports)
-            yield ("compute", f"fm{appliance + 1:02d}", f"ib{fm_port}{suffix}",
-                   switch_name("compute", "leaf", leaf, plane, fab.planes), f"p{port + 1}", cable)
+            yield (
+                "compute",
+                f"fm{appliance + 1:02d}",
+                f"ib{fm_port}{suffix}",
+                switch_name("compute", "leaf", leaf, plane, fab.planes),
+                f"p{port + 1}",
+                cable,
+            )
         yield from uplinks("compute", fab.clos, plane, fab.planes, fab.link_speed)
 
 
@@ -81,8 +105,11 @@ def endpoints(p: Plan, name: str, net: Net) -> Iterator[tuple[str, str]]:
     extra: list[tuple[str, str]] = []
     for h in p.mgmt:
         extra += [(h.hostname, f"{port_name}{k}") for k in range(2 if name == "inband" else 1)]
-    fm = [(f"fm{a + 1:02d}", f"{port_name}{k}") for a in range(lay.fm_appliances)
-          for k in range(2 if name == "inband" else 1)]
+    fm = [
+        (f"fm{a + 1:02d}", f"{port_name}{k}")
+        for a in range(lay.fm_appliances)
+        for k in range(2 if name == "inband" else 1)
+    ]
     if name != "storage":
         extra += fm
     if name == "oob":

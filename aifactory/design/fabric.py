@@ -1,9 +1,9 @@
 """The compute fabric: a rail-optimized fat tree sized from the blueprint (DGX SuperPOD style).
 
-NIC k of every node in a scalable unit (SU) goes to a leaf of rail k (RA-11333-001, "rail-optimized"). An SU's
-node slots are spread over `leaves_per_rail` leaves per rail; each leaf has as many uplinks as its downlink slots
-divided by the oversubscription. The fabric-manager (UFM) appliances take the slots after the last node. Two
-tiers while every leaf can reach every spine, three (a spine group per SU, core groups above) beyond.
+NIC k of every node in a scalable unit (SU) goes to a leaf of rail k (RA-11333-001, "rail-optimized").
+An SU's node slots are spread over `leaves_per_rail` leaves per rail; each leaf has as many uplinks as its
+downlink slots divided by the oversubscription. The fabric-manager (UFM) appliances take the slots after the
+last node. Two tiers while every leaf can reach every spine, three (a spine group per SU, cores above) beyond.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def fm_slots_needed(appliances: int, ports: int, rails: int) -> int:
 
 
 def radix_at(ports: int, port_speed: int, link_speed: int) -> int:
-    """Logical ports at `link_speed`: a faster port splits (an 800G cage as 2x400G), else one link per port."""
+    """Logical ports at `link_speed`: a faster port splits (800G as 2x400G), else one link per port."""
     if link_speed < port_speed and port_speed % link_speed == 0:
         return ports * (port_speed // link_speed)
     return ports
@@ -133,8 +133,16 @@ class ComputeFabric:
         return used
 
 
-def size_compute(layout: Layout, kind: str, switch: str, radix: int, link_speed: int, oversubscription: float,
-                 tiers: int | None, planes: int = 1) -> ComputeFabric:
+def size_compute(
+    layout: Layout,
+    kind: str,
+    switch: str,
+    radix: int,
+    link_speed: int,
+    oversubscription: float,
+    tiers: int | None,
+    planes: int = 1,
+) -> ComputeFabric:
     """Size the rail-optimized fabric; `tiers` None chooses the fewest that fit."""
     endpoints = layout.nodes * layout.rails + layout.fm_links
     if tiers in (None, 1) and layout.sus == 1 and endpoints <= radix:

@@ -38,9 +38,22 @@ class Net:
 
 def from_compute(fab: ComputeFabric) -> Net:
     counts = {"leaf": fab.leaf_switches, "spine": fab.spine_switches, "core": fab.core_switches}
-    links = {"node-leaf": fab.node_links, "leaf-spine": fab.leaf_spine_links, "spine-core": fab.spine_core_links}
-    return Net("compute", fab.switch, fab.link_speed, counts, links, fab.ports_used(), fab.radix,
-               fab.node_links, fab.clos)
+    links = {
+        "node-leaf": fab.node_links,
+        "leaf-spine": fab.leaf_spine_links,
+        "spine-core": fab.spine_core_links,
+    }
+    return Net(
+        "compute",
+        fab.switch,
+        fab.link_speed,
+        counts,
+        links,
+        fab.ports_used(),
+        fab.radix,
+        fab.node_links,
+        fab.clos,
+    )
 
 
 def from_clos(name: str, switch: str, speed: int, radix: int, endpoints: int, clos: Clos | None) -> Net:
@@ -59,8 +72,9 @@ def from_clos(name: str, switch: str, speed: int, radix: int, endpoints: int, cl
 def size_network(cat: Catalog, name: str, net: Network, endpoints: int) -> Net:
     sw = cat.switches[net.switch]
     radix = radix_at(sw.ports, sw.port_speed_gbps, net.link_speed)
-    return from_clos(name, net.switch, net.link_speed, radix, endpoints,
-                     generic(endpoints, radix, net.oversubscription))
+    return from_clos(
+        name, net.switch, net.link_speed, radix, endpoints, generic(endpoints, radix, net.oversubscription)
+    )
 
 
 def storage_server_ports(read_gbs: float, write_gbs: float, speed: int) -> int:
@@ -105,7 +119,9 @@ def cable_counts(net: Net) -> dict[str, int]:
     return out
 
 
-def node_nic_watts(cat: Catalog, sku: NodeSku, compute_speed: int, planes: int, storage_speed: int | None) -> float:
+def node_nic_watts(
+    cat: Catalog, sku: NodeSku, compute_speed: int, planes: int, storage_speed: int | None
+) -> float:
     """NIC and NIC-side optics power a node adds to its catalogue maximum."""
     watts = sku.nic_power_w * sku.compute_nics
     optic = nic_optic(cat, compute_speed)

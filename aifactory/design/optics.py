@@ -14,7 +14,9 @@ OPTICAL_FROM_GBPS = 200
 def nic_optic(cat: Catalog, speed: int) -> tuple[str, Transceiver] | None:
     if speed < OPTICAL_FROM_GBPS:
         return None
-    found = sorted((tid, t) for tid, t in cat.transceivers.items() if t.end == "nic" and t.speed_gbps == speed)
+    found = sorted(
+        (tid, t) for tid, t in cat.transceivers.items() if t.end == "nic" and t.speed_gbps == speed
+    )
     return found[0] if found else None
 
 
@@ -22,8 +24,11 @@ def switch_optic(cat: Catalog, speed: int, media: str) -> tuple[str, Transceiver
     """A switch-side transceiver for `speed`; twin-port parts serve two ports."""
     if speed < OPTICAL_FROM_GBPS:
         return None
-    found = sorted((t.media != media, tid, t) for tid, t in cat.transceivers.items()
-                   if t.end == "switch" and t.speed_gbps == speed)
+    found = sorted(
+        (t.media != media, tid, t)
+        for tid, t in cat.transceivers.items()
+        if t.end == "switch" and t.speed_gbps == speed
+    )
     if found:
         return found[0][1], found[0][2]
     return nic_optic(cat, speed)  # single-port parts (e.g. QSFP112) also sit in switches

@@ -64,47 +64,77 @@ def rack_checks(bp: Blueprint, cat: Catalog, rack_w: float) -> list[DesignCheck]
     found: list[DesignCheck] = []
     npr = ("compute", "nodes_per_rack")
     if rack_w > group.capacity:
-        found.append(DesignCheck(
-            "rack-heat", f"a compute rack dissipates {rack_w / 1e3:.1f} kW, above the {group.type} capacity of "
-            f"rack group {group.name!r} ({group.capacity / 1e3:g} kW)", npr,
-            "put fewer nodes in each rack (compute.nodes_per_rack), cap GPU power, or choose a cooling method "
-            "with more capacity", (*where, "capacity")))
+        found.append(
+            DesignCheck(
+                "rack-heat",
+                f"a compute rack dissipates {rack_w / 1e3:.1f} kW, above the {group.type} capacity of "
+                f"rack group {group.name!r} ({group.capacity / 1e3:g} kW)",
+                npr,
+                "put fewer nodes in each rack (compute.nodes_per_rack), cap GPU power, "
+                "or choose a cooling method with more capacity",
+                (*where, "capacity"),
+            )
+        )
     limit = group.power_limit or group.capacity
     if rack_w > limit:
-        found.append(DesignCheck(
-            "rack-power", f"a compute rack draws {rack_w / 1e3:.1f} kW, above the rack feed of "
-            f"{limit / 1e3:g} kW in rack group {group.name!r}", npr,
-            "put fewer nodes in each rack or raise the rack group's power_limit", (*where, "power_limit")))
+        found.append(
+            DesignCheck(
+                "rack-power",
+                f"a compute rack draws {rack_w / 1e3:.1f} kW, above the rack feed of "
+                f"{limit / 1e3:g} kW in rack group {group.name!r}",
+                npr,
+                "put fewer nodes in each rack or raise the rack group's power_limit",
+                (*where, "power_limit"),
+            )
+        )
     method = cat.cooling.get(group.type)
     if method and group.capacity > method.max_rack_kw * 1e3:
-        found.append(DesignCheck(
-            "rack-heat", f"rack group {group.name!r} claims {group.capacity / 1e3:g} kW per rack, more than "
-            f"{method.name} removes ({method.max_rack_kw:g} kW)", (*where, "capacity"),
-            "lower the capacity to what the cooling method can remove, or change its type", (*where, "type")))
+        found.append(
+            DesignCheck(
+                "rack-heat",
+                f"rack group {group.name!r} claims {group.capacity / 1e3:g} kW per rack, more than "
+                f"{method.name} removes ({method.max_rack_kw:g} kW)",
+                (*where, "capacity"),
+                "lower the capacity to what the cooling method can remove, or change its type",
+                (*where, "type"),
+            )
+        )
     if isinstance(group, DirectLiquid):
         air = cat.cooling["air"].max_rack_kw * 1e3
         air_w = rack_w * (1.0 - group.liquid_fraction)
         if air_w > air:
-            found.append(DesignCheck(
-                "rack-heat", f"the air-side heat of a direct-liquid rack is {air_w / 1e3:.1f} kW "
-                f"({1 - group.liquid_fraction:.0%} of {rack_w / 1e3:.1f} kW), above the room's air limit of "
-                f"{air / 1e3:g} kW per rack", (*where, "liquid_fraction"),
-                "capture more heat in liquid or put fewer nodes in each rack", npr))
+            found.append(
+                DesignCheck(
+                    "rack-heat",
+                    f"the air-side heat of a direct-liquid rack is {air_w / 1e3:.1f} kW "
+                    f"({1 - group.liquid_fraction:.0%} of {rack_w / 1e3:.1f} kW), above the room's air "
+                    f"limit of {air / 1e3:g} kW per rack",
+                    (*where, "liquid_fraction"),
+                    "capture more heat in liquid or put fewer nodes in each rack",
+                    npr,
+                )
+            )
     return found
 
 
 def facility_checks(bp: Blueprint, budget: PowerBudget) -> list[DesignCheck]:
     if budget.facility_w <= bp.cooling.facility_power:
         return []
-    return [DesignCheck(
-        "facility-power", f"facility power {budget.facility_w / 1e6:.3f} MW (IT {budget.it_w / 1e6:.3f} MW x PUE "
-        f"{budget.pue:g}) exceeds the budget of {bp.cooling.facility_power / 1e6:.3f} MW",
-        ("compute",), "build fewer nodes, cap GPU power, or raise cooling.facility_power",
-        ("cooling", "facility_power"))]
+    return [
+        DesignCheck(
+            "facility-power",
+            f"facility power {budget.facility_w / 1e6:.3f} MW (IT {budget.it_w / 1e6:.3f} MW x PUE "
+            f"{budget.pue:g}) exceeds the budget of {bp.cooling.facility_power / 1e6:.3f} MW",
+            ("compute",),
+            "build fewer nodes, cap GPU power, or raise cooling.facility_power",
+            ("cooling", "facility_power"),
+        )
+    ]
 
 
-def network_rack_count(bp: Blueprint, cat: Catalog, per_net: dict[str, tuple[str, int, float]],
-                       servers: int, server_w: float) -> int:
+def network_rack_count(
+    bp: Blueprint, cat: Catalog, per_net: dict[str, tuple[str, int, float]], servers: int, server_w: float
+) -> int:
     """Racks for all switches and management servers together, filled up to the network group's feed and
     cooling and to the rack's height (a device above the budget still takes a rack of its own)."""
     group = network_group(bp)

@@ -51,30 +51,60 @@ def fit(bp: Blueprint, gpus: int, nodes: int, node_link_gbps: float) -> StorageF
     scale = gpus / SU_GPUS
     ck = bp.storage.checkpoints
     ck_bytes = int(ck.model_params_billion * 1e9 * ck.bytes_per_param * ck.retained) if ck else 0
-    return StorageFit(fs.tier, fs.read_throughput, fs.write_throughput, su_read * scale, su_write * scale,
-                      node_link_gbps, gpus, nodes, ck_bytes, fs.capacity)
+    return StorageFit(
+        fs.tier,
+        fs.read_throughput,
+        fs.write_throughput,
+        su_read * scale,
+        su_write * scale,
+        node_link_gbps,
+        gpus,
+        nodes,
+        ck_bytes,
+        fs.capacity,
+    )
 
 
 def checks(bp: Blueprint, s: StorageFit) -> list[DesignCheck]:
     found = []
     fs = ("storage", "filesystem")
     tier = (*fs, "tier")
-    for kind, have, want in (("read", s.read_gbps, s.target_read_gbps), ("write", s.write_gbps,
-                                                                          s.target_write_gbps)):
+    for kind, have, want in (
+        ("read", s.read_gbps, s.target_read_gbps),
+        ("write", s.write_gbps, s.target_write_gbps),
+    ):
         if have + 1e-9 < want:
-            found.append(DesignCheck(
-                "storage-tier", f"{kind} throughput {have:g} GB/s is below the {s.tier!r} tier's "
-                f"{want:.1f} GB/s for {s.gpus} GPUs", (*fs, f"{kind}_throughput"),
-                f"raise {kind}_throughput to at least {want:.1f} GB/s or choose a lower tier", tier))
+            found.append(
+                DesignCheck(
+                    "storage-tier",
+                    f"{kind} throughput {have:g} GB/s is below the {s.tier!r} tier's "
+                    f"{want:.1f} GB/s for {s.gpus} GPUs",
+                    (*fs, f"{kind}_throughput"),
+                    f"raise {kind}_throughput to at least {want:.1f} GB/s or choose a lower tier",
+                    tier,
+                )
+            )
     node_read = TIERS[s.tier]["node"][0]
     if s.gpus and s.single_node_read_gbps + 1e-9 < node_read:
-        found.append(DesignCheck(
-            "storage-tier", f"one node can read only {s.single_node_read_gbps:g} GB/s, below the {s.tier!r} "
-            f"tier's {node_read:g} GB/s per node", ("fabric", "storage"),
-            "give nodes faster storage links (fabric.storage.link_speed) or choose a lower tier", tier))
+        found.append(
+            DesignCheck(
+                "storage-tier",
+                f"one node can read only {s.single_node_read_gbps:g} GB/s, below the {s.tier!r} "
+                f"tier's {node_read:g} GB/s per node",
+                ("fabric", "storage"),
+                "give nodes faster storage links (fabric.storage.link_speed) or choose a lower tier",
+                tier,
+            )
+        )
     if s.checkpoint_bytes > s.capacity_bytes:
-        found.append(DesignCheck(
-            "checkpoint-capacity", f"retained checkpoints need {s.checkpoint_bytes / 1e15:.2f} PB, more than the "
-            f"file system's {s.capacity_bytes / 1e15:.2f} PB", ("storage", "checkpoints"),
-            "keep fewer checkpoints or grow storage.filesystem.capacity", (*fs, "capacity")))
+        found.append(
+            DesignCheck(
+                "checkpoint-capacity",
+                f"retained checkpoints need {s.checkpoint_bytes / 1e15:.2f} PB, more than the "
+                f"file system's {s.capacity_bytes / 1e15:.2f} PB",
+                ("storage", "checkpoints"),
+                "keep fewer checkpoints or grow storage.filesystem.capacity",
+                (*fs, "capacity"),
+            )
+        )
     return found
