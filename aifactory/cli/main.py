@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.validate",
     "aifactory.cli.init",
     "aifactory.cli.catalog",
+    "aifactory.cli.plan",
 )
 
 
