@@ -35,12 +35,10 @@ class Context:
         """The plain value at `path` in the merged blueprint, or None where the key is absent (a default)."""
         node: Any = self.loaded.data
         for key in path:
-            if isinstance(node, dict) and key in node:
-                node = node[key]
-            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                node = node[key]
-            else:
+            found = key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
+            if not isinstance(node, dict | list) or not found:
                 return None
+            node = node[key]
         return node
 
     def has(self, path: BlueprintPath) -> bool:

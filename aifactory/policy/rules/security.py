@@ -97,7 +97,7 @@ def unique_partitions(ctx: Context) -> Iterator[Hit]:
             if (key, value) in seen:
                 yield Hit(
                     ("fabric", "compute", "partitions", i, key),
-                    f"{key} {value:#06x} of tenant {p.tenant!r} is already used by tenant {seen[(key, value)]!r}"
+                    f"pkey {value:#06x} of tenant {p.tenant!r} is already used by {seen[(key, value)]!r}"
                     if key == "pkey"
                     else f"vlan {value} of tenant {p.tenant!r} is already used by {seen[(key, value)]!r}",
                 )

@@ -183,8 +183,7 @@ def mirror_location(ctx: Context) -> Iterator[Hit]:
     rationale="Every Helm chart and its images must be pullable without leaving the jurisdiction "
     "(air-gappable, signed mirrors).",
     remediation="Add the chart repository's host to an in-jurisdiction `helm`/`oci` mirror's `mirrors:` "
-    "list, 
-    "point `repository` at the mirror, or list the mirror in `allowed_registries`.",
+    "list, point `repository` at the mirror, or list the mirror in `allowed_registries`.",
 )
 def chart_sources(ctx: Context) -> Iterator[Hit]:
     for name, chart in sorted(ctx.bp.software.charts.items()):
