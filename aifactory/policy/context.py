@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from aifactory.blueprint import Blueprint, LoadedBlueprint
 from aifactory.policy.jurisdiction import inside
@@ -38,7 +38,7 @@ class Context:
             found = key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
             if not isinstance(node, dict | list) or not found:
                 return None
-            node = node[key]
+            node = cast(Any, node)[key]
         return node
 
     def has(self, path: BlueprintPath) -> bool:

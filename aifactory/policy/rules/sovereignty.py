@@ -147,7 +147,7 @@ def _host(url: str) -> str:
     return urlparse(url).hostname or url.split("/")[0]
 
 
-def _served(ctx: Context, host: str, kinds: tuple[str, ...]) -> bool:
+def served(ctx: Context, host: str, kinds: tuple[str, ...]) -> bool:
     """Is `host` an allowed registry, an in-jurisdiction mirror, or an upstream such a mirror serves?"""
     sov = ctx.bp.site.sovereignty
     if host in sov.allowed_registries:
@@ -191,7 +191,7 @@ def chart_sources(ctx: Context) -> Iterator[Hit]:
             continue
         host = _host(chart.repository)
         kinds = ("oci",) if chart.repository.startswith("oci://") else ("helm",)
-        if not _served(ctx, host, kinds):
+        if not served(ctx, host, kinds):
             yield Hit(
                 ("software", "charts", name, "repository"),
                 f"chart {name!r} comes from {host}, which no in-jurisdiction {kinds[0]} mirror serves",
