@@ -6,6 +6,8 @@ Imports stay inside the commands: `policy check` must start fast (no pulumi, no 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -18,6 +20,17 @@ if TYPE_CHECKING:
 
 _FORMATS = ("text", "json", "sarif", "junit", "github")
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    # This Typer vendors its own click, so a UserError (a click.ClickException) is not handled by the app:
+    # print it and exit 2 here, without a traceback.
+    try:
+        yield
+    except UserError as err:
+        typer.echo(f"error: {err.format_message()}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _choice(value: str | None, valid: tuple[str, ...], flag: str) -> None:
@@ -67,30 +80,22 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     ) -> None:
         """Check FILEs; exit 0 clean, 1 findings at or above the fail level, 2 unusable input."""
-        from aifactory.policy.check import CheckOptions, run_check
-        from aifactory.policy.config import load_config
-
-        _choice(fmt, _FORMATS, "--format")
-        _choice(fail_on, _SEVERITIES, "--fail-on")
-        if update_baseline and baseline is None:
-            raise UserError.at(
-                Location("--update-baseline"),
-                "--update-baseline needs --baseline FILE",
-                "add --baseline .aifactory-baseline.json",
+        with _user_errors():
+            code = _check(
+                files,
+                fmt,
+                sets,
+                fail_on,
+                config,
+                diff_base,
+                baseline,
+                update_baseline,
+                owner,
+                reason,
+                no_waivers,
+                output,
             )
-        options = CheckOptions(
-            tuple(sets), load_config(config), cast("Severity | None", fail_on), diff_base,
-            None if update_baseline else baseline, no_waivers,
-        )
-        report = run_check(files, options)
-        if update_baseline and baseline is not None:
-            from aifactory.policy.baseline import update
-
-            added = update(baseline, report.findings, owner, reason)
-            typer.echo(f"baseline {baseline}: {added} entr{'y' if added == 1 else 'ies'} added", err=True)
-            report = run_check(files, dataclasses.replace(options, baseline=baseline))
-        _emit(report, fmt, output)
-        raise typer.Exit(report.exit_code)
+        raise typer.Exit(code)
 
     @sub.command("list")
     def list_(fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text") -> None:
@@ -119,8 +124,53 @@ def register(app: typer.Typer) -> None:
         from aifactory.policy.registry import get_rule
 
         _choice(fmt, ("text", "json"), "--format")
-        rule = get_rule(rule_id)
+        with _user_errors():
+            rule = get_rule(rule_id)
         typer.echo(dumps_json(rule.as_dict()) if fmt == "json" else rule_page(rule), nl=False)
+
+
+def _check(
+    files: list[str],
+    fmt: str,
+    sets: list[str],
+    fail_on: str | None,
+    config: Path | None,
+    diff_base: str | None,
+    baseline: Path | None,
+    update_baseline: bool,
+    owner: str,
+    reason: str,
+    no_waivers: bool,
+    output: Path | None,
+) -> int:
+    from aifactory.policy.check import CheckOptions, run_check
+    from aifactory.policy.config import load_config
+
+    _choice(fmt, _FORMATS, "--format")
+    _choice(fail_on, _SEVERITIES, "--fail-on")
+    if update_baseline and baseline is None:
+        raise UserError.at(
+            Location("--update-baseline"),
+            "--update-baseline needs --baseline FILE",
+            "add --baseline .aifactory-baseline.json",
+        )
+    options = CheckOptions(
+        tuple(sets),
+        load_config(config),
+        cast("Severity | None", fail_on),
+        diff_base,
+        None if update_baseline else baseline,
+        no_waivers,
+    )
+    report = run_check(files, options)
+    if update_baseline and baseline is not None:
+        from aifactory.policy.baseline import update
+
+        added = update(baseline, report.findings, owner, reason)
+        typer.echo(f"baseline {baseline}: {added} entr{'y' if added == 1 else 'ies'} added", err=True)
+        report = run_check(files, dataclasses.replace(options, baseline=baseline))
+    _emit(report, fmt, output)
+    return report.exit_code
 
 
 def _emit(report: object, fmt: str, output: Path | None) -> None:

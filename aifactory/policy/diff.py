@@ -58,6 +58,9 @@ def base_tree(ref: str, root: Path) -> Iterator[Path]:
 def _catalogue(folder: Path) -> Iterator[None]:
     # Catalogue names in `extends:` must resolve to the base version of blueprints/ as well.
     old = os.environ.get("AIFACTORY_BLUEPRINTS")
+    if not folder.is_dir():  # a repository without its own catalogue uses the installed one
+        yield
+        return
     os.environ["AIFACTORY_BLUEPRINTS"] = str(folder)
     try:
         yield
@@ -76,6 +79,7 @@ def base_identities(
     root = repo_root(Path.cwd())
     out: set[tuple[str, ...]] = set()
     with base_tree(ref, root) as tmp, _catalogue(tmp / "blueprints"):
+        (tmp / ".git").mkdir(exist_ok=True)  # `extends:` may not leave the (base) repository
         for file in files:
             rel = Path(file).resolve().relative_to(root) if Path(file).exists() else Path(file)
             if not (tmp / rel).is_file():

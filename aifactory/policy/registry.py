@@ -56,7 +56,10 @@ def rule_ids() -> list[str]:
 
 
 def nearest(value: str) -> str:
-    near = difflib.get_close_matches(value.upper(), rule_ids(), n=1, cutoff=0.4)
+    prefix, dash, number = value.upper().partition("-")
+    # letters typed for look-alike digits ("SOV-01O") should not steer the suggestion elsewhere
+    guess = prefix + dash + number.translate(str.maketrans("OIL", "011"))
+    near = difflib.get_close_matches(guess, rule_ids(), n=1, cutoff=0.4)
     return f"did you mean {near[0]}? " if near else ""
 
 

@@ -66,7 +66,7 @@ def summary_markdown(report: Report) -> str:
             state = (
                 "waived" if f.waived else "baselined" if f.baselined else ("fails" if report.fails(f) else "")
             )
-            msg = f.message.replace("|", "\\|")
+            msg = " ".join(f.message.split()).replace("|", "\\|")
             out.append(f"| {f.rule} | {f.severity} | {f.level} | `{f.location}` | {msg} | {state} |")
     return "\n".join(out) + "\n"
 
