@@ -1,3 +1,4 @@
+# ruff: noqa: SIM300  (COMMON.md: asserts read `expected == actual`)
 """One folder per rule: every fail fixture reports exactly the marked (rule, line) pairs for that rule, every
 pass fixture reports nothing for it."""
 
@@ -17,8 +18,11 @@ CASES = sorted(FIXTURES.glob("*/*/*.yaml"))
 
 def _found(path: Path, rule: str) -> set[tuple[str, int]]:
     loaded = load_target(str(path)).loaded
-    return {(f.rule, f.location.line) for f in evaluate(loaded) if f.rule == rule
-            and Path(f.location.file).resolve() == path.resolve()}
+    return {
+        (f.rule, f.location.line)
+        for f in evaluate(loaded)
+        if f.rule == rule and Path(f.location.file).resolve() == path.resolve()
+    }
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parts[-3]}/{p.parts[-2]}")
@@ -43,7 +47,9 @@ def test_every_model_rule_has_pass_and_fail_fixtures() -> None:
     assert set() == model_rules - have
 
 
-@pytest.mark.skipif(not design_engine_present(), reason="design engine (aifactory.design.plan) not merged yet")
+@pytest.mark.skipif(
+    not design_engine_present(), reason="design engine (aifactory.design.plan) not merged yet"
+)
 def test_every_design_rule_has_fixtures() -> None:
     design_rules = {r.id for r in all_rules() if r.needs_design}
     have = {p.name for p in FIXTURES.iterdir()}

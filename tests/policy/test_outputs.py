@@ -1,3 +1,4 @@
+# ruff: noqa: SIM300  (COMMON.md: asserts read `expected == actual`)
 """Renderers: golden SARIF valid against the official 2.1.0 schema, JSON, JUnit and GitHub annotations."""
 
 from __future__ import annotations
@@ -75,12 +76,23 @@ def test_junit_parses_and_counts(in_root: Path) -> None:
 
 
 def _finding(i: int, level: str) -> Finding:
-    return Finding(rule="SEC-007", severity="critical", level=level, title="t", message=f"m{i}%\r\nx",  # type: ignore[arg-type]
-                   path=("a", i), location=Location("f.yaml", i + 1, 1), value=i, remediation="r")
+    return Finding(
+        rule="SEC-007",
+        severity="critical",
+        level=level,
+        title="t",
+        message=f"m{i}%\r\nx",  # type: ignore[arg-type]
+        path=("a", i),
+        location=Location("f.yaml", i + 1, 1),
+        value=i,
+        remediation="r",
+    )
 
 
 def test_github_escapes_and_caps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    findings = [_finding(i, "mandatory") for i in range(12)] + [_finding(i, "advisory") for i in range(20, 33)]
+    findings = [_finding(i, "mandatory") for i in range(12)] + [
+        _finding(i, "advisory") for i in range(20, 33)
+    ]
     report = Report(findings, ["f.yaml"])
     out = renderer("github")(report).splitlines()
     assert 10 == sum(line.startswith("::error ") for line in out)
