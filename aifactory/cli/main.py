@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.init",
     "aifactory.cli.catalog",
     "aifactory.cli.plan",
+    "aifactory.cli.policy",
 )
 
 
