@@ -1,6 +1,6 @@
 """Schema checks for rendered objects: kubernetes-validate (strict) for built-in kinds, the upstream CRD
-schemas in tests/data/crds for custom resources. CRD schemas rarely forbid unknown fields themselves (the API server
-prunes them); here unknown fields are errors, as with kubectl's strict field validation."""
+schemas in tests/data/crds for custom resources. CRD schemas rarely forbid unknown fields themselves (the API
+server prunes them); here unknown fields are errors, as with kubectl's strict field validation."""
 
 from __future__ import annotations
 
