@@ -9,7 +9,8 @@ Imported only by modules, inside a Pulumi program.
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -109,3 +110,28 @@ def create_layer(
         if o["kind"] != "Namespace"
     ]
     return first + charts + rest
+
+
+@dataclass(frozen=True)
+class LayerArgs:
+    """Typed args of a Kubernetes layer module: its objects and Helm releases. Subclasses set LAYER."""
+
+    objects: list[Manifest]
+    releases: list[ChartRelease]
+    LAYER: ClassVar[str] = ""
+
+    @classmethod
+    def from_stack(cls, stack: Any) -> Self:
+        part = stack.rendered.layer(cls.LAYER)
+        return cls(part.objects, part.releases)
+
+
+class LayerComponent(pulumi.ComponentResource):
+    """Creates one layer's objects as its children. Subclasses set TOKEN (`pkg:module:Type`)."""
+
+    TOKEN: ClassVar[str] = ""
+
+    def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TOKEN, name, None, opts)
+        self.resources = create_layer(self, name, args.objects, args.releases)
+        self.register_outputs({"objects": len(args.objects), "releases": [r.name for r in args.releases]})
