@@ -8,6 +8,8 @@ it does not decommission them. The create/diff/update logic is plain Python and 
 
 from __future__ import annotations
 
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ def converge(props: dict[str, Any]) -> dict[str, Any]:
             extravars=props["variables"],
             limit=props["group"],
             quiet=True,
+            binary=_ansible_playbook(),
         )
         if result.rc != 0:
             tail = "".join(result.stdout.readlines()[-20:]) if result.stdout else ""
@@ -46,6 +49,12 @@ def converge(props: dict[str, Any]) -> dict[str, Any]:
                 f"group {props['group']}: ansible-playbook failed ({result.status}, rc {result.rc})\n{tail}"
             )
     return {**props, "converged": True, "rc": 0}
+
+
+def _ansible_playbook() -> str:
+    """ansible-playbook from this Python's environment first (a virtualenv need not be on PATH)."""
+    sibling = Path(sys.executable).parent / "ansible-playbook"
+    return str(sibling) if sibling.is_file() else (shutil.which("ansible-playbook") or "ansible-playbook")
 
 
 class AnsibleGroupProvider(ResourceProvider):  # type: ignore[misc]  # pulumi ships no type stubs
