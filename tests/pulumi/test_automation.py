@@ -6,8 +6,10 @@ import shutil
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("pulumi") is None,
-                                reason="no `pulumi` binary on this machine (no registry ships it; see docs/pulumi.md)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("pulumi") is None,
+    reason="no `pulumi` binary on this machine (no registry ships it; see docs/pulumi.md)",
+)
 
 
 def test_preview_runs_with_a_local_backend(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,9 @@
 """Compute node groups and the Ansible dynamic provider, tested directly (ansible-runner runs for real)."""
+# ruff: noqa: SIM300  (team rule: asserts read `expected == actual`)
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,9 +34,18 @@ def test_only_the_changed_group_gets_a_new_hash() -> None:
 def _props(tmp_path: Path, playbook: str, hosts: dict | None = None, hash_: str = "h1") -> dict:
     book = tmp_path / "site.yml"
     book.write_text(playbook)
-    hosts = {"localhost": {"ansible_connection": "local"}} if hosts is None else hosts
-    return {"group": "su1", "inventory": {"all": {"children": {"su1": {"hosts": hosts}}}},
-            "variables": {"aifactory_marker": str(tmp_path / "marker")}, "hash": hash_, "playbook": str(book)}
+    hosts = (
+        {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+        if hosts is None
+        else hosts
+    )
+    return {
+        "group": "su1",
+        "inventory": {"all": {"children": {"su1": {"hosts": hosts}}}},
+        "variables": {"aifactory_marker": str(tmp_path / "marker")},
+        "hash": hash_,
+        "playbook": str(book),
+    }
 
 
 PLAYBOOK = """- hosts: all
@@ -63,8 +74,10 @@ def test_create_converges_with_ansible(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_failed_converge_raises(tmp_path: Path) -> None:
-    failing = PLAYBOOK.replace("ansible.builtin.copy: {dest: \"{{ aifactory_marker }}\", content: converged}",
-                               "ansible.builtin.fail: {msg: broken}")
+    failing = PLAYBOOK.replace(
+        'ansible.builtin.copy: {dest: "{{ aifactory_marker }}", content: converged}',
+        "ansible.builtin.fail: {msg: broken}",
+    )
     with pytest.raises(ConvergeError, match="failed"):
         AnsibleGroupProvider().create(_props(tmp_path, failing))
 

@@ -1,4 +1,5 @@
 """The Pulumi program under mocks, for every reference blueprint in every region stack."""
+# ruff: noqa: SIM300  (team rule: asserts read `expected == actual`)
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def _stack_dir(tmp_path: Path, blueprint: str, region: str) -> Path:
     """A stack file for `blueprint` carrying the region's real overrides (copied from stacks/)."""
     text = (STACKS / f"Pulumi.{region}.yaml").read_text()
     original = read_stack(region).blueprint
-    (tmp_path / f"Pulumi.{region}.yaml").write_text(text.replace(f"blueprint: {original}", f"blueprint: {blueprint}"))
+    (tmp_path / f"Pulumi.{region}.yaml").write_text(
+        text.replace(f"blueprint: {original}", f"blueprint: {blueprint}")
+    )
     return tmp_path
 
 
@@ -36,7 +39,9 @@ def test_every_blueprint_in_every_region(tmp_path: Path, blueprint: str, region:
     expected = len(ctx.rendered.objects) + len(ctx.rendered.releases)
     assert expected == len(k8s)
     assert ctx.loaded.model.compute.scalable_units == len(rec.of_type("pulumi-python:dynamic:Resource"))
-    assert ["aifactory:compute:NodeGroups"] == [r.typ for r in rec.resources if r.typ.startswith("aifactory:compute")]
+    assert ["aifactory:compute:NodeGroups"] == [
+        r.typ for r in rec.resources if r.typ.startswith("aifactory:compute")
+    ]
     if not has_kubernetes(ctx.loaded.model):
         assert [] == k8s
         return
@@ -51,7 +56,10 @@ def test_every_blueprint_in_every_region(tmp_path: Path, blueprint: str, region:
 
 
 def _gpu_quota(rec, resource: str) -> int:
-    return sum(int(r.inputs["spec"]["hard"][f"requests.{resource}"]) for r in rec.of_type(K8S + "core/v1:ResourceQuota"))
+    return sum(
+        int(r.inputs["spec"]["hard"][f"requests.{resource}"])
+        for r in rec.of_type(K8S + "core/v1:ResourceQuota")
+    )
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -64,7 +72,11 @@ def test_region_stacks(region: str) -> None:
     assert gpus == _gpu_quota(rec, resource)
     queues = rec.of_type(K8S + "kueue.x-k8s.io/v1beta2:ClusterQueue")
     if bp.mlops.components.kueue:
-        nominal = [f["resources"][0]["nominalQuota"] for q in queues for f in q.inputs["spec"]["resourceGroups"][0]["flavors"]]
+        nominal = [
+            f["resources"][0]["nominalQuota"]
+            for q in queues
+            for f in q.inputs["spec"]["resourceGroups"][0]["flavors"]
+        ]
         assert gpus == sum(int(n) for n in nominal)  # mocks hand numbers back as floats
     else:
         assert [] == queues
@@ -103,14 +115,22 @@ def test_sovereign_stack_pulls_only_from_the_mirror() -> None:
 
 def test_non_sovereign_stack_keeps_upstream_registries() -> None:
     rec = run_stack("fi-kajaani", STACKS)
-    repos = {r.inputs["name"]: r.inputs["repositoryOpts"]["repo"] for r in rec.of_type(K8S + "helm.sh/v3:Release")}
+    repos = {
+        r.inputs["name"]: r.inputs["repositoryOpts"]["repo"] for r in rec.of_type(K8S + "helm.sh/v3:Release")
+    }
     assert "https://volcano-sh.github.io/helm-charts" == repos["volcano"]
 
 
 def test_policy_gate_stops_before_any_resource() -> None:
     def gate(loaded, plan):
-        return [GateFinding("SOV-001", "telemetry leaves the jurisdiction", loaded.locate("site", "sovereignty"),
-                            "set vendor_telemetry: false")]
+        return [
+            GateFinding(
+                "SOV-001",
+                "telemetry leaves the jurisdiction",
+                loaded.locate("site", "sovereignty"),
+                "set vendor_telemetry: false",
+            )
+        ]
 
     with pytest.raises(PolicyGateError) as err:
         run_stack("us-east", STACKS, gate)
@@ -126,7 +146,8 @@ def test_gate_without_findings_lets_the_stack_through() -> None:
 def test_stack_override_errors_point_at_the_stack_file(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.bad.yaml").write_text(
         "config:\n  aifactory:blueprint: dgx-h100-superpod\n  aifactory:region: bad\n"
-        "  aifactory:overrides:\n    site: {jurisdiction: Germany}\n")
+        "  aifactory:overrides:\n    site: {jurisdiction: Germany}\n"
+    )
     with pytest.raises(Exception) as err:
         prepare("bad", tmp_path)
     assert "Pulumi.bad.yaml:5" in str(err.value)

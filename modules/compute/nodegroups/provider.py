@@ -8,7 +8,7 @@ it does not decommission them. The create/diff/update logic is plain Python and 
 
 from __future__ import annotations
 
-import shutil
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -41,7 +41,7 @@ def converge(props: dict[str, Any]) -> dict[str, Any]:
             extravars=props["variables"],
             limit=props["group"],
             quiet=True,
-            binary=_ansible_playbook(),
+            envvars={"PATH": _path_with_ansible()},
         )
         if result.rc != 0:
             tail = "".join(result.stdout.readlines()[-20:]) if result.stdout else ""
@@ -51,10 +51,10 @@ def converge(props: dict[str, Any]) -> dict[str, Any]:
     return {**props, "converged": True, "rc": 0}
 
 
-def _ansible_playbook() -> str:
-    """ansible-playbook from this Python's environment first (a virtualenv need not be on PATH)."""
-    sibling = Path(sys.executable).parent / "ansible-playbook"
-    return str(sibling) if sibling.is_file() else (shutil.which("ansible-playbook") or "ansible-playbook")
+def _path_with_ansible() -> str:
+    """PATH with this Python's bin folder first, so its ansible-playbook runs (a virtualenv need not be on
+    PATH)."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 class AnsibleGroupProvider(ResourceProvider):  # type: ignore[misc]  # pulumi ships no type stubs
