@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.catalog",
     "aifactory.cli.plan",
     "aifactory.cli.policy",
+    "aifactory.cli.render",
+    "aifactory.cli.stack",
 )
 
 
