@@ -8,7 +8,6 @@ imported only inside the functions that need it.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -43,38 +42,21 @@ class PolicyGateError(UserError):
 
 
 def make_plan(loaded: LoadedBlueprint) -> Any:
-    """The design engine's plan, or None where the engine is not installed yet."""
-    plan = _optional("aifactory.design", "plan")
-    return plan(loaded.model) if plan is not None else None
+    """The design engine's plan of the stack's blueprint."""
+    from aifactory.design import plan
 
-
-def _optional(module: str, name: str) -> Any:
-    """An engine from another part of the library, looked up at run time (it may not be installed yet)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
+    return plan(loaded.model)
 
 
 def default_gate(loaded: LoadedBlueprint, plan: Any) -> list[GateFinding]:
-    """Mandatory policy findings; where the policy engine is absent, the design engine's checks (each one is
-    physically impossible, so each one blocks)."""
-    evaluate = _optional("aifactory.policy", "evaluate")
-    if evaluate is not None:
-        return [_finding(f) for f in evaluate(loaded, plan) if getattr(f, "level", "") == "mandatory"]
-    checks = getattr(plan, "checks", ()) if plan is not None else ()
-    return [GateFinding(c.code, c.message, loaded.locate(*c.path), c.hint) for c in checks]
+    """The mandatory policy findings (the policy engine derives the same plan from the same model)."""
+    from aifactory.policy import evaluate
 
-
-def _finding(f: Any) -> GateFinding:
-    rule = str(getattr(f, "rule", None) or getattr(f, "rule_id", None) or getattr(f, "code", "policy"))
-    loc = getattr(f, "location", None)
-    return GateFinding(
-        rule,
-        str(getattr(f, "message", f)),
-        loc if isinstance(loc, Location) else None,
-        str(getattr(f, "hint", "")),
-    )
+    return [
+        GateFinding(f.rule, f.message, f.location, f.remediation)
+        for f in evaluate(loaded)
+        if f.level == "mandatory"
+    ]
 
 
 def check_gate(loaded: LoadedBlueprint, plan: Any, gate: Gate | None = None) -> None:
