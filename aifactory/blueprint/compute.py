@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.refs import NodeSkuId
@@ -35,16 +35,20 @@ class Compute(StrictModel):
     mig: Mig = Field(default_factory=Mig)
     login_nodes: Annotated[int, Field(ge=0, le=64)] = 0
 
-    @model_validator(mode="after")
-    def _gpu_matches_sku(self) -> Compute:
-        if self.gpu is None:
-            return self
+    @field_validator("gpu")
+    @classmethod
+    def _gpu_matches_sku(cls, gpu: GpuSpec | None, info: ValidationInfo) -> GpuSpec | None:
+        # A field validator (not a model one) so the error lands on the `gpu:` line; node_sku is declared
+        # first, so it is in info.data unless it failed its own check (then that error is the one to show).
+        sku_id = info.data.get("node_sku")
+        if gpu is None or sku_id is None:
+            return gpu
         from aifactory.catalog import get_catalog
 
-        sku = get_catalog().nodes[self.node_sku]
-        if (self.gpu.model, self.gpu.count) != (sku.gpu, sku.gpus):
+        sku = get_catalog().nodes[sku_id]
+        if (gpu.model, gpu.count) != (sku.gpu, sku.gpus):
             raise ValueError(
-                f"gpu {str(self.gpu)!r} does not match node_sku {self.node_sku!r}, which has "
+                f"gpu {str(gpu)!r} does not match node_sku {sku_id!r}, which has "
                 f"{sku.gpu.upper()}:{sku.gpus}; fix the gpu line or the node_sku"
             )
-        return self
+        return gpu

@@ -10,14 +10,19 @@ from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.site import Name
 from aifactory.blueprint.types import Power
 
+Holds = Literal["compute", "fabric", "storage", "management"]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _compute_only() -> list[Holds]:
+    return ["compute"]
 
 
 class _RackGroup(StrictModel):
     name: Name
     capacity: Power = Field(description="Heat the method removes per rack, e.g. '40kW'.")
     power_limit: Power | None = Field(default=None, description="Electrical feed per rack; default: capacity.")
-    holds: list[Literal["compute", "fabric", "storage", "management"]] = Field(default_factory=lambda: ["compute"])
+    holds: list[Holds] = Field(default_factory=_compute_only)
     redundancy: Literal["N", "N+1", "2N"] = "N+1"
 
 

@@ -23,11 +23,11 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> tuple[Path, list[str | 
     rest = list(loc)
     while rest:
         seg = rest[0]
-        if isinstance(node, Mapping) and isinstance(seg, str) and seg in node:
+        in_map = isinstance(node, Mapping) and isinstance(seg, str) and seg in node
+        in_list = isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node)
+        if in_map or in_list:
             node = node[seg]
-        elif isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
-            node = node[seg]
-        elif isinstance(seg, str) and (isinstance(node, Mapping) and len(rest) > 1 or not isinstance(node, Mapping)):
+        elif isinstance(seg, str) and (len(rest) > 1 or not isinstance(node, Mapping)):
             rest.pop(0)  # a union member's tag or a validator name
             continue
         else:
@@ -85,6 +85,8 @@ def problems_from(err: ValidationError, data: Any, locs: Mapping[Path, Location]
     out = []
     for e in err.errors(include_url=False):
         path, rest = _data_path(e["loc"], data)
+        if e["type"] == "union_tag_invalid" and (*path, "type") in locs:
+            path = (*path, "type")  # point at the `type:` line itself
         dotted = ".".join(str(p) for p in (*path, *rest))
         out.append(Problem(locs.get(path), *_describe(e, path, rest, data, model), path=dotted))
     return out
@@ -102,7 +104,11 @@ def _describe(e: ErrorDetails, path: Path, rest: list[str | int], data: Any,
         near = difflib.get_close_matches(str(path[-1]), valid, n=1)
         hint = f"did you mean {near[0]!r}? " if near else "remove it; "
         return f"unknown key {path[-1]!r}", hint + (f"valid keys here: {', '.join(valid)}" if valid else "")
-    if kind in ("union_tag_invalid", "literal_error"):
+    if kind == "union_tag_invalid":
+        ctx = e.get("ctx", {})
+        return (f"unknown {str(ctx.get('discriminator', 'type')).strip(chr(39))} {ctx.get('tag')!r}",
+                f"use one of {ctx.get('expected_tags')}")
+    if kind == "literal_error":
         return f"{msg}, got {value!r}", "use one of the values listed"
     if kind in ("shorthand", "shorthand_range", "cidr", "catalog_id"):
         return msg, _SHORTHAND_HINTS.get(kind, "see the message")
@@ -116,7 +122,7 @@ _SHORTHAND_HINTS = {
     "shorthand": "use a number with a unit as shown",
     "shorthand_range": "use a value within the range",
     "cidr": "write the network address with its prefix length; host bits must be zero",
-    "catalog_id": "use an id from the hardware catalogue (`aifactory catalog` ids are listed above)",
+    "catalog_id": "use one of the valid ids; `aifactory catalog list` shows them with their figures",
 }
 _TYPE_HINTS = {
     "int": "write a whole number without quotes",

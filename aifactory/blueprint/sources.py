@@ -58,14 +58,7 @@ def load_file(path: Path) -> YNode:
 
 def load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> YNode:
     """Load a blueprint and, recursively, what it `extends:`; the child's values win."""
-    real = path.resolve()
-    if real in chain:
-        cycle = " -> ".join(display_path(p) for p in (*chain, real))
-        raise UserError.at(Location(display_path(path)), f"`extends:` forms a cycle: {cycle}",
-                           "remove one `extends:` so the chain ends at a blueprint without one")
-    if len(chain) >= MAX_EXTENDS:
-        raise UserError.at(Location(display_path(path)), f"`extends:` chain is deeper than {MAX_EXTENDS}",
-                           "flatten the chain")
+    chain = (*chain, path.resolve())
     doc = load_file(path)
     if not isinstance(doc.value, dict):
         raise UserError.at(doc.loc, "a blueprint must be a mapping of keys to values",
@@ -76,7 +69,27 @@ def load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> YNode:
     if not isinstance(parent.value, str):
         raise UserError.at(parent.loc, "`extends:` must be a catalogue name or a relative path",
                            "e.g. `extends: dgx-h100-superpod` or `extends: ./base.yaml`")
-    return merge(load_with_extends(_parent_path(real, parent), (*chain, real)), doc)
+    target = _parent_path(chain[-1], parent)
+    _check_link(target, chain, parent)
+    return merge(load_with_extends(target, chain), doc)
+
+
+def _check_link(target: Path, chain: tuple[Path, ...], ref: YNode) -> None:
+    """Errors about an `extends:` link point at the `extends:` line that makes them, not at a whole file."""
+    if target.resolve() in chain:
+        cycle = " -> ".join(display_path(p) for p in (*chain, target))
+        raise UserError.at(ref.loc, f"`extends:` forms a cycle: {cycle}",
+                           "remove one `extends:` so the chain ends at a blueprint without one")
+    if len(chain) >= MAX_EXTENDS:
+        raise UserError.at(ref.loc, f"`extends:` chain is longer than {MAX_EXTENDS} files",
+                           "flatten the chain: copy the values of a middle blueprint into its child")
+    if not target.is_file():
+        from aifactory.catalog import suggest
+
+        hint = suggest(ref.value, catalogue_names()).replace("valid ids", "catalogue names")
+        raise UserError.at(ref.loc, f"`extends: {ref.value}` is neither a catalogue blueprint nor a file "
+                           f"(looked for {display_path(target)})",
+                           f"give a catalogue name or a path relative to this file; {hint}")
 
 
 def _parent_path(child: Path, ref: YNode) -> Path:
@@ -116,6 +129,10 @@ def _set(node: YNode, parts: list[str], value: YNode, loc: Location) -> YNode:
         items = list(node.value)
         items[int(head)] = _set(items[int(head)], rest, value, loc)
         return YNode(items, node.loc)
+    if node.value is not None and not isinstance(node.value, dict):
+        # Without this the scalar would silently become a mapping and the error would blame the file.
+        raise UserError.at(loc, f"{head!r} cannot go under the value {node.value!r} at {node.loc}",
+                           "set the value itself (drop the last part of PATH), or fix PATH")
     mapping = dict(node.value) if isinstance(node.value, dict) else {}
     child = mapping.get(head, YNode({}, loc))
     mapping[head] = _set(child, rest, value, loc)

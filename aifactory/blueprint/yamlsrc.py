@@ -106,10 +106,16 @@ def parse_text(text: str, file: str) -> YNode:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise UserError.at(loc, f"malformed YAML: {err.problem or err.context}",
+        what = err.problem or err.context or "syntax error"
+        if err.problem and err.context and err.context_mark and err.context_mark is not mark:
+            # e.g. an unclosed quote is found at the end of the file; say where it was opened
+            what += f" ({err.context} at line {err.context_mark.line + 1})"
+        raise UserError.at(loc, f"malformed YAML: {what}",
                            "check indentation, quoting and colons on this line") from None
     except yaml.YAMLError as err:
         raise UserError.at(Location(file), f"malformed YAML: {err}", "fix the YAML syntax") from None
+    except RecursionError:  # PyYAML composes nested nodes recursively; find the culprit without recursion
+        raise _too_deep(text, file) from None
     docs = [n for n in nodes if n is not None]
     if not docs:
         raise UserError.at(Location(file, 1), "the file is empty",
@@ -120,6 +126,23 @@ def parse_text(text: str, file: str) -> YNode:
     return _Builder(file).build(docs[0])
 
 
+def _too_deep(text: str, file: str) -> UserError:
+    """The error for a document nested past MAX_DEPTH, placed by walking the parser's flat event stream."""
+    depth = 0
+    where = Location(file, 1)
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            mark = event.start_mark
+            if depth > MAX_DEPTH and mark is not None:
+                where = Location(file, mark.line + 1, mark.column + 1)
+                break
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+    return UserError.at(where, f"document nests deeper than {MAX_DEPTH} levels",
+                        "flatten the structure; a blueprint needs a handful of levels")
+
+
 def read_text(path: Path, display: str) -> str:
     """Read a small UTF-8 text file, refusing binary, oversized and non-UTF-8 input."""
     try:
@@ -128,14 +151,15 @@ def read_text(path: Path, display: str) -> str:
                                "check the path; `aifactory blueprints list` shows the catalogue")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise UserError.at(Location(display), f"file is {size} bytes, over the {MAX_BYTES}-byte limit",
+            raise UserError.at(Location(display, 1), f"file is {size} bytes, over the {MAX_BYTES}-byte limit",
                                "a blueprint is a few KiB; split it with `extends:`")
         data = path.read_bytes()
     except OSError as err:
         raise UserError.at(Location(display), f"cannot read the file: {err.strerror}",
                            "check the path and its permissions") from None
     if b"\x00" in data:
-        raise UserError.at(Location(display), "the file is binary (it contains NUL bytes)",
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise UserError.at(Location(display, line), "the file is binary (it contains NUL bytes)",
                            "give a YAML text file")
     try:
         text = data.decode("utf-8")

@@ -85,6 +85,11 @@ class CoolingMethod(_Entry):
     liquid_fraction: float
 
 
+class Region(_Entry):
+    jurisdiction: str
+    city: str
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -93,12 +98,13 @@ class Catalog(BaseModel):
     switches: dict[str, Switch]
     transceivers: dict[str, Transceiver]
     cooling: dict[str, CoolingMethod]
+    regions: dict[str, Region]
 
     def gpu_of(self, node_sku: str) -> Gpu:
         return self.gpus[self.nodes[node_sku].gpu]
 
 
-KINDS = ("gpus", "nodes", "switches", "transceivers", "cooling")
+KINDS = ("gpus", "nodes", "switches", "transceivers", "cooling", "regions")
 
 
 def raw(kind: str) -> dict[str, Any]:

@@ -61,7 +61,8 @@ def default_gate(loaded: LoadedBlueprint, plan: Any) -> list[GateFinding]:
     physically impossible, so each one blocks)."""
     evaluate = _optional("aifactory.policy", "evaluate")
     if evaluate is not None:
-        return [_finding(f) for f in evaluate(loaded, plan) if getattr(f, "level", "") == "mandatory"]
+        found = evaluate(loaded)  # the policy engine plans the design itself
+        return [_finding(f) for f in found if f.level == "mandatory" and not getattr(f, "waiver", None)]
     checks = getattr(plan, "checks", ()) if plan is not None else ()
     return [GateFinding(c.code, c.message, loaded.locate(*c.path), c.hint) for c in checks]
 
@@ -91,9 +92,7 @@ def check_gate(loaded: LoadedBlueprint, plan: Any, gate: Gate | None = None) -> 
         raise PolicyGateError(problems)
 
 
-def prepare(
-    stack: str, stacks: Path = STACKS, gate: Gate | None = None, sets: Iterable[str] = ()
-) -> StackContext:
+def prepare(stack: str, stacks: Path = STACKS, gate: Gate | None = None, sets: Iterable[str] = ()) -> StackContext:
     """Load, validate, plan, gate and render one stack; raises before anything is created."""
     stack_file = read_stack(stack, stacks)
     loaded = load_stack(stack_file, sets)
