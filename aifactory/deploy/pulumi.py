@@ -49,13 +49,13 @@ def make_plan(loaded: LoadedBlueprint) -> Any:
 
 
 def default_gate(loaded: LoadedBlueprint, plan: Any) -> list[GateFinding]:
-    """The mandatory policy findings (the policy engine derives the same plan from the same model)."""
+    """The mandatory, unwaived policy findings (the policy engine plans the same model itself)."""
     from aifactory.policy import evaluate
 
     return [
         GateFinding(f.rule, f.message, f.location, f.remediation)
         for f in evaluate(loaded)
-        if f.level == "mandatory"
+        if f.level == "mandatory" and f.waiver is None
     ]
 
 
@@ -73,9 +73,7 @@ def check_gate(loaded: LoadedBlueprint, plan: Any, gate: Gate | None = None) -> 
         raise PolicyGateError(problems)
 
 
-def prepare(
-    stack: str, stacks: Path = STACKS, gate: Gate | None = None, sets: Iterable[str] = ()
-) -> StackContext:
+def prepare(stack: str, stacks: Path = STACKS, gate: Gate | None = None, sets: Iterable[str] = ()) -> StackContext:
     """Load, validate, plan, gate and render one stack; raises before anything is created."""
     stack_file = read_stack(stack, stacks)
     loaded = load_stack(stack_file, sets)

@@ -31,9 +31,9 @@ class Recorder(pulumi.runtime.Mocks):  # type: ignore[misc]
         return out
 
 
-def run_stack(stack: str, stacks: Path, gate: Gate | None = None) -> Recorder:
+def run_stack(stack: str, stacks: Path, gate: Gate | None = None, recorder: Recorder | None = None) -> Recorder:
     """Run the program for `stack` with mocks (waiting for every registration); returns the recorder."""
-    recorder = Recorder()
+    recorder = recorder or Recorder()
     pulumi.runtime.set_mocks(recorder, project="aifactory", stack=stack, preview=False)
 
     @pulumi.runtime.test  # type: ignore[misc]

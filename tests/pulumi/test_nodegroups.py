@@ -1,5 +1,4 @@
 """Compute node groups and the Ansible dynamic provider, tested directly (ansible-runner runs for real)."""
-# ruff: noqa: SIM300  (team rule: asserts read `expected == actual`)
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """The Pulumi program under mocks, for every reference blueprint in every region stack."""
-# ruff: noqa: SIM300  (team rule: asserts read `expected == actual`)
 
 from __future__ import annotations
 
@@ -7,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from mocks import run_stack
+from mocks import Recorder, run_stack
 
 from aifactory.blueprint.sources import catalogue_names
 from aifactory.deploy.pulumi import GateFinding, PolicyGateError, prepare
 from aifactory.errors import Location
 from aifactory.render.k8s.stackfile import STACKS, read_stack
 from aifactory.render.kubernetes import has_kubernetes
+from modules.compute.nodegroups.groups import node_groups
 
 REGIONS = ("de-stuttgart", "fi-kajaani", "us-east")
 K8S = "kubernetes:"
@@ -23,9 +23,7 @@ def _stack_dir(tmp_path: Path, blueprint: str, region: str) -> Path:
     """A stack file for `blueprint` carrying the region's real overrides (copied from stacks/)."""
     text = (STACKS / f"Pulumi.{region}.yaml").read_text()
     original = read_stack(region).blueprint
-    (tmp_path / f"Pulumi.{region}.yaml").write_text(
-        text.replace(f"blueprint: {original}", f"blueprint: {blueprint}")
-    )
+    (tmp_path / f"Pulumi.{region}.yaml").write_text(text.replace(f"blueprint: {original}", f"blueprint: {blueprint}"))
     return tmp_path
 
 
@@ -33,15 +31,23 @@ def _stack_dir(tmp_path: Path, blueprint: str, region: str) -> Path:
 @pytest.mark.parametrize("blueprint", catalogue_names())
 def test_every_blueprint_in_every_region(tmp_path: Path, blueprint: str, region: str) -> None:
     stacks = _stack_dir(tmp_path, blueprint, region)
-    ctx = prepare(region, stacks)
+    try:
+        ctx = prepare(region, stacks)
+    except PolicyGateError:
+        # e.g. the German sovereign blueprint moved to another jurisdiction: its DE mirrors are out of place.
+        recorder = Recorder()
+        with pytest.raises(PolicyGateError):
+            run_stack(region, stacks, recorder=recorder)
+        assert [] == recorder.resources
+        return
     rec = run_stack(region, stacks)
     k8s = [r for r in rec.resources if r.typ.startswith(K8S)]
     expected = len(ctx.rendered.objects) + len(ctx.rendered.releases)
     assert expected == len(k8s)
-    assert ctx.loaded.model.compute.scalable_units == len(rec.of_type("pulumi-python:dynamic:Resource"))
-    assert ["aifactory:compute:NodeGroups"] == [
-        r.typ for r in rec.resources if r.typ.startswith("aifactory:compute")
-    ]
+    groups = node_groups(ctx.loaded.model, region, ctx.hosts)
+    assert len(groups) == len(rec.of_type("pulumi-python:dynamic:Resource"))
+    assert len(ctx.hosts) == sum(len(g.inventory["all"]["children"][g.name]["hosts"]) for g in groups)
+    assert ["aifactory:compute:NodeGroups"] == [r.typ for r in rec.resources if r.typ.startswith("aifactory:compute")]
     if not has_kubernetes(ctx.loaded.model):
         assert [] == k8s
         return
@@ -57,8 +63,7 @@ def test_every_blueprint_in_every_region(tmp_path: Path, blueprint: str, region:
 
 def _gpu_quota(rec, resource: str) -> int:
     return sum(
-        int(r.inputs["spec"]["hard"][f"requests.{resource}"])
-        for r in rec.of_type(K8S + "core/v1:ResourceQuota")
+        int(r.inputs["spec"]["hard"][f"requests.{resource}"]) for r in rec.of_type(K8S + "core/v1:ResourceQuota")
     )
 
 
@@ -73,9 +78,7 @@ def test_region_stacks(region: str) -> None:
     queues = rec.of_type(K8S + "kueue.x-k8s.io/v1beta2:ClusterQueue")
     if bp.mlops.components.kueue:
         nominal = [
-            f["resources"][0]["nominalQuota"]
-            for q in queues
-            for f in q.inputs["spec"]["resourceGroups"][0]["flavors"]
+            f["resources"][0]["nominalQuota"] for q in queues for f in q.inputs["spec"]["resourceGroups"][0]["flavors"]
         ]
         assert gpus == sum(int(n) for n in nominal)  # mocks hand numbers back as floats
     else:
@@ -115,9 +118,7 @@ def test_sovereign_stack_pulls_only_from_the_mirror() -> None:
 
 def test_non_sovereign_stack_keeps_upstream_registries() -> None:
     rec = run_stack("fi-kajaani", STACKS)
-    repos = {
-        r.inputs["name"]: r.inputs["repositoryOpts"]["repo"] for r in rec.of_type(K8S + "helm.sh/v3:Release")
-    }
+    repos = {r.inputs["name"]: r.inputs["repositoryOpts"]["repo"] for r in rec.of_type(K8S + "helm.sh/v3:Release")}
     assert "https://volcano-sh.github.io/helm-charts" == repos["volcano"]
 
 
@@ -132,8 +133,10 @@ def test_policy_gate_stops_before_any_resource() -> None:
             )
         ]
 
+    recorder = Recorder()
     with pytest.raises(PolicyGateError) as err:
-        run_stack("us-east", STACKS, gate)
+        run_stack("us-east", STACKS, gate, recorder)
+    assert [] == recorder.resources
     assert "SOV-001" in err.value.format_message()
     assert "stopped before creating any resource" in err.value.format_message()
 

@@ -1,5 +1,4 @@
 """The module registry finds modules by their metadata; users add their own through $AIFACTORY_MODULES."""
-# ruff: noqa: SIM300  (team rule: asserts read `expected == actual`)
 
 from __future__ import annotations
 

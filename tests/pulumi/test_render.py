@@ -1,5 +1,4 @@
 """`render --kubernetes`: schema-valid for the pinned Kubernetes version, deterministic, atomic."""
-# ruff: noqa: SIM300  (team rule: asserts read `expected == actual`)
 
 from __future__ import annotations
 
@@ -51,9 +50,7 @@ def test_render_is_deterministic_and_atomic(tmp_path: Path) -> None:
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.yaml"))
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.yaml"))
     assert files_a == files_b
-    assert [(tmp_path / "a" / f).read_bytes() for f in files_a] == [
-        (tmp_path / "b" / f).read_bytes() for f in files_b
-    ]
+    assert [(tmp_path / "a" / f).read_bytes() for f in files_a] == [(tmp_path / "b" / f).read_bytes() for f in files_b]
     kustomization = yaml.safe_load((tmp_path / "a" / "kubernetes" / "kustomization.yaml").read_text())
     assert len(files_a) - 1 == len(kustomization["resources"])
 
