@@ -43,7 +43,13 @@ def load_and_plan(ref: str, sets: list[str] | None) -> tuple[LoadedBlueprint, Pl
     from aifactory.blueprint import load_blueprint
     from aifactory.design import plan
 
-    lb = load_blueprint(ref, sets=sets or [])
+    from aifactory.errors import UserError
+
+    try:
+        lb = load_blueprint(ref, sets=sets or [])
+    except UserError as err:  # Typer under CliRunner does not turn a ClickException into its exit code
+        typer.echo(f"error: {err.format_message()}", err=True)
+        raise typer.Exit(2) from None
     p = plan(lb.model)
     data = p.to_json()
     data["findings"] = located_findings(lb, p)

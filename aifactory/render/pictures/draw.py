@@ -1,4 +1,4 @@
-"""The two drawings. Each tier shows at most MAX_BOXES switches (and one SU of nodes); the rest are counted."""
+"""The two drawings. Each tier shows at most MAX_BOXES switches (and one SU of nodes); the rest counted."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (backend chosen first, on purpose)
-from matplotlib.patches import Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
 
-from aifactory.design.naming import node_name  # noqa: E402
-from aifactory.design.placement import RACK_UNITS  # noqa: E402
+from aifactory.design.naming import node_name
+from aifactory.design.placement import RACK_UNITS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -1,0 +1,100 @@
+"""`aifactory plan` and `aifactory diff` through CliRunner and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aifactory.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def test_plan_json_superpod() -> None:
+    result = runner.invoke(app, ["plan", "blueprints/dgx-h100-superpod.yaml", "--format", "json"])
+    assert 0 == result.exit_code, result.output
+    data = json.loads(result.output)
+    c = data["fabric"]["compute"]
+    assert (31, 248, 8, 4, 0, 252, 256, 0, 1.0) == (
+        data["nodes"], data["gpus"], c["leaf_switches"], c["spine_switches"], c["core_switches"],
+        c["node_links"], c["leaf_spine_links"], c["spine_core_links"], c["oversubscription"])
+    assert 1 == data["schema_version"]
+    assert {"it_kw", "facility_kw"} <= set(data["power"])
+    assert {"racks", "max_rack_kw"} <= set(data["cooling"])
+    assert {"read_gbps", "write_gbps", "read_gbps_per_gpu"} <= set(data["storage"])
+    assert {"peak_pflops_bf16", "tokens_per_s", "tokens_per_joule"} <= set(data["kpi"])
+    assert {"item": "node", "model": "dgx-h100", "count": 31} in data["bom"]
+
+
+def test_findings_exit_1_with_file_line() -> None:
+    result = runner.invoke(app, ["plan", "blueprints/dgx-h100-superpod.yaml", "--format", "json",
+                                 "--set", "cooling.facility_power=100kW", "--set", "compute.nodes_per_rack=8"])
+    assert 1 == result.exit_code
+    found = {f["code"]: f for f in json.loads(result.output)["findings"]}
+    assert {"facility-power", "rack-heat", "rack-power"} <= set(found)
+    assert "--set compute.nodes_per_rack=8" == found["rack-heat"]["file"]  # the value that caused it
+    assert "blueprints/dgx-h100-superpod.yaml" == found["facility-power"]["file"]
+    assert found["facility-power"]["line"] > 0
+    assert "cooling.rack_groups.0.capacity" == found["rack-heat"]["related"]
+
+
+def test_overlapping_cidr_is_a_finding() -> None:
+    result = runner.invoke(app, ["plan", "dgx-h100-superpod", "--format", "json",
+                                 "--set", "fabric.addressing.oob=192.168.0.0/16"])
+    assert 1 == result.exit_code
+    codes = [f["code"] for f in json.loads(result.output)["findings"]]
+    assert "cidr-overlap" in codes
+
+
+@pytest.mark.parametrize("args", [["plan", "missing.yaml"], ["plan", "dgx-h100-superpod", "--set", "nope"],
+                                  ["plan", "dgx-h100-superpod", "--set", "compute.nodes=zero"]])
+def test_bad_input_exits_2(args: list[str]) -> None:
+    assert 2 == runner.invoke(app, args).exit_code
+
+
+def test_out_is_deterministic(tmp_path: Path) -> None:
+    for d in ("a", "b"):
+        result = runner.invoke(app, ["plan", "gb200-nvl72", "--out", str(tmp_path / d)])
+        assert 0 == result.exit_code, result.output
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert ["bom.csv", "cabling.csv", "hosts.csv", "plan.json", "racks.png", "racks.svg", "topology.png",
+            "topology.svg"] == names
+    for n in names:
+        assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
+    cables = (tmp_path / "a" / "cabling.csv").read_text().splitlines()
+    plan = json.loads((tmp_path / "a" / "plan.json").read_text())
+    total = sum(n[k] for n in plan["fabric"].values() for k in ("node_links", "leaf_spine_links", "spine_core_links"))
+    assert total == len(cables) - 1
+
+
+def test_diff_two_to_four_sus(tmp_path: Path) -> None:
+    head = tmp_path / "head.yaml"
+    head.write_text("extends: dgx-h100-superpod\ncompute: {scalable_units: 2}\n")
+    base = ROOT / "blueprints" / "dgx-h100-superpod.yaml"
+    result = runner.invoke(app, ["diff", str(base), str(head), "--format", "json"])
+    assert 0 == result.exit_code, result.output
+    figures = {f["figure"]: f for f in json.loads(result.output)["figures"]}
+    assert (248, 504, 256) == (figures["gpus"]["base"], figures["gpus"]["head"], figures["gpus"]["delta"])
+    assert 4 == figures["fabric.compute.spine_switches"]["delta"]
+
+
+def test_subprocess_plan() -> None:
+    proc = subprocess.run([sys.executable, "cli.py", "plan", "lab", "--format", "json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert 0 == proc.returncode, proc.stderr
+    assert 2 == json.loads(proc.stdout)["nodes"]
+    bad = subprocess.run([sys.executable, "cli.py", "plan", "nothere.yaml"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert 2 == bad.returncode
+    assert "Traceback" not in bad.stderr
