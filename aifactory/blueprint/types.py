@@ -12,8 +12,17 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 _NUM = r"(?P<num>[0-9]+(?:\.[0-9]+)?)"
 
@@ -159,6 +168,9 @@ Cidr = Annotated[
 ]
 
 
+_GPU_SPEC = r"^\s*([A-Za-z0-9][A-Za-z0-9.-]*)\s*(?::\s*([0-9]+))?\s*$"
+
+
 class GpuSpec(BaseModel):
     """`H100-SXM:8`: a GPU catalogue id (case-insensitive) and a count per node."""
 
@@ -171,7 +183,7 @@ class GpuSpec(BaseModel):
     @classmethod
     def _parse(cls, raw: Any) -> Any:
         if isinstance(raw, str):
-            m = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9.-]*)\s*(?::\s*([0-9]+))?\s*", raw)
+            m = re.fullmatch(_GPU_SPEC, raw)
             if not m:
                 raise _bad("GPU spec", raw, "'H100-SXM:8' (catalogue id, colon, GPUs per node)")
             return {"model": m.group(1).lower(), "count": int(m.group(2) or 1)}
@@ -185,3 +197,9 @@ class GpuSpec(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.model.upper()}:{self.count}"
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # Blueprints write the shorthand string; without this the schema allowed only the mapping form.
+        return {"anyOf": [{"type": "string", "pattern": _GPU_SPEC}, handler(core)],
+                "description": "GPU catalogue id and GPUs per node, e.g. 'H100-SXM:8'"}
