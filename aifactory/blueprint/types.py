@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 _NUM = r"(?P<num>[0-9]+(?:\.[0-9]+)?)"
 
@@ -32,7 +43,8 @@ def _parse_scaled(raw: object, kind: str, units: dict[str, float], example: str,
         m = re.fullmatch(_NUM + r"\s*(?P<unit>[A-Za-z/]*)", raw.strip())
         if not m or m.group("unit") not in units:
             raise _bad(kind, raw, example)
-        value = float(m.group("num")) * units[m.group("unit")]
+        # Decimal arithmetic: '1.001kW' must be exactly 1001 W (float gives 1000.9999999999999)
+        value = float(Decimal(m.group("num")) * Decimal(repr(units[m.group("unit")])))
     else:
         raise _bad(kind, raw, example)
     if not 0 <= value <= maximum:
@@ -43,12 +55,20 @@ def _parse_scaled(raw: object, kind: str, units: dict[str, float], example: str,
     return value
 
 
+def _num(value: float) -> str:
+    """A plain decimal (never an exponent, which the parsers refuse) that reads back as the same float."""
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _fmt(value: float, units: list[tuple[str, float]]) -> str:
-    """Largest unit that divides the value to at most 3 decimals."""
+    """Largest unit that divides the value to at most 3 decimals; else the exact value in the base unit
+    (`units` lists suffixes from largest to smallest, the base unit's scale being 1)."""
     for suffix, scale in units:
         if value >= scale and abs(round(value / scale, 3) - value / scale) < 1e-9:
-            return f"{round(value / scale, 3):g}{suffix}"
-    return f"{value:g}{units[-1][0]}"
+            return f"{_num(round(value / scale, 3))}{suffix}"
+    base = next(suffix for suffix, scale in units if scale == 1.0)
+    return f"{_num(value)}{base}"
 
 
 def _schema(pattern: str, description: str) -> WithJsonSchema:
@@ -123,11 +143,11 @@ def parse_ratio(raw: object) -> float:
 
 
 def format_ratio(value: float) -> str:
-    for den in range(1, 13):
-        num = value * den
-        if abs(num - round(num)) < 1e-6:
-            return f"{round(num)}:{den}"
-    return f"{value:g}:1"
+    """'4:3' for 1.333...; a ratio of whole numbers is recovered exactly, anything else prints as 'x:1'."""
+    frac = Fraction(value).limit_denominator(10_000)
+    if frac.numerator / frac.denominator == value:
+        return f"{frac.numerator}:{frac.denominator}"
+    return f"{_num(value)}:1"
 
 
 Power = Annotated[float, BeforeValidator(parse_power), PlainSerializer(format_power, return_type=str),
@@ -148,6 +168,9 @@ Cidr = Annotated[
 ]
 
 
+_GPU_SPEC = r"^\s*([A-Za-z0-9][A-Za-z0-9.-]*)\s*(?::\s*([0-9]+))?\s*$"
+
+
 class GpuSpec(BaseModel):
     """`H100-SXM:8`: a GPU catalogue id (case-insensitive) and a count per node."""
 
@@ -160,7 +183,7 @@ class GpuSpec(BaseModel):
     @classmethod
     def _parse(cls, raw: Any) -> Any:
         if isinstance(raw, str):
-            m = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9.-]*)\s*(?::\s*([0-9]+))?\s*", raw)
+            m = re.fullmatch(_GPU_SPEC, raw)
             if not m:
                 raise _bad("GPU spec", raw, "'H100-SXM:8' (catalogue id, colon, GPUs per node)")
             return {"model": m.group(1).lower(), "count": int(m.group(2) or 1)}
@@ -174,3 +197,9 @@ class GpuSpec(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.model.upper()}:{self.count}"
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # Blueprints write the shorthand string; without this the schema allowed only the mapping form.
+        return {"anyOf": [{"type": "string", "pattern": _GPU_SPEC}, handler(core)],
+                "description": "GPU catalogue id and GPUs per node, e.g. 'H100-SXM:8'"}
