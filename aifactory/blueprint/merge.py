@@ -2,7 +2,9 @@
 
 Mappings merge key by key, the override winning; any other value (scalars, lists) is replaced whole. A null
 removes a key: nulls are pruned after all merges, so `key: ~` in an override drops what the base set and the
-field falls back to its default. The merge is associative, which lets overrides stack in any grouping.
+field falls back to its default. Where every key keeps its shape (mapping or not) across the documents the merge
+is associative; a scalar or list replacing a mapping cuts the base off, so overrides apply strictly in order:
+`extends:` chain, then stack overrides, then `--set`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from aifactory.blueprint.merge import merge, prune_nulls
@@ -48,8 +48,19 @@ def test_empty_mapping_is_the_identity_on_both_sides(doc: dict[str, Any]) -> Non
     assert without_nulls(doc) == merged({}, doc)
 
 
+def shapes_agree(*docs: Any) -> bool:
+    """No key holds a mapping in one document and something else in another (a scalar or list replacing a
+    mapping cuts the base off, so only where shapes agree may overrides be grouped freely)."""
+    present = [d for d in docs if d is not None]
+    if all(isinstance(d, dict) for d in present):
+        keys = {k for d in present for k in d}
+        return all(shapes_agree(*(d.get(k) for d in present)) for k in keys)
+    return not any(isinstance(d, dict) for d in present)
+
+
 @given(MAPPINGS, MAPPINGS, MAPPINGS)
-def test_merge_is_associative(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> None:
+def test_merge_is_associative_where_shapes_agree(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> None:
+    assume(shapes_agree(a, b, c))
     left = merge(merge(node(a), node(b)), node(c))
     right = merge(node(a), merge(node(b), node(c)))
     assert to_plain(left) == to_plain(right)
