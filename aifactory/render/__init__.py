@@ -1,0 +1,1 @@
+"""Renderers: the validated model and the design, turned into artifacts (inventory, configuration files)."""
