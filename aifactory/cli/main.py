@@ -20,6 +20,8 @@ from aifactory.errors import UserError
 # Order is the order of `aifactory --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.blueprints",
+    "aifactory.cli.deploy",
+    "aifactory.cli.lab",
 )
 
 app = typer.Typer(

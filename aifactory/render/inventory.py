@@ -86,12 +86,20 @@ def service_host(hosts: Sequence[HostLike]) -> HostLike | None:
     return None
 
 
-def inventory_tree(hosts: Sequence[HostLike], group_vars: Mapping[str, Any]) -> dict[str, Any]:
-    """The inventory as one YAML-ready mapping."""
+def inventory_tree(
+    hosts: Sequence[HostLike], group_vars: Mapping[str, Any], orchestrator: str = "slurm"
+) -> dict[str, Any]:
+    """The inventory as one YAML-ready mapping. `orchestrator` (slurm, kubernetes or both) decides whether
+    compute hosts join the `slurm` group, the `k8s_worker` group, or both."""
     groups: dict[str, list[str]] = {}
     for host in hosts:
         for group in host_groups(host):
             groups.setdefault(group, []).append(host.hostname)
+    computes = [h.hostname for h in compute_hosts(hosts)]
+    if orchestrator in ("slurm", "both") and computes:
+        groups["slurm"] = computes
+    if orchestrator in ("kubernetes", "both") and computes:
+        groups["k8s_worker"] = computes
     services = service_host(hosts)
     if services is not None and "slurm-controller" in services.functions:
         groups["monitoring"] = [services.hostname]
@@ -101,7 +109,7 @@ def inventory_tree(hosts: Sequence[HostLike], group_vars: Mapping[str, Any]) -> 
         "all": {
             "hosts": {h.hostname: host_vars(h) for h in sorted(hosts, key=lambda h: h.hostname)},
             "children": children,
-            "vars": dict(group_vars),
+            **({"vars": dict(group_vars)} if group_vars else {}),
         }
     }
 
@@ -111,10 +119,12 @@ def dump_yaml(data: Any) -> str:
     return "---\n" + yaml.safe_dump(data, sort_keys=True, default_flow_style=False, width=1000)
 
 
-def render_inventory(hosts: Sequence[HostLike], group_vars: Mapping[str, Any]) -> dict[str, str]:
-    """The inventory files, keyed by relative path: `hosts.yml` (with `all.vars`) and `group_vars/all.yml`
-    (the same variables, for tools that read only group_vars)."""
-    tree = inventory_tree(hosts, {})
+def render_inventory(
+    hosts: Sequence[HostLike], group_vars: Mapping[str, Any], orchestrator: str = "slurm"
+) -> dict[str, str]:
+    """The inventory files, keyed by relative path: `hosts.yml` (groups and host variables) and
+    `group_vars/all.yml` (the variables the blueprint decides)."""
+    tree = inventory_tree(hosts, {}, orchestrator)
     return {"hosts.yml": dump_yaml(tree), "group_vars/all.yml": dump_yaml(dict(group_vars))}
 
 
