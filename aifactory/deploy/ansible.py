@@ -91,6 +91,11 @@ def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_FORKS": "10",
         "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
         "ANSIBLE_NOCOLOR": "True",
+        # Gather facts once per host per run, not once per play.
+        "ANSIBLE_GATHERING": "smart",
+        "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(Path(tempfile.gettempdir()) / "aifactory-facts"),
+        "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "600",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
@@ -136,6 +141,8 @@ def run_playbook(
         return True
 
     started = time.monotonic()
+    if artifact_dir is not None:
+        artifact_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="aifactory-runner-") as tmp:
         runner = ansible_runner.run(
             private_data_dir=str(artifact_dir or tmp),

@@ -28,6 +28,8 @@ ROLE_PACKAGES = (
     "prometheus",
     "prometheus-node-exporter",
     "nfs-common",
+    "python3-packaging",
+    "python3-venv",
     "chrony",
     "kmod",
     "rdma-core",
