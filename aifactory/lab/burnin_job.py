@@ -23,7 +23,7 @@ def run_job(venv: Path, nodes: int, tag: str, timeout_s: int = 900) -> tuple[int
     """Run the suite on every compute node through `srun`; returns (exit code, output)."""
     out = f"{SHARED_MOUNT}/burnin/{tag}"
     script = (
-        f"{venv}/bin/python -m aifactory.burnin run --profile quick --format json "
+        f"{venv}/bin/python -m aifactory.burnin run --profile quick --device-type cpu --format json "
         f'--out {out}/"$(hostname)" > {out}/"$(hostname)".stdout 2>&1'
     )
     cmd = [
@@ -42,9 +42,14 @@ def collect(shared_dir: Path, tag: str) -> dict[str, dict[str, Any]]:
     return reports
 
 
+def verdict(report: dict[str, Any]) -> str:
+    """The node's verdict: top level, or under `node` as the suite's report schema 1.0 has it."""
+    return str(report.get("verdict") or report.get("node", {}).get("verdict") or "MISSING")
+
+
 def log_to_mlflow(base: str, tag: str, reports: dict[str, dict[str, Any]], shared_dir: Path) -> str:
     """One MLflow run for the job: verdict per node as a tag, pass count as a metric, reports as artifacts."""
-    verdicts = {host: str(r.get("verdict", "MISSING")) for host, r in reports.items()}
+    verdicts = {host: verdict(r) for host, r in reports.items()}
     return mlflow_rest.log_run(
         base,
         EXPERIMENT,

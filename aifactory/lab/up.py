@@ -129,7 +129,7 @@ def run_burnin(state: LabState, nodes: int, step: Step) -> dict[str, Any]:
     reports = burnin_job.collect(state_dir() / "shared", tag)
     outcome: dict[str, Any] = {
         "status": "ran", "rc": rc, "tag": tag, "seconds": round(time.monotonic() - started, 1),
-        "verdicts": {h: r.get("verdict") for h, r in reports.items()}, "output_tail": output[-1500:],
+        "verdicts": {h: burnin_job.verdict(r) for h, r in reports.items()}, "output_tail": output[-1500:],
     }  # fmt: skip
     if reports:
         step("burn-in: logging results to MLflow")
