@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,19 +12,23 @@ from aifactory.errors import Location, UserError
 from aifactory.io import dumps_json
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
 def _check_inputs(blueprint: Path, inventory: Path) -> Path:
     if not blueprint.is_file():
-        raise UserError.at(Location(str(blueprint)), "blueprint file not found", hint="pass a blueprint YAML file")
+        raise UserError.at(
+            Location(str(blueprint)), "blueprint file not found", hint="pass a blueprint YAML file"
+        )
     for candidate in (inventory / "hosts.yml", inventory):
         if candidate.is_file():
             return inventory if candidate != inventory else candidate
     raise UserError.at(
-        Location(str(inventory)), "inventory not found", hint="pass the folder written by the inventory renderer"
+        Location(str(inventory)),
+        "inventory not found",
+        hint="pass the folder written by the inventory renderer",
     )
 
 
@@ -43,7 +47,9 @@ def deploy(
     from aifactory.deploy.ansible import run_playbook, translate_limit
 
     inv = _check_inputs(blueprint, inventory)
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    )
     with progress:
         task = progress.add_task("starting", total=None)
         result = run_playbook(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -11,18 +11,22 @@ from aifactory.errors import UserError
 from aifactory.io import dumps_json
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-lab_app = typer.Typer(help="Stand up, inspect and remove the local lab factory (needs root).", no_args_is_help=True)
+lab_app = typer.Typer(
+    help="Stand up, inspect and remove the local lab factory (needs root).", no_args_is_help=True
+)
 
 
 def _progress() -> tuple[Any, Any]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False)
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False
+    )
     return progress, progress.add_task("starting", total=None)
 
 
@@ -34,18 +38,26 @@ def _summary(data: dict[str, Any]) -> str:
     lines += [f"  {svc:<12} {url}" for svc, url in sorted(data["services"].items())]
     burnin = data.get("burnin") or {}
     if burnin.get("status") == "ran":
-        lines.append(f"Burn-in job: verdicts {burnin.get('verdicts')}, MLflow run {burnin.get('mlflow_run_id', '-')}")
+        lines.append(
+            f"Burn-in job: verdicts {burnin.get('verdicts')}, MLflow run {burnin.get('mlflow_run_id', '-')}"
+        )
     elif burnin:
         lines.append(f"Burn-in: {burnin.get('status')} ({burnin.get('reason', '')})")
     lines.append(f"Timings (s): {data['timings']}")
-    lines.append("Try: podman exec lab-ctl srun -N2 hostname   |   aifactory lab status   |   aifactory lab down")
+    lines.append(
+        "Try: podman exec lab-ctl srun -N2 hostname   |   aifactory lab status   |   aifactory lab down"
+    )
     return "\n".join(lines)
 
 
 @lab_app.command("up")
 def up(
-    nodes: Annotated[int, typer.Option("--nodes", min=1, max=8, help="Compute nodes besides the controller.")] = 2,
-    burnin: Annotated[bool, typer.Option("--burnin/--no-burnin", help="Run the burn-in job after converging.")] = True,
+    nodes: Annotated[
+        int, typer.Option("--nodes", min=1, max=8, help="Compute nodes besides the controller.")
+    ] = 2,
+    burnin: Annotated[
+        bool, typer.Option("--burnin/--no-burnin", help="Run the burn-in job after converging.")
+    ] = True,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
 ) -> None:
     """Build N lab hosts, converge them with the site playbook, run burn-in as a Slurm job."""
@@ -72,7 +84,9 @@ def up(
 
 
 @lab_app.command("converge")
-def converge_cmd(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text) -> None:
+def converge_cmd(
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
     """Run the site playbook again against the running lab (a second run should change nothing)."""
     from aifactory.lab.setup import require_root
     from aifactory.lab.up import converge
@@ -83,7 +97,9 @@ def converge_cmd(fmt: Annotated[Format, typer.Option("--format", help="Output fo
     with progress:
         result = converge(state, lambda text: progress.update(task, description=text), key="reconverge_s")
     data = result.as_dict()
-    typer.echo(dumps_json(data) if fmt is Format.json else f"changed={result.changed} in {result.seconds:.1f}s")
+    typer.echo(
+        dumps_json(data) if fmt is Format.json else f"changed={result.changed} in {result.seconds:.1f}s"
+    )
     if not result.succeeded:
         raise typer.Exit(1)
 
@@ -93,7 +109,9 @@ def _state() -> Any:
 
     state = LabState.load()
     if state is None:
-        raise UserError.at(None, f"no lab is up (no state file at {LabState.path()})", hint="run `aifactory lab up`")
+        raise UserError.at(
+            None, f"no lab is up (no state file at {LabState.path()})", hint="run `aifactory lab up`"
+        )
     return state
 
 

@@ -68,5 +68,7 @@ def main() -> None:
     except Exception as err:  # a bug, not a user mistake
         if os.environ.get("AIFACTORY_DEBUG") or "--debug" in sys.argv:
             raise
-        typer.echo(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
+        typer.echo(
+            f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True
+        )
         sys.exit(3)

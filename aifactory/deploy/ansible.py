@@ -111,7 +111,11 @@ def _record_event(event: Mapping[str, Any], result: RunResult) -> None:
         return
     res = data.get("res", {})
     result.failed_tasks.append(
-        {"host": str(data.get("host", "")), "task": str(data.get("task", "")), "msg": str(res.get("msg", ""))[:2000]}
+        {
+            "host": str(data.get("host", "")),
+            "task": str(data.get("task", "")),
+            "msg": str(res.get("msg", ""))[:2000],
+        }
     )
 
 

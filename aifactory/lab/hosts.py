@@ -83,13 +83,17 @@ def remove_hosts(state: LabState) -> list[str]:
     """Remove the recorded containers (by ID) and the network; returns what could not be removed."""
     left: list[str] = []
     for name, cid in sorted(state.containers.items()):
-        if podman("rm", "-f", "-t", "5", cid, check=False).returncode != 0 and podman(
-            "container", "exists", cid, check=False
-        ).returncode == 0:
+        if (
+            podman("rm", "-f", "-t", "5", cid, check=False).returncode != 0
+            and podman("container", "exists", cid, check=False).returncode == 0
+        ):
             left.append(f"container {name}")
-    if state.network and podman("network", "exists", state.network, check=False).returncode == 0:
-        if podman("network", "rm", state.network, check=False).returncode != 0:
-            left.append(f"network {state.network}")
+    exists = (
+        podman("network", "exists", state.network, check=False).returncode == 0 if state.network else False
+    )
+    network_there = exists
+    if network_there and podman("network", "rm", state.network, check=False).returncode != 0:
+        left.append(f"network {state.network}")
     return left
 
 

@@ -24,7 +24,11 @@ def experiment_id(base: str, name: str) -> str:
     """The experiment's ID, creating it when absent."""
     query = urllib.parse.urlencode({"experiment_name": name})
     try:
-        return str(_call(base, "GET", f"/api/2.0/mlflow/experiments/get-by-name?{query}")["experiment"]["experiment_id"])
+        return str(
+            _call(base, "GET", f"/api/2.0/mlflow/experiments/get-by-name?{query}")["experiment"][
+                "experiment_id"
+            ]
+        )
     except urllib.error.HTTPError as err:
         if err.code != 404:
             raise

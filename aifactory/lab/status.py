@@ -21,7 +21,9 @@ def _http_ok(url: str) -> bool:
 
 
 def _daemons(name: str) -> list[str]:
-    script = "; ".join(f"/usr/local/sbin/aifactory-daemon status {d} 2>/dev/null && echo {d}" for d in DAEMONS)
+    script = "; ".join(
+        f"/usr/local/sbin/aifactory-daemon status {d} 2>/dev/null && echo {d}" for d in DAEMONS
+    )
     done = exec_in(name, ["sh", "-c", script + "; true"], timeout=30)
     return sorted(done.stdout.split())
 
@@ -36,7 +38,10 @@ def lab_status(state: LabState) -> dict[str, Any]:
             "daemons": _daemons(name) if running else [],
         }
     services = {
-        "mlflow": {"url": state.services.get("mlflow", ""), "up": _http_ok(state.services.get("mlflow", "") + "/health")},
+        "mlflow": {
+            "url": state.services.get("mlflow", ""),
+            "up": _http_ok(state.services.get("mlflow", "") + "/health"),
+        },
         "prometheus": {
             "url": state.services.get("prometheus", ""),
             "up": _http_ok(state.services.get("prometheus", "") + "/-/ready"),

@@ -133,7 +133,9 @@ def run_burnin(state: LabState, nodes: int, step: Step) -> dict[str, Any]:
     }  # fmt: skip
     if reports:
         step("burn-in: logging results to MLflow")
-        outcome["mlflow_run_id"] = burnin_job.log_to_mlflow(state.services["mlflow"], tag, reports, state_dir() / "shared")
+        outcome["mlflow_run_id"] = burnin_job.log_to_mlflow(
+            state.services["mlflow"], tag, reports, state_dir() / "shared"
+        )
     state.jobs.append({k: v for k, v in outcome.items() if k != "output_tail"})
     state.save()
     return outcome

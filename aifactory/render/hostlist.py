@@ -36,7 +36,9 @@ def compress(names: Iterable[str]) -> str:
     parts = list(plain)
     for prefix, numbers in sorted(by_prefix.items()):
         runs = _runs(numbers)
-        parts.append(f"{prefix}{runs[0]}" if len(runs) == 1 and "-" not in runs[0] else f"{prefix}[{','.join(runs)}]")
+        parts.append(
+            f"{prefix}{runs[0]}" if len(runs) == 1 and "-" not in runs[0] else f"{prefix}[{','.join(runs)}]"
+        )
     return ",".join(sorted(parts))
 
 

@@ -27,20 +27,43 @@ FUNCTION_GROUPS = {
 
 
 class HostLike(Protocol):
-    """The fields of the design engine's `Host` record the inventory reads."""
+    """The `Host` fields the inventory reads; read-only, so frozen records fit."""
 
-    hostname: str
-    functions: Sequence[str]
-    su: int
-    rack: str
-    rack_unit: int
-    oob_ip: str | None
-    inband_ip: str | None
-    storage_ip: str | None
-    rail_ips: Sequence[str]
-    gpu_model: str | None
-    gpus: int
-    power_cap_w: float | None
+    @property
+    def hostname(self) -> str: ...
+
+    @property
+    def functions(self) -> Sequence[str]: ...
+
+    @property
+    def su(self) -> int: ...
+
+    @property
+    def rack(self) -> str: ...
+
+    @property
+    def rack_unit(self) -> int: ...
+
+    @property
+    def oob_ip(self) -> str | None: ...
+
+    @property
+    def inband_ip(self) -> str | None: ...
+
+    @property
+    def storage_ip(self) -> str | None: ...
+
+    @property
+    def rail_ips(self) -> Sequence[str]: ...
+
+    @property
+    def gpu_model(self) -> str | None: ...
+
+    @property
+    def gpus(self) -> int: ...
+
+    @property
+    def power_cap_w(self) -> float | None: ...
 
 
 def group_name(text: str) -> str:
@@ -139,7 +162,9 @@ def topology_switches(hosts: Sequence[HostLike]) -> list[dict[str, str]]:
     racks: dict[tuple[int, str], list[str]] = {}
     for host in computes:
         racks.setdefault((int(host.su), group_name(str(host.rack))), []).append(host.hostname)
-    leaves = [{"name": f"leaf_{rack}", "nodes": compress(names)} for (_, rack), names in sorted(racks.items())]
+    leaves = [
+        {"name": f"leaf_{rack}", "nodes": compress(names)} for (_, rack), names in sorted(racks.items())
+    ]
     units: dict[int, list[str]] = {}
     for su, rack in sorted(racks):
         units.setdefault(su, []).append(f"leaf_{rack}")

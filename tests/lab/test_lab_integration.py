@@ -18,7 +18,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.root]
 
 def _cli(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(REPO / "cli.py"), *args], capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, str(REPO / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -33,7 +37,7 @@ def test_lab_up_run_and_down() -> None:
             capture_output=True, text=True, timeout=90, check=False,
             env={**os.environ, "CONTAINERS_CONF": "/var/lib/aifactory/lab/containers.conf"},
         )  # fmt: skip
-        assert ["lab-node1", "lab-node2"] == sorted(hostnames.stdout.split())
+        assert sorted(hostnames.stdout.split()) == ["lab-node1", "lab-node2"]
         if data["burnin"].get("status") == "ran":
             from aifactory.lab.mlflow_rest import search_runs
 
@@ -45,11 +49,11 @@ def test_lab_up_run_and_down() -> None:
         node_targets = {t["labels"]["instance"] for t in targets if t["labels"]["job"] == "node"}
         assert {f"10.213.7.{i}:9100" for i in (10, 11, 12)} == node_targets
         again = _cli("lab", "converge", "--format", "json", timeout=900)
-        assert 0 == json.loads(again.stdout[again.stdout.index("{") :])["changed"], again.stdout[-3000:]
+        assert json.loads(again.stdout[again.stdout.index("{") :])["changed"] == 0, again.stdout[-3000:]
     finally:
         down = _cli("lab", "down", timeout=300)
-    assert 0 == down.returncode, down.stderr
+    assert down.returncode == 0, down.stderr
     assert not Path("/var/lib/aifactory/lab").exists()
     left = subprocess.run(["podman", "ps", "-a", "--filter", "label=aifactory.lab=1", "-q"],
                           capture_output=True, text=True, check=False)  # fmt: skip
-    assert "" == left.stdout.strip()
+    assert left.stdout.strip() == ""

@@ -37,9 +37,13 @@ def fleet() -> list[FakeHost]:
         su, rack = (1, "R1") if i <= 4 else (2, "R2")
         hosts.append(
             FakeHost(
-                f"gpu{i:03d}", ("compute", "storage-client"), su, rack, inband_ip=f"10.0.1.{i}",
+                f"gpu{i:03d}",
+                ("compute", "storage-client"),
+                su,
+                rack,
+                inband_ip=f"10.0.1.{i}",
                 rail_ips=tuple(f"10.{100 + r}.0.{i}" for r in range(2)),
-            )  # fmt: skip
+            )
         )
     return hosts
 
@@ -51,15 +55,19 @@ def test_inventory_groups_by_function_su_rack_and_rail() -> None:
     assert sorted(children["su_2"]["hosts"]) == ["gpu005", "gpu006", "gpu007", "gpu008"]
     assert sorted(children["rack_r1"]["hosts"]) == ["gpu001", "gpu002", "gpu003", "gpu004"]
     assert len(children["rail_1"]["hosts"]) == 8
-    assert ["ctl01"] == list(children["monitoring"]["hosts"])
+    assert list(children["monitoring"]["hosts"]) == ["ctl01"]
     gpu1 = tree["all"]["hosts"]["gpu001"]
-    assert ("10.0.1.1", 600, ["10.100.0.1", "10.101.0.1"]) == (
-        gpu1["ansible_host"], gpu1["aifactory_power_cap_w"], gpu1["aifactory_rail_ips"]
+    assert (gpu1["ansible_host"], gpu1["aifactory_power_cap_w"], gpu1["aifactory_rail_ips"]) == (
+        "10.0.1.1",
+        600,
+        ["10.100.0.1", "10.101.0.1"],
     )
 
 
 def test_inventory_is_deterministic() -> None:
-    assert render_inventory(fleet(), {"b": 1, "a": 2}) == render_inventory(list(reversed(fleet())), {"a": 2, "b": 1})
+    assert render_inventory(fleet(), {"b": 1, "a": 2}) == render_inventory(
+        list(reversed(fleet())), {"a": 2, "b": 1}
+    )
 
 
 def test_topology_has_leaf_per_rack_and_spine_over_units() -> None:
@@ -74,7 +82,9 @@ def test_topology_has_leaf_per_rack_and_spine_over_units() -> None:
 
 
 def test_slurm_conf_lists_nodes_gres_and_partitions() -> None:
-    files = render_slurm(slurm_vars(fleet(), cluster_name="prod", partitions=[Partition("gpu", default=True)]))
+    files = render_slurm(
+        slurm_vars(fleet(), cluster_name="prod", partitions=[Partition("gpu", default=True)])
+    )
     assert "PartitionName=gpu Nodes=gpu[001-008] Default=YES MaxTime=INFINITE State=UP" in files["slurm.conf"]
     assert "NodeName=gpu001 NodeAddr=10.0.1.1 Gres=gpu:h100_sxm:8 State=UNKNOWN" in files["slurm.conf"]
     assert "NodeName=gpu008 Name=gpu Type=h100_sxm File=/dev/nvidia[0-7]" in files["gres.conf"]

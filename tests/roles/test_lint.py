@@ -15,10 +15,11 @@ def test_site_playbook_syntax(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all:\n  hosts:\n    h1: {}\n")
     done = subprocess.run(
-        [str(BIN / "ansible-playbook"), "--syntax-check", "-i", str(inventory), str(REPO_ROOT / "playbooks/site.yml")],
+        [str(BIN / "ansible-playbook"), "--syntax-check", "-i", str(inventory), str(REPO_ROOT / "playbooks")
+         + "/site.yml"],
         capture_output=True, text=True, env=ansible_env(), timeout=120, check=False,
     )  # fmt: skip
-    assert 0 == done.returncode, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_ansible_lint_production_profile() -> None:
@@ -26,4 +27,4 @@ def test_ansible_lint_production_profile() -> None:
         [str(BIN / "ansible-lint"), "--profile", "production", "--offline", "roles", "playbooks"],
         capture_output=True, text=True, cwd=REPO_ROOT, env=ansible_env(), timeout=300, check=False,
     )  # fmt: skip
-    assert 0 == done.returncode, (done.stdout + done.stderr)[-6000:]
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]

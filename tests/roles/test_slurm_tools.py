@@ -17,6 +17,10 @@ pytestmark = pytest.mark.skipif(shutil.which("slurmd") is None, reason="slurmd (
 
 
 def _check(tmp_path: Path, variables: dict[str, object], node: str) -> subprocess.CompletedProcess[str]:
+    # slurmd -G opens each gres device file: stand-ins for /dev/nvidiaN, since this machine has no GPU.
+    for i in range(8):
+        (tmp_path / f"nvidia{i}").touch()
+    variables = {**variables, "slurm_common_gpu_device_prefix": str(tmp_path / "nvidia")}
     for name, text in render_slurm(variables).items():
         (tmp_path / name).write_text(text)
     return subprocess.run(
@@ -28,14 +32,16 @@ def _check(tmp_path: Path, variables: dict[str, object], node: str) -> subproces
 @pytest.mark.parametrize("name", ["lab", "fleet"])
 def test_slurmd_accepts_rendered_config(tmp_path: Path, name: str) -> None:
     hosts = lab_hosts(3) if name == "lab" else fleet()
-    variables = slurm_vars(hosts, cluster_name=name, partitions=[Partition("batch", default=True), Partition("debug", 1)])
-    node = [h.hostname for h in hosts if "compute" in h.functions][0]
+    variables = slurm_vars(
+        hosts, cluster_name=name, partitions=[Partition("batch", default=True), Partition("debug", 1)]
+    )
+    node = next(h.hostname for h in hosts if "compute" in h.functions)
     done = _check(tmp_path, variables, node)
-    assert 0 == done.returncode, done.stderr
+    assert done.returncode == 0, done.stderr
     assert "Name=gpu" in done.stdout + done.stderr
 
 
 def test_slurmd_rejects_a_broken_config(tmp_path: Path) -> None:
     variables = slurm_vars(lab_hosts(1), cluster_name="lab", partitions=[Partition("batch", nodes="all")])
     variables["slurm_common_task_plugin"] = "task/none\nBogusKey=1"
-    assert 0 != _check(tmp_path, variables, "lab-node1").returncode
+    assert _check(tmp_path, variables, "lab-node1").returncode != 0
