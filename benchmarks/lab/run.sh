@@ -10,7 +10,10 @@ up_s=$(( $(date +%s) - start ))
 $PY cli.py lab converge --format json > /tmp/aifactory-lab-reconverge.json
 $PY - "$up_s" <<'PY'
 import json, sys
-up = json.load(open("/tmp/aifactory-lab-up.json")); again = json.load(open("/tmp/aifactory-lab-reconverge.json"))
+def load(path):  # progress lines come first on stdout; the JSON document starts at the first "{" line
+    text = open(path).read()
+    return json.loads(text[text.index("{"):] if text.startswith("{") else text[text.index("\n{") + 1:])
+up = load("/tmp/aifactory-lab-up.json"); again = load("/tmp/aifactory-lab-reconverge.json")
 print(json.dumps({"command": "sh benchmarks/lab/run.sh", "lab_up_wall_s": int(sys.argv[1]),
     "first_converge_s": up["converge"]["seconds"], "second_converge_s": again["seconds"],
     "second_converge_changed": again["changed"],
