@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.policy",
     "aifactory.cli.render",
     "aifactory.cli.stack",
+    "aifactory.cli.deploy",
+    "aifactory.cli.lab",
 )
 
 
@@ -93,5 +95,7 @@ def main() -> None:
     except Exception as err:  # a bug, not a user mistake
         if os.environ.get("AIFACTORY_DEBUG") or "--debug" in sys.argv:
             raise
-        typer.echo(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
+        typer.echo(
+            f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True
+        )
         sys.exit(3)

@@ -1,1 +1,1 @@
-"""Deployers: the Pulumi program and Automation API wrapper, Ansible through ansible-runner."""
+"""Deployers: the Pulumi program and Automation API wrapper, and the site playbook through ansible-runner."""

@@ -1,1 +1,1 @@
-"""Renderers: turn a validated blueprint (and its design) into artifacts other tools consume."""
+"""Renderers: the validated model and its design turned into artifacts (inventory, Slurm and Kubernetes configuration)."""

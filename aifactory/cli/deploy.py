@@ -1,0 +1,77 @@
+"""`aifactory deploy BLUEPRINT --inventory DIR`: the site playbook through ansible-runner."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aifactory.errors import Location, UserError
+from aifactory.io import dumps_json
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _check_inputs(blueprint: Path, inventory: Path) -> Path:
+    if not blueprint.is_file():
+        raise UserError.at(
+            Location(str(blueprint)), "blueprint file not found", hint="pass a blueprint YAML file"
+        )
+    for candidate in (inventory / "hosts.yml", inventory):
+        if candidate.is_file():
+            return inventory if candidate != inventory else candidate
+    raise UserError.at(
+        Location(str(inventory)),
+        "inventory not found",
+        hint="pass the folder written by the inventory renderer",
+    )
+
+
+def deploy(
+    blueprint: Annotated[Path, typer.Argument(help="Blueprint the inventory was rendered from.")],
+    inventory: Annotated[Path, typer.Option("--inventory", "-i", help="Inventory folder or file.")],
+    check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
+    limit: Annotated[
+        list[str] | None, typer.Option("--limit", help="Host, rack:NAME or su:N; repeatable.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
+    """Converge the factory's hosts with the site playbook; exit 1 if any host fails."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from aifactory.deploy.ansible import run_playbook, translate_limit
+
+    inv = _check_inputs(blueprint, inventory)
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    )
+    with progress:
+        task = progress.add_task("starting", total=None)
+        result = run_playbook(
+            inv,
+            limit=translate_limit(limit or []),
+            check=check,
+            on_task=lambda host, name: progress.update(task, description=f"{host}: {name}"),
+        )
+    if fmt is Format.json:
+        typer.echo(dumps_json(result.as_dict()))
+    else:
+        for name, host in sorted(result.hosts.items()):
+            typer.echo(
+                f"{name:<20} ok={host.ok} changed={host.changed} failed={host.failures} "
+                f"unreachable={host.unreachable} skipped={host.skipped}"
+            )
+        for failed in result.failed_tasks:
+            typer.echo(f"FAILED {failed['host']}: {failed['task']}: {failed['msg']}", err=True)
+        typer.echo(f"{result.status} in {result.seconds:.1f}s")
+    if not result.succeeded:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy")(deploy)

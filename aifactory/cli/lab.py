@@ -1,0 +1,152 @@
+"""`aifactory lab up|status|converge|down`: a real miniature factory on this machine."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from aifactory.errors import UserError
+from aifactory.io import dumps_json
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+lab_app = typer.Typer(
+    help="Stand up, inspect and remove the local lab factory (needs root).", no_args_is_help=True
+)
+
+
+def _progress() -> tuple[Any, Any]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False
+    )
+    return progress, progress.add_task("starting", total=None)
+
+
+def _summary(data: dict[str, Any]) -> str:
+    lines = ["", "Lab factory is up:"]
+    for name, addr in sorted(data["addresses"].items()):
+        lines.append(f"  {name:<12} {addr}")
+    lines.append("Services:")
+    lines += [f"  {svc:<12} {url}" for svc, url in sorted(data["services"].items())]
+    burnin = data.get("burnin") or {}
+    if burnin.get("status") == "ran":
+        lines.append(
+            f"Burn-in job: verdicts {burnin.get('verdicts')}, MLflow run {burnin.get('mlflow_run_id', '-')}"
+        )
+    elif burnin:
+        lines.append(f"Burn-in: {burnin.get('status')} ({burnin.get('reason', '')})")
+    lines.append(f"Timings (s): {data['timings']}")
+    lines.append(
+        "Try: podman exec lab-ctl srun -N2 hostname   |   aifactory lab status   |   aifactory lab down"
+    )
+    return "\n".join(lines)
+
+
+@lab_app.command("up")
+def up(
+    nodes: Annotated[
+        int, typer.Option("--nodes", min=1, max=8, help="Compute nodes besides the controller.")
+    ] = 2,
+    burnin: Annotated[
+        bool, typer.Option("--burnin/--no-burnin", help="Run the burn-in job after converging.")
+    ] = True,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
+    """Build N lab hosts, converge them with the site playbook, run burn-in as a Slurm job."""
+    from aifactory.lab.setup import ensure_packages, require_root
+    from aifactory.lab.up import lab_up
+
+    require_root()
+    ensure_packages()
+    progress, task = _progress()
+    with progress:
+        result = lab_up(nodes, lambda text: progress.update(task, description=text), burnin=burnin)
+    conv = result.converge
+    data = {
+        "addresses": result.state.addresses,
+        "burnin": {k: v for k, v in result.burnin.items() if k != "output_tail"},
+        "converge": conv.as_dict() if conv else None,
+        "services": result.state.services,
+        "timings": result.state.timings,
+    }
+    ok = conv is not None and conv.succeeded and result.burnin.get("rc", 0) == 0
+    typer.echo(dumps_json(data) if fmt is Format.json else _summary(data) if ok else dumps_json(data))
+    if not ok:
+        raise typer.Exit(1)
+
+
+@lab_app.command("converge")
+def converge_cmd(
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
+    """Run the site playbook again against the running lab (a second run should change nothing)."""
+    from aifactory.lab.setup import require_root
+    from aifactory.lab.up import converge
+
+    require_root()
+    state = _state()
+    progress, task = _progress()
+    with progress:
+        result = converge(state, lambda text: progress.update(task, description=text), key="reconverge_s")
+    data = result.as_dict()
+    typer.echo(
+        dumps_json(data) if fmt is Format.json else f"changed={result.changed} in {result.seconds:.1f}s"
+    )
+    if not result.succeeded:
+        raise typer.Exit(1)
+
+
+def _state() -> Any:
+    from aifactory.lab.state import LabState
+
+    state = LabState.load()
+    if state is None:
+        raise UserError.at(
+            None, f"no lab is up (no state file at {LabState.path()})", hint="run `aifactory lab up`"
+        )
+    return state
+
+
+@lab_app.command("status")
+def status(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text) -> None:
+    """Hosts, daemons, services and Slurm jobs of the running lab."""
+    from aifactory.lab.setup import require_root
+    from aifactory.lab.status import lab_status
+
+    require_root()
+    data = lab_status(_state())
+    if fmt is Format.json:
+        typer.echo(dumps_json(data))
+        return
+    for name, host in data["hosts"].items():
+        state = "running" if host["running"] else "STOPPED"
+        typer.echo(f"{name:<12} {host['address']:<15} {state:<8} {' '.join(host['daemons'])}")
+    for svc, info in data["services"].items():
+        typer.echo(f"{svc:<12} {info['url']:<28} {'up' if info['up'] else 'DOWN'}")
+    typer.echo(f"slurm nodes: {data['slurm_nodes']}  queue: {len(data['queue'])} job(s)")
+
+
+@lab_app.command("down")
+def down() -> None:
+    """Remove everything `lab up` made (containers, network, state); the image cache stays."""
+    from aifactory.lab.down import lab_down
+    from aifactory.lab.setup import require_root
+
+    require_root()
+    left = lab_down()
+    if left:
+        typer.echo(f"could not remove: {', '.join(left)}", err=True)
+        raise typer.Exit(1)
+    typer.echo("lab removed")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lab_app, name="lab")

@@ -1,0 +1,25 @@
+"""`aifactory lab down`: remove what the state file says `lab up` made; the cache stays."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from aifactory.lab import hosts
+from aifactory.lab.paths import state_dir
+from aifactory.lab.state import LabState
+
+
+def lab_down() -> list[str]:
+    """Remove the lab's containers (their daemons end with them), network and state directory. Returns
+    what could not be removed (empty when all is gone)."""
+    state = LabState.load()
+    left: list[str] = []
+    if state is not None:
+        left = hosts.remove_hosts(state)
+    if not left:
+        root = state_dir()
+        for directory in sorted({*(state.directories if state else []), str(root)}):
+            if Path(directory) == root or root in Path(directory).parents:
+                shutil.rmtree(directory, ignore_errors=True)
+    return left

@@ -1,0 +1,41 @@
+"""The lab's state file: everything `lab up` made, saved as it is made, so `lab down` removes exactly that."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aifactory.io import atomic_write, dumps_json
+from aifactory.lab.paths import state_dir
+
+
+@dataclass
+class LabState:
+    """Resources of one lab, by identifier (container IDs, network name, directories)."""
+
+    network: str = ""
+    subnet: str = ""
+    containers: dict[str, str] = field(default_factory=dict)  # host name -> container ID
+    addresses: dict[str, str] = field(default_factory=dict)  # host name -> address
+    directories: list[str] = field(default_factory=list)
+    services: dict[str, str] = field(default_factory=dict)  # service -> URL or address
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def path() -> Path:
+        return state_dir() / "state.json"
+
+    @classmethod
+    def load(cls) -> LabState | None:
+        """The recorded lab, or None when no lab is up."""
+        try:
+            data = json.loads(cls.path().read_text())
+        except FileNotFoundError:
+            return None
+        return cls(**data)
+
+    def save(self) -> None:
+        atomic_write(self.path(), dumps_json(asdict(self)))

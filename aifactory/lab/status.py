@@ -1,0 +1,59 @@
+"""`aifactory lab status`: hosts, services and jobs of the running lab, checked live."""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+
+from aifactory.lab.hosts import CONTROLLER
+from aifactory.lab.podman import exec_in, podman
+from aifactory.lab.state import LabState
+
+DAEMONS = ("munged", "slurmctld", "slurmd", "node_exporter", "prometheus", "mlflow")
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def _daemons(name: str) -> list[str]:
+    script = "; ".join(
+        f"/usr/local/sbin/aifactory-daemon status {d} 2>/dev/null && echo {d}" for d in DAEMONS
+    )
+    done = exec_in(name, ["sh", "-c", script + "; true"], timeout=30)
+    return sorted(done.stdout.split())
+
+
+def lab_status(state: LabState) -> dict[str, Any]:
+    hosts: dict[str, Any] = {}
+    for name, cid in sorted(state.containers.items()):
+        running = podman("inspect", "-f", "{{.State.Running}}", cid, check=False).stdout.strip() == "true"
+        hosts[name] = {
+            "address": state.addresses.get(name, ""),
+            "running": running,
+            "daemons": _daemons(name) if running else [],
+        }
+    services = {
+        "mlflow": {
+            "url": state.services.get("mlflow", ""),
+            "up": _http_ok(state.services.get("mlflow", "") + "/health"),
+        },
+        "prometheus": {
+            "url": state.services.get("prometheus", ""),
+            "up": _http_ok(state.services.get("prometheus", "") + "/-/ready"),
+        },
+    }
+    sinfo = exec_in(CONTROLLER, ["sinfo", "--noheader", "-N", "-o", "%N %T"], timeout=30)
+    squeue = exec_in(CONTROLLER, ["squeue", "--noheader", "-o", "%i %j %T %N"], timeout=30)
+    return {
+        "hosts": hosts,
+        "services": services,
+        "slurm_nodes": dict(line.split(maxsplit=1) for line in sinfo.stdout.splitlines() if line.strip()),
+        "queue": [line.split() for line in squeue.stdout.splitlines() if line.strip()],
+        "jobs": state.jobs,
+        "timings": state.timings,
+    }

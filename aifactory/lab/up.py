@@ -1,0 +1,157 @@
+"""`aifactory lab up`: build the lab hosts, converge them with the site playbook, run the burn-in job."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aifactory.deploy.ansible import REPO_ROOT, RunResult, run_playbook
+from aifactory.lab import burnin_job, hosts, image, venv
+from aifactory.lab.config import MLFLOW_PORT, PROMETHEUS_PORT, lab_vars, write_inventory
+from aifactory.lab.paths import state_dir
+from aifactory.lab.state import LabState
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class UpResult:
+    state: LabState
+    converge: RunResult | None = None
+    burnin: dict[str, Any] = field(default_factory=dict)
+
+
+def source_dir() -> Path:
+    """The source tree the hosts see (burn-in suite); `AIFACTORY_LAB_SRC` overrides this checkout."""
+    return Path(os.environ.get("AIFACTORY_LAB_SRC", str(REPO_ROOT)))
+
+
+def _keys(directory: Path) -> tuple[Path, Path]:
+    """An SSH key for Ansible and a munge key for the cluster, made fresh for each lab."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ssh_key = directory / "id_ed25519"
+    if not ssh_key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh_key)], check=True)
+    munge_key = directory / "munge.key"
+    if not munge_key.exists():
+        munge_key.write_bytes(secrets.token_bytes(1024))
+        munge_key.chmod(0o400)
+    return ssh_key, munge_key
+
+
+def _wait_ssh(addresses: list[str], key: Path, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = list(addresses)
+    while pending and time.monotonic() < deadline:
+        addr = pending[0]
+        ok = subprocess.run(
+            ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR", f"root@{addr}", "true"],
+            capture_output=True, check=False, timeout=15,
+        ).returncode == 0  # fmt: skip
+        if ok:
+            pending.pop(0)
+        else:
+            time.sleep(0.5)
+    if pending:
+        raise RuntimeError(f"lab hosts did not answer SSH within {timeout_s:.0f}s: {', '.join(pending)}")
+
+
+def inventory_dir() -> Path:
+    return state_dir() / "inventory"
+
+
+def build_hosts(nodes: int, step: Step) -> LabState:
+    """Image, venv, network and containers; the state is saved as each resource appears."""
+    log = state_dir() / "build.log"
+    state_dir().mkdir(parents=True, exist_ok=True)
+    state = LabState.load() or LabState()
+    step("image: debootstrap Debian root file system (cached)")
+    ref = image.ensure_image(log)
+    step("venv: MLflow, torch (CPU) and PyYAML for the hosts (cached)")
+    env_dir = venv.ensure_venv(log)
+    ssh_key, munge_key = _keys(state_dir() / "keys")
+    shared = state_dir() / "shared"
+    shared.mkdir(parents=True, exist_ok=True)
+    state.directories = sorted({*state.directories, str(state_dir())})
+    step("hosts: bridge network and podman containers")
+    hosts.create_network(state)
+    lab = hosts.lab_hosts(nodes)
+    mounts = hosts.mounts_for(env_dir, source_dir(), shared, ssh_key.with_suffix(".pub"))
+    for host in lab:
+        if host.hostname not in state.containers:
+            hosts.start_host(state, host, ref, mounts)
+    _wait_ssh([h.inband_ip for h in lab], ssh_key)
+    write_inventory(inventory_dir(), lab, lab_vars(lab, env_dir, ssh_key, munge_key))
+    return state
+
+
+def converge(state: LabState, step: Step, key: str = "converge_s") -> RunResult:
+    """Run the site playbook against the lab; its time is recorded under `key`."""
+    done_tasks = 0
+
+    def on_task(host: str, task: str) -> None:
+        nonlocal done_tasks
+        done_tasks += 1
+        step(f"converge: {done_tasks} tasks done, last {host}: {task}")
+
+    result = run_playbook(inventory_dir(), on_task=on_task, artifact_dir=state_dir() / "runner")
+    state.timings[key] = round(result.seconds, 1)
+    state.save()
+    return result
+
+
+def record_services(state: LabState) -> None:
+    ctl = state.addresses[hosts.CONTROLLER]
+    state.services = {
+        "mlflow": f"http://{ctl}:{MLFLOW_PORT}",
+        "prometheus": f"http://{ctl}:{PROMETHEUS_PORT}",
+        "slurmctld": f"{ctl}:6817",
+        "ssh": f"ssh -i {state_dir() / 'keys' / 'id_ed25519'} root@{ctl}",
+    }
+    state.save()
+
+
+def run_burnin(state: LabState, nodes: int, step: Step) -> dict[str, Any]:
+    """The burn-in job across the compute nodes, logged to MLflow."""
+    if not burnin_job.suite_present(source_dir()):
+        return {"status": "skipped", "reason": f"no burn-in suite in {source_dir()} (aifactory/burnin)"}
+    tag = time.strftime("%Y%m%d-%H%M%S")
+    step(f"burn-in: srun -N{nodes} python -m aifactory.burnin run --profile quick")
+    started = time.monotonic()
+    rc, output = burnin_job.run_job(venv.venv_dir(), nodes, tag)
+    reports = burnin_job.collect(state_dir() / "shared", tag)
+    outcome: dict[str, Any] = {
+        "status": "ran", "rc": rc, "tag": tag, "seconds": round(time.monotonic() - started, 1),
+        "verdicts": {h: burnin_job.verdict(r) for h, r in reports.items()}, "output_tail": output[-1500:],
+    }  # fmt: skip
+    if reports:
+        step("burn-in: logging results to MLflow")
+        outcome["mlflow_run_id"] = burnin_job.log_to_mlflow(
+            state.services["mlflow"], tag, reports, state_dir() / "shared"
+        )
+    state.jobs.append({k: v for k, v in outcome.items() if k != "output_tail"})
+    state.save()
+    return outcome
+
+
+def lab_up(nodes: int, step: Step, burnin: bool = True) -> UpResult:
+    """Everything `lab up` does, in order; raises RuntimeError on a failure (the state stays for `down`)."""
+    started = time.monotonic()
+    state = build_hosts(nodes, step)
+    result = UpResult(state)
+    result.converge = converge(state, step)
+    if not result.converge.succeeded:
+        return result
+    record_services(state)
+    if burnin:
+        result.burnin = run_burnin(state, nodes, step)
+    state.timings["up_s"] = round(time.monotonic() - started, 1)
+    state.save()
+    return result

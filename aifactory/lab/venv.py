@@ -1,0 +1,42 @@
+"""The lab's Python environment: MLflow for the tracking server, torch (CPU) and PyYAML for the burn-in
+suite. Built once into the cache and bind-mounted read-only into every lab host (Debian 12 there and here,
+so the same Python 3.11 runs it); the source tree is put on its path for `python -m aifactory.burnin`."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from aifactory.lab.hosts import SRC_MOUNT
+from aifactory.lab.paths import cache_dir
+
+MLFLOW_VERSION = "3.17.2"
+# torch pinned exactly: pip then takes the local CPU wheel instead of gigabytes of CUDA wheels.
+REQUIREMENTS = (f"mlflow=={MLFLOW_VERSION}", "torch==2.13.0", "pyyaml>=6")
+
+
+def venv_dir() -> Path:
+    key = hashlib.sha256("\n".join(REQUIREMENTS).encode()).hexdigest()[:12]
+    return cache_dir() / f"venv-{key}"
+
+
+def ensure_venv(log: Path) -> Path:
+    """Create the venv unless the cache has it (a marker file is written last, so a half-built one is
+    rebuilt)."""
+    venv = venv_dir()
+    marker = venv / ".complete"
+    if marker.exists():
+        return venv
+    with log.open("ab") as fh:
+        for cmd in (
+            ["/usr/bin/python3", "-m", "venv", "--clear", str(venv)],
+            [str(venv / "bin/pip"), "install", "--quiet", *REQUIREMENTS],
+        ):
+            done = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False, timeout=1800)
+            if done.returncode != 0:
+                raise RuntimeError(f"building the lab venv failed at {cmd[0]}; see {log}")
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "aifactory-lab-src.pth").write_text(SRC_MOUNT + "\n")
+    marker.write_text("ok\n")
+    return venv

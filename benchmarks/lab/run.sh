@@ -1,0 +1,22 @@
+#!/bin/sh
+# Lab-up wall time and the second converge's time (target: at most a quarter of the first).
+# Usage (root): sh benchmarks/lab/run.sh > benchmarks/lab/results.json
+set -eu
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+start=$(date +%s)
+$PY cli.py lab up --nodes 2 --format json > /tmp/aifactory-lab-up.json
+up_s=$(( $(date +%s) - start ))
+$PY cli.py lab converge --format json > /tmp/aifactory-lab-reconverge.json
+$PY - "$up_s" <<'PY'
+import json, sys
+def load(path):  # progress lines come first on stdout; the JSON document starts at the first "{" line
+    text = open(path).read()
+    return json.loads(text[text.index("{"):] if text.startswith("{") else text[text.index("\n{") + 1:])
+up = load("/tmp/aifactory-lab-up.json"); again = load("/tmp/aifactory-lab-reconverge.json")
+print(json.dumps({"command": "sh benchmarks/lab/run.sh", "lab_up_wall_s": int(sys.argv[1]),
+    "first_converge_s": up["converge"]["seconds"], "second_converge_s": again["seconds"],
+    "second_converge_changed": again["changed"],
+    "ratio": round(again["seconds"] / up["converge"]["seconds"], 2)}, indent=2, sort_keys=True))
+PY
+$PY cli.py lab down

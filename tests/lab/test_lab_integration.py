@@ -1,0 +1,59 @@
+"""The lab end to end: up with two compute nodes, Slurm runs across them, burn-in lands in MLflow,
+Prometheus scrapes every node, a second converge changes nothing, and down leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.root]
+
+
+def _cli(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
+def test_lab_up_run_and_down() -> None:
+    up = _cli("lab", "up", "--nodes", "2", "--format", "json", timeout=1500)
+    try:
+        data = json.loads(up.stdout[up.stdout.index("{") :])
+        assert data["converge"]["succeeded"], up.stdout[-4000:]
+        hostnames = subprocess.run(
+            ["podman", "exec", "lab-ctl", "timeout", "60", "srun", "-N2", "hostname"],
+            capture_output=True, text=True, timeout=90, check=False,
+            env={**os.environ, "CONTAINERS_CONF": "/var/lib/aifactory/lab/containers.conf"},
+        )  # fmt: skip
+        assert sorted(hostnames.stdout.split()) == ["lab-node1", "lab-node2"]
+        if data["burnin"].get("status") == "ran":
+            from aifactory.lab.mlflow_rest import search_runs
+
+            runs = search_runs(data["services"]["mlflow"], "lab-burnin")
+            assert data["burnin"]["mlflow_run_id"] in [r["info"]["run_id"] for r in runs]
+        url = data["services"]["prometheus"] + "/api/v1/targets"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            targets = json.load(resp)["data"]["activeTargets"]
+        node_targets = {t["labels"]["instance"] for t in targets if t["labels"]["job"] == "node"}
+        assert {f"10.213.7.{i}:9100" for i in (10, 11, 12)} == node_targets
+        again = _cli("lab", "converge", "--format", "json", timeout=900)
+        assert json.loads(again.stdout[again.stdout.index("{") :])["changed"] == 0, again.stdout[-3000:]
+    finally:
+        down = _cli("lab", "down", timeout=300)
+    assert down.returncode == 0, down.stderr
+    assert not Path("/var/lib/aifactory/lab").exists()
+    left = subprocess.run(["podman", "ps", "-a", "--filter", "label=aifactory.lab=1", "-q"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert left.stdout.strip() == ""

@@ -1,0 +1,97 @@
+"""Inventory and Slurm renderers: grouping, determinism, and host lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aifactory.render.hostlist import compress, expand
+from aifactory.render.inventory import render_inventory, topology_switches
+from aifactory.render.slurm import Partition, render_slurm, slurm_vars
+
+
+@dataclass(frozen=True)
+class FakeHost:
+    """The design engine's Host shape (until aifactory.design lands on main)."""
+
+    hostname: str
+    functions: tuple[str, ...]
+    su: int
+    rack: str
+    rack_unit: int = 1
+    oob_ip: str | None = None
+    inband_ip: str | None = None
+    storage_ip: str | None = None
+    rail_ips: tuple[str, ...] = field(default_factory=tuple)
+    gpu_model: str | None = "H100-SXM"
+    gpus: int = 8
+    power_cap_w: float | None = 600.0
+
+
+def fleet() -> list[FakeHost]:
+    hosts = [FakeHost("ctl01", ("slurm-controller",), 1, "R0", inband_ip="10.0.0.2", gpus=0, gpu_model=None)]
+    for i in range(1, 9):
+        su, rack = (1, "R1") if i <= 4 else (2, "R2")
+        hosts.append(
+            FakeHost(
+                f"gpu{i:03d}",
+                ("compute", "storage-client"),
+                su,
+                rack,
+                inband_ip=f"10.0.1.{i}",
+                rail_ips=tuple(f"10.{100 + r}.0.{i}" for r in range(2)),
+            )
+        )
+    return hosts
+
+
+def test_inventory_groups_by_function_su_rack_and_rail() -> None:
+    tree = yaml.safe_load(render_inventory(fleet(), {"x": 1})["hosts.yml"])
+    children = tree["all"]["children"]
+    assert sorted(children["compute"]["hosts"]) == [f"gpu{i:03d}" for i in range(1, 9)]
+    assert sorted(children["su_2"]["hosts"]) == ["gpu005", "gpu006", "gpu007", "gpu008"]
+    assert sorted(children["rack_r1"]["hosts"]) == ["gpu001", "gpu002", "gpu003", "gpu004"]
+    assert len(children["rail_1"]["hosts"]) == 8
+    assert list(children["monitoring"]["hosts"]) == ["ctl01"]
+    gpu1 = tree["all"]["hosts"]["gpu001"]
+    assert (gpu1["ansible_host"], gpu1["aifactory_power_cap_w"], gpu1["aifactory_rail_ips"]) == (
+        "10.0.1.1",
+        600,
+        ["10.100.0.1", "10.101.0.1"],
+    )
+
+
+def test_inventory_is_deterministic() -> None:
+    assert render_inventory(fleet(), {"b": 1, "a": 2}) == render_inventory(
+        list(reversed(fleet())), {"a": 2, "b": 1}
+    )
+
+
+def test_topology_has_leaf_per_rack_and_spine_over_units() -> None:
+    expected = [
+        {"name": "leaf_r1", "nodes": "gpu[001-004]"},
+        {"name": "leaf_r2", "nodes": "gpu[005-008]"},
+        {"name": "su_1", "switches": "leaf_r1"},
+        {"name": "su_2", "switches": "leaf_r2"},
+        {"name": "spine", "switches": "su_[1-2]"},
+    ]
+    assert expected == topology_switches(fleet())
+
+
+def test_slurm_conf_lists_nodes_gres_and_partitions() -> None:
+    files = render_slurm(
+        slurm_vars(fleet(), cluster_name="prod", partitions=[Partition("gpu", default=True)])
+    )
+    assert "PartitionName=gpu Nodes=gpu[001-008] Default=YES MaxTime=INFINITE State=UP" in files["slurm.conf"]
+    assert "NodeName=gpu001 NodeAddr=10.0.1.1 Gres=gpu:h100_sxm:8 State=UNKNOWN" in files["slurm.conf"]
+    assert "NodeName=gpu008 Name=gpu Type=h100_sxm File=/dev/nvidia[0-7]" in files["gres.conf"]
+    assert "TopologyPlugin=topology/tree" in files["slurm.conf"]
+
+
+@given(st.sets(st.integers(min_value=0, max_value=300), min_size=1, max_size=40))
+def test_hostlist_round_trip(numbers: set[int]) -> None:
+    names = [f"node{n:03d}" for n in numbers]
+    assert sorted(names) == sorted(expand(compress(names)))

@@ -1,0 +1,47 @@
+"""Rendered Slurm configurations are accepted by the real Slurm tools (`slurmd -G` parses slurm.conf and
+gres.conf exactly as the daemons do)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aifactory.lab.hosts import lab_hosts
+from aifactory.render.slurm import Partition, render_slurm, slurm_vars
+from tests.lab.test_render import fleet
+
+pytestmark = pytest.mark.skipif(shutil.which("slurmd") is None, reason="slurmd (Debian slurmd) not installed")
+
+
+def _check(tmp_path: Path, variables: dict[str, object], node: str) -> subprocess.CompletedProcess[str]:
+    # slurmd -G opens each gres device file: stand-ins for /dev/nvidiaN, since this machine has no GPU.
+    for i in range(8):
+        (tmp_path / f"nvidia{i}").touch()
+    variables = {**variables, "slurm_common_gpu_device_prefix": str(tmp_path / "nvidia")}
+    for name, text in render_slurm(variables).items():
+        (tmp_path / name).write_text(text)
+    return subprocess.run(
+        ["slurmd", "-G", "-f", str(tmp_path / "slurm.conf"), "-N", node],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["lab", "fleet"])
+def test_slurmd_accepts_rendered_config(tmp_path: Path, name: str) -> None:
+    hosts = lab_hosts(3) if name == "lab" else fleet()
+    variables = slurm_vars(
+        hosts, cluster_name=name, partitions=[Partition("batch", default=True), Partition("debug", 1)]
+    )
+    node = next(h.hostname for h in hosts if "compute" in h.functions)
+    done = _check(tmp_path, variables, node)
+    assert done.returncode == 0, done.stderr
+    assert "Name=gpu" in done.stdout + done.stderr
+
+
+def test_slurmd_rejects_a_broken_config(tmp_path: Path) -> None:
+    variables = slurm_vars(lab_hosts(1), cluster_name="lab", partitions=[Partition("batch", nodes="all")])
+    variables["slurm_common_task_plugin"] = "task/none\nBogusKey=1"
+    assert _check(tmp_path, variables, "lab-node1").returncode != 0
