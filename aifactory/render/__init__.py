@@ -1,1 +1,1 @@
-"""Renderers: the validated model and its design turned into artifacts (inventory, Slurm and Kubernetes configuration)."""
+"""Renderers: the validated model and its design turned into artifacts (inventory, Slurm, Kubernetes)."""
