@@ -1,4 +1,4 @@
-# ruff: noqa: SIM300  (COMMON.md: asserts read `expected == actual`)
+
 """The CLI as a real subprocess, reference blueprints, stack files and the CrossGuard validate functions."""
 
 from __future__ import annotations
