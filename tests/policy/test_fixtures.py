@@ -1,4 +1,3 @@
-
 """One folder per rule: every fail fixture reports exactly the marked (rule, line) pairs for that rule, every
 pass fixture reports nothing for it."""
 

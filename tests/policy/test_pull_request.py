@@ -1,4 +1,3 @@
-
 """Diff mode, baselines and waivers through real git repositories made in the test, via CliRunner."""
 
 from __future__ import annotations
