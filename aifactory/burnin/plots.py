@@ -20,7 +20,10 @@ def render_plots(report: dict[str, Any]) -> dict[str, bytes]:
         return {}
     out = {"burnin-throughput.png": _throughput(plt, report)}
     samples = report["telemetry"]["samples"]
-    for key, label, name in (("temp_c", "GPU temperature (C)", "temperature"), ("power_w", "power (W)", "power")):
+    for key, label, name in (
+        ("temp_c", "GPU temperature (C)", "temperature"),
+        ("power_w", "power (W)", "power"),
+    ):
         out[f"burnin-{name}.png"] = _telemetry(plt, samples, key, label, report)
     return out
 
@@ -49,7 +52,9 @@ def _throughput(plt: Any, report: dict[str, Any]) -> bytes:
     return _png(plt, fig)
 
 
-def _telemetry(plt: Any, samples: list[dict[str, Any]], key: str, label: str, report: dict[str, Any]) -> bytes:
+def _telemetry(
+    plt: Any, samples: list[dict[str, Any]], key: str, label: str, report: dict[str, Any]
+) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 4))
     for gpu in sorted({s["gpu"] for s in samples}):
         pts = [(s["t"], s[key]) for s in samples if s["gpu"] == gpu and isinstance(s.get(key), int | float)]
@@ -60,6 +65,12 @@ def _telemetry(plt: Any, samples: list[dict[str, Any]], key: str, label: str, re
     if ax.lines:
         ax.legend(loc="lower right", fontsize="small")
     else:
-        ax.text(0.5, 0.5, f"no NVML samples: {report['telemetry']['detail']}", ha="center", wrap=True,
-                transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            f"no NVML samples: {report['telemetry']['detail']}",
+            ha="center",
+            wrap=True,
+            transform=ax.transAxes,
+        )
     return _png(plt, fig)

@@ -43,8 +43,14 @@ class Profile:
         return replace(self, phases={k: replace(v, budget_s=seconds) for k, v in self.phases.items()})
 
 
-_GPU_COMPUTE = {"n": 8192, "batch": 10, "extra_dtypes": ["tf32", "fp16"], "max_variation": 0.01}
-_GPU = {
+_Table = dict[str, tuple[float, dict[str, Any]]]  # phase -> (budget seconds, parameters)
+_GPU_COMPUTE: dict[str, Any] = {
+    "n": 8192,
+    "batch": 10,
+    "extra_dtypes": ["tf32", "fp16"],
+    "max_variation": 0.01,
+}
+_GPU: dict[str, _Table] = {
     "quick": {
         "preflight": (30, {}),
         "compute": (75, {**_GPU_COMPUTE, "min_s": 20, "max_s": 45, "tput_window_s": 10, "temp_window_s": 20}),
@@ -59,8 +65,14 @@ _GPU = {
         "preflight": (30, {}),
         "compute": (
             200,
-            {**_GPU_COMPUTE, "extra_dtypes": ["tf32", "fp16", "fp8"], "min_s": 90, "max_s": 150,
-             "tput_window_s": 30, "temp_window_s": 60},
+            {
+                **_GPU_COMPUTE,
+                "extra_dtypes": ["tf32", "fp16", "fp8"],
+                "min_s": 90,
+                "max_s": 150,
+                "tput_window_s": 30,
+                "temp_window_s": 60,
+            },
         ),
         "sdc": (60, {"n": 8192, "repeats": 10, "fp64_rows": 32}),
         "memory": (150, {"triad_bytes": 1 << 30, "triad_reps": 30, "integrity_fraction": 0.9}),
@@ -76,22 +88,29 @@ _GPU["soak"] = {
     "stress": (3700, {**_GPU["acceptance"]["stress"][1], "seconds": 3600}),
 }
 
-_CPU_COMPUTE = {"n": 192, "batch": 8, "extra_dtypes": ["fp32"], "max_variation": 0.10}
-_CPU_BASE = {
+_CPU_COMPUTE: dict[str, Any] = {"n": 192, "batch": 8, "extra_dtypes": ["fp32"], "max_variation": 0.10}
+_CPU_BASE: _Table = {
     "preflight": (20, {}),
     "compute": (30, {**_CPU_COMPUTE, "min_s": 0.6, "max_s": 1.5, "tput_window_s": 0.4, "temp_window_s": 0.4}),
     "sdc": (20, {"n": 96, "repeats": 4, "fp64_rows": 4}),
-    "memory": (20, {"triad_bytes": 1 << 20, "triad_reps": 20, "integrity_fraction": 1.0,
-                    "integrity_bytes": 1 << 22}),
+    "memory": (
+        20,
+        {"triad_bytes": 1 << 20, "triad_reps": 20, "integrity_fraction": 1.0, "integrity_bytes": 1 << 22},
+    ),
     "pcie": (10, {}),
     "p2p": (10, {}),
     "collectives": (30, {"min_bytes": 1 << 10, "max_bytes": 1 << 18, "warmup": 1, "iters": 3}),
     "stress": (30, {"seconds": 1.0, "n": 192, "comm_bytes": 1 << 14, "h2d_bytes": 0}),
 }
-_CPU = {
+_CPU: dict[str, _Table] = {
     "quick": _CPU_BASE,
-    "acceptance": {**_CPU_BASE, "compute": (60, {**_CPU_BASE["compute"][1], "min_s": 3, "max_s": 10,
-                                                 "tput_window_s": 1.5, "temp_window_s": 3})},
+    "acceptance": {
+        **_CPU_BASE,
+        "compute": (
+            60,
+            {**_CPU_BASE["compute"][1], "min_s": 3, "max_s": 10, "tput_window_s": 1.5, "temp_window_s": 3},
+        ),
+    },
     "soak": {**_CPU_BASE, "stress": (120, {**_CPU_BASE["stress"][1], "seconds": 60})},
 }
 

@@ -45,7 +45,9 @@ def to_text(report: dict[str, Any]) -> str:
     reasons = [r for r in node["reasons"] if r["severity"] != "info"]
     infos = [r for r in node["reasons"] if r["severity"] == "info"]
     lines.append("Why:" if reasons else "Why: every phase measured and within its limits.")
-    for r in sorted(reasons, key=lambda r: (r["severity"] != "fail", r.get("gpu", -1), r["phase"], r["code"])):
+    for r in sorted(
+        reasons, key=lambda r: (r["severity"] != "fail", r.get("gpu", -1), r["phase"], r["code"])
+    ):
         where = f"gpu {r['gpu']}" if "gpu" in r else "node"
         lines.append(f"  {r['severity'].upper():4} {where:6} {r['phase']:<11} {r['code']}: {r['message']}")
     lines += [f"  note   {r['code']}: {r['message']}" for r in infos]
@@ -75,8 +77,13 @@ def to_junit(report: dict[str, Any]) -> str:
         suite = ET.SubElement(root, "testsuite", name=f"gpu{g['index']}-{g['name'] or 'unknown'}")
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for phase, ph in g["phases"].items():
-            case = ET.SubElement(suite, "testcase", classname=f"burnin.gpu{g['index']}", name=phase,
-                                 time=f"{ph['duration_s']:.3f}")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"burnin.gpu{g['index']}",
+                name=phase,
+                time=f"{ph['duration_s']:.3f}",
+            )
             counts["tests"] += 1
             text = "\n".join(f"{r['code']}: {r['message']}" for r in ph["reasons"])
             codes = ",".join(r["code"] for r in ph["reasons"])
@@ -93,13 +100,21 @@ def to_junit(report: dict[str, Any]) -> str:
                 ET.SubElement(case, "system-out").text = text
         suite.attrib.update({k: str(v) for k, v in counts.items()})
     node = report["node"]
-    suite = ET.SubElement(root, "testsuite", name="node", tests="1", failures=str(int(node["verdict"] == "FAIL")),
-                          errors="0", skipped="0")
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name="node",
+        tests="1",
+        failures=str(int(node["verdict"] == "FAIL")),
+        errors="0",
+        skipped="0",
+    )
     case = ET.SubElement(suite, "testcase", classname="burnin.node", name="verdict")
     if node["verdict"] == "FAIL":
         fails = [r for r in node["reasons"] if r["severity"] == "fail"]
-        ET.SubElement(case, "failure", message=",".join(sorted({r["code"] for r in fails})), type="FAIL").text = (
-            "\n".join(f"{r['code']}: {r['message']}" for r in fails))
+        ET.SubElement(
+            case, "failure", message=",".join(sorted({r["code"] for r in fails})), type="FAIL"
+        ).text = "\n".join(f"{r['code']}: {r['message']}" for r in fails)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -122,11 +137,17 @@ def read_report(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BurninInputError("results file not found", hint="pass burnin-report.json files or their folders",
-                               file=str(path)) from None
+        raise BurninInputError(
+            "results file not found", hint="pass burnin-report.json files or their folders", file=str(path)
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BurninInputError(f"not valid JSON: {err}", hint="pass a burnin-report.json", file=str(path)) from None
+        raise BurninInputError(
+            f"not valid JSON: {err}", hint="pass a burnin-report.json", file=str(path)
+        ) from None
     if not isinstance(data, dict) or data.get("kind") != "aifactory.burnin.report":
-        raise BurninInputError("not an aifactory burn-in report (no kind: aifactory.burnin.report)",
-                               hint="pass a burnin-report.json written by `aifactory burnin run`", file=str(path))
+        raise BurninInputError(
+            "not an aifactory burn-in report (no kind: aifactory.burnin.report)",
+            hint="pass a burnin-report.json written by `aifactory burnin run`",
+            file=str(path),
+        )
     return data

@@ -7,6 +7,7 @@ back is a raw record; `verdict.py` judges it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -110,16 +111,17 @@ class NodeRun:
             if msg is not None and msg[1].get("ok"):
                 w.alive, w.identity = True, msg[1]
             else:
-                w.identity = {"ok": False, "error": msg[1]["error"] if msg else "worker did not start in time"}
+                w.identity = {
+                    "ok": False,
+                    "error": msg[1]["error"] if msg else "worker did not start in time",
+                }
                 self._kill(w)
 
     def _shutdown(self) -> None:
         for w in self.workers:
             if w.alive:
-                try:
+                with contextlib.suppress(OSError, BrokenPipeError):
                     w.conn.send(("stop",))
-                except (OSError, BrokenPipeError):
-                    pass
         for w in self.workers:
             if w.process is not None:
                 w.process.join(timeout=10)
@@ -150,14 +152,21 @@ class NodeRun:
         if name == "preflight":
             return self._preflight()
         if name in CUDA_ONLY and self.kind != "cuda":
-            return self._mark_all(name, _skipped("CUDA_REQUIRED", f"phase {name} needs CUDA; this is a CPU run"))
+            return self._mark_all(
+                name, _skipped("CUDA_REQUIRED", f"phase {name} needs CUDA; this is a CPU run")
+            )
         if name == "p2p" and len(self.workers) < 2:
             return self._mark_all(name, {"status": "not_applicable", "reason": "one GPU: no peer to copy to"})
         if name == "collectives" and len(self.workers) < 2:
             return self._mark_all(name, {"status": "not_applicable", "reason": "one worker: no collective"})
-        if name in ("collectives", "stress") and len(self.workers) > 1 and not all(w.alive for w in self.workers):
+        if (
+            name in ("collectives", "stress")
+            and len(self.workers) > 1
+            and not all(w.alive for w in self.workers)
+        ):
             return self._mark_all(
-                name, _skipped("PEER_UNAVAILABLE", f"phase {name} needs every worker and at least one is gone")
+                name,
+                _skipped("PEER_UNAVAILABLE", f"phase {name} needs every worker and at least one is gone"),
             )
         params = {**plan.params, "timeout_s": plan.budget_s}
         if name in ("pcie", "p2p"):  # one at a time first, so a slow link is not hidden by contention
@@ -177,7 +186,10 @@ class NodeRun:
         own = {w.process.pid for w in self.workers if w.process is not None} | {os.getpid()}
         for w in self.workers:
             if self.nvml.available and self.kind == "cuda":
-                w.nvml = {"identity": self.nvml.identity(w.index), "preflight": self.nvml.preflight(w.index, own)}
+                w.nvml = {
+                    "identity": self.nvml.identity(w.index),
+                    "preflight": self.nvml.preflight(w.index, own),
+                }
             if w.alive:
                 w.phases["preflight"] = {"status": "ok", "metrics": {"identity": w.identity, "nvml": w.nvml}}
             else:
@@ -195,7 +207,9 @@ class NodeRun:
         live = [w for w in group if w.alive]
         for w in group:
             if not w.alive and keep:
-                w.phases[name] = _skipped("WORKER_DEAD", "the worker for this device is gone (see earlier phases)")
+                w.phases[name] = _skipped(
+                    "WORKER_DEAD", "the worker for this device is gone (see earlier phases)"
+                )
         before = {w.slot: self.nvml.counters(w.index) for w in live}
         for w in live:
             w.conn.send(("phase", name, params))
@@ -207,14 +221,15 @@ class NodeRun:
             if not ready:
                 break
             for conn in ready:
-                w = pending.pop(conn)  # type: ignore[call-overload]
+                w = pending.pop(conn)
                 results[w.slot] = self._receive(w, name)
         for w in pending.values():
             self._kill(w)
             results[w.slot] = {
                 "status": "error",
                 "error_type": "timeout",
-                "error": f"no answer within the {budget_s:.0f} s budget of phase {name}; killed PID {w.process.pid}",
+                "error": f"no answer within the {budget_s:.0f} s budget of phase {name}; "
+                f"killed PID {w.process.pid}",
             }
         for w in live:
             if keep:
@@ -228,6 +243,10 @@ class NodeRun:
         except (EOFError, OSError):
             self._kill(w)
             code = w.process.exitcode if w.process is not None else None
-            return {"status": "error", "error_type": "crashed", "error": f"worker exited (code {code}) in {name}"}
+            return {
+                "status": "error",
+                "error_type": "crashed",
+                "error": f"worker exited (code {code}) in {name}",
+            }
         outcome: dict[str, Any] = msg[2]
         return outcome

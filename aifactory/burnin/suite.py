@@ -43,10 +43,14 @@ def parse_devices(text: str | None) -> list[int] | None:
     try:
         out = [int(x) for x in text.split(",")]
     except ValueError:
-        raise BurninInputError(f"--devices {text!r} is not a comma-separated list of indices",
-                               hint="e.g. --devices 0,1,2,3 or --devices all") from None
+        raise BurninInputError(
+            f"--devices {text!r} is not a comma-separated list of indices",
+            hint="e.g. --devices 0,1,2,3 or --devices all",
+        ) from None
     if any(i < 0 for i in out) or len(set(out)) != len(out):
-        raise BurninInputError(f"--devices {text!r}: indices must be distinct and not negative", hint="e.g. 0,1")
+        raise BurninInputError(
+            f"--devices {text!r}: indices must be distinct and not negative", hint="e.g. 0,1"
+        )
     return out
 
 
@@ -63,7 +67,9 @@ def parse_phases(text: str | None) -> tuple[str, ...]:
 def _device_plan(opts: SuiteOptions) -> tuple[str, list[int]]:
     kind = opts.device_type
     if kind not in ("auto", "cuda", "cpu"):
-        raise BurninInputError(f"--device-type {kind!r} is not auto, cuda or cpu", hint="e.g. --device-type cpu")
+        raise BurninInputError(
+            f"--device-type {kind!r} is not auto, cuda or cpu", hint="e.g. --device-type cpu"
+        )
     if kind in ("auto", "cuda"):
         import torch
 
@@ -134,18 +140,20 @@ def _judge(run: NodeRun, ctx: Context) -> list[dict[str, Any]]:
     for w in run.workers:
         judged = judge_gpu(w, ctx, run.sampler.samples)
         ident = w.nvml.get("identity") or {}
-        gpus.append({
-            "slot": w.slot,
-            "index": w.index,
-            "name": w.identity.get("name") or ident.get("name"),
-            "uuid": ident.get("uuid") or w.identity.get("uuid"),
-            "serial": ident.get("serial"),
-            "pci_bus_id": ident.get("pci_bus_id"),
-            "identity": {k: v for k, v in w.identity.items() if k != "ok"},
-            "load_temp_c": load_temperature(run.sampler.samples, w.index),
-            "phases": judged["phases"],
-            "telemetry_reasons": judged["telemetry_reasons"],
-        })
+        gpus.append(
+            {
+                "slot": w.slot,
+                "index": w.index,
+                "name": w.identity.get("name") or ident.get("name"),
+                "uuid": ident.get("uuid") or w.identity.get("uuid"),
+                "serial": ident.get("serial"),
+                "pci_bus_id": ident.get("pci_bus_id"),
+                "identity": {k: v for k, v in w.identity.items() if k != "ok"},
+                "load_temp_c": load_temperature(run.sampler.samples, w.index),
+                "phases": judged["phases"],
+                "telemetry_reasons": judged["telemetry_reasons"],
+            }
+        )
     extra = peer_reasons(gpus, ctx)
     for g in gpus:
         finish(g, extra[g["slot"]] + g.pop("telemetry_reasons"))
@@ -155,27 +163,70 @@ def _judge(run: NodeRun, ctx: Context) -> list[dict[str, Any]]:
 def _node_reasons(run: NodeRun, ctx: Context, opts: SuiteOptions, duration: float) -> list[Reason]:
     out = []
     if ctx.device_type == "cpu":
-        out.append(reason("CPU_MODE", "info", "node", "CPU mode: logic exercised on CPU tensors; the figures say "
-                          "nothing about GPU hardware"))
+        out.append(
+            reason(
+                "CPU_MODE",
+                "info",
+                "node",
+                "CPU mode: logic exercised on CPU tensors; the figures say nothing about GPU hardware",
+            )
+        )
         if opts.gpu_id and opts.gpu_id != "cpu":
-            out.append(reason("GPU_EXPECTED", "fail", "node", f"the blueprint expects {opts.gpu_id} GPUs but none "
-                              "is usable here"))
+            out.append(
+                reason(
+                    "GPU_EXPECTED",
+                    "fail",
+                    "node",
+                    f"the blueprint expects {opts.gpu_id} GPUs but none is usable here",
+                )
+            )
     if not run.nvml.available:
         severity = "fail" if ctx.device_type == "cuda" else "warn"
-        out.append(reason("NVML_UNAVAILABLE", severity, "telemetry", f"no NVML telemetry ({run.nvml.detail}): "
-                          "power, temperature, throttle and ECC checks were not made"))
+        out.append(
+            reason(
+                "NVML_UNAVAILABLE",
+                severity,
+                "telemetry",
+                f"no NVML telemetry ({run.nvml.detail}): "
+                "power, temperature, throttle and ECC checks were not made",
+            )
+        )
     if ctx.device_type == "cuda" and ctx.reference is None:
-        out.append(reason("NO_REFERENCE", "warn", "node", "GPU model not in the catalogue: no absolute floors, "
-                          "peers only", ",".join(sorted({w.identity.get("name") or "?" for w in run.workers}))))
-    stacks = {(w.identity.get("torch"), w.identity.get("cuda"), w.nvml.get("identity", {}).get("driver"))
-              for w in run.workers if w.alive or w.identity.get("ok")}
+        out.append(
+            reason(
+                "NO_REFERENCE",
+                "warn",
+                "node",
+                "GPU model not in the catalogue: no absolute floors, peers only",
+                ",".join(sorted({w.identity.get("name") or "?" for w in run.workers})),
+            )
+        )
+    stacks = {
+        (w.identity.get("torch"), w.identity.get("cuda"), w.nvml.get("identity", {}).get("driver"))
+        for w in run.workers
+        if w.alive or w.identity.get("ok")
+    }
     if len(stacks) > 1:
-        out.append(reason("STACK_MISMATCH", "fail", "preflight", f"GPUs report different software stacks: "
-                          f"{sorted(map(str, stacks))}"))
+        out.append(
+            reason(
+                "STACK_MISMATCH",
+                "fail",
+                "preflight",
+                f"GPUs report different software stacks: {sorted(map(str, stacks))}",
+            )
+        )
     budget = ctx.thresholds.time_budget_min * 60
     if duration > budget:
-        out.append(reason("TIME_BUDGET_EXCEEDED", "warn", "node", f"the run took {duration:.0f} s, over the "
-                          f"{budget:.0f} s budget", round(duration, 1), budget))
+        out.append(
+            reason(
+                "TIME_BUDGET_EXCEEDED",
+                "warn",
+                "node",
+                f"the run took {duration:.0f} s, over the {budget:.0f} s budget",
+                round(duration, 1),
+                budget,
+            )
+        )
     return out
 
 
@@ -183,25 +234,36 @@ def _node_phases(run: NodeRun, gpus: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "pcie_all" in run.node:
         out["pcie_all"] = {str(k): v.get("metrics") for k, v in sorted(run.node["pcie_all"].items())}
-    coll = [g["phases"]["collectives"]["metrics"] for g in gpus
-            if (g["phases"].get("collectives") or {}).get("metrics")]
+    coll = [
+        g["phases"]["collectives"]["metrics"]
+        for g in gpus
+        if (g["phases"].get("collectives") or {}).get("metrics")
+    ]
     if coll:
         out["collectives"] = {
-            op: {"plateau_bytes": coll[0]["plateau"][op]["bytes"],
-                 "busbw_gbps_min": min(c["plateau"][op]["busbw_gbps"] for c in coll)}
+            op: {
+                "plateau_bytes": coll[0]["plateau"][op]["bytes"],
+                "busbw_gbps_min": min(c["plateau"][op]["busbw_gbps"] for c in coll),
+            }
             for op in ("all_reduce", "all_gather")
         }
-    p2p = {str(g["index"]): g["phases"]["p2p"]["metrics"]["to"] for g in gpus
-           if (g["phases"].get("p2p") or {}).get("metrics")}
+    p2p = {
+        str(g["index"]): g["phases"]["p2p"]["metrics"]["to"]
+        for g in gpus
+        if (g["phases"].get("p2p") or {}).get("metrics")
+    }
     if p2p:
-        out["p2p_matrix_gbps"] = {src: {dst: row["gbps"] for dst, row in rows.items()} for src, rows in p2p.items()}
+        out["p2p_matrix_gbps"] = {
+            src: {dst: row["gbps"] for dst, row in rows.items()} for src, rows in p2p.items()
+        }
     return out
 
 
 def _environment(run: NodeRun) -> dict[str, Any]:
     import torch
 
-    first = next((w.nvml.get("identity") for w in run.workers if w.nvml.get("identity")), {}) or {}
+    idents = [w.nvml["identity"] for w in run.workers if w.nvml.get("identity")]
+    first: dict[str, Any] = idents[0] if idents else {}
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
@@ -223,4 +285,8 @@ def _nccl_version(torch: Any) -> str | None:
 
 
 def _reference(ref: GpuReference | None) -> dict[str, Any] | None:
-    return {"gpu_id": ref.gpu_id, "name": ref.name, "figures": dict(sorted(ref.figures.items()))} if ref else None
+    return (
+        {"gpu_id": ref.gpu_id, "name": ref.name, "figures": dict(sorted(ref.figures.items()))}
+        if ref
+        else None
+    )

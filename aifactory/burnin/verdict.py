@@ -74,14 +74,17 @@ def _phase_status(status: str, reasons: list[Reason]) -> str:
 
 
 def _load_seconds(phases: dict[str, dict[str, Any]]) -> float:
-    return sum(phases[p]["duration_s"] for p in LOAD_PHASES if p in phases)
+    return float(sum(phases[p]["duration_s"] for p in LOAD_PHASES if p in phases))
 
 
 def _violation_ns(worker: Any) -> int:
     total = 0
     for p in LOAD_PHASES:
         c = worker.counters.get(p) or {}
-        a, b = (c.get("after") or {}).get("violation_thermal_ns"), (c.get("before") or {}).get("violation_thermal_ns")
+        a, b = (
+            (c.get("after") or {}).get("violation_thermal_ns"),
+            (c.get("before") or {}).get("violation_thermal_ns"),
+        )
         if isinstance(a, int) and isinstance(b, int):
             total += max(0, a - b)
     return total
@@ -91,16 +94,34 @@ def peer_reasons(gpus: list[dict[str, Any]], ctx: Context) -> dict[int, list[Rea
     """Robust outliers against the node's other GPUs, and the SDC majority vote."""
     out: dict[int, list[Reason]] = {g["slot"]: [] for g in gpus}
     for name, phase, get in PEER_METRICS:
-        have = [(g["slot"], get(g["phases"][phase]["metrics"])) for g in gpus
-                if g["phases"].get(phase, {}).get("metrics")]
+        have = [
+            (g["slot"], get(g["phases"][phase]["metrics"]))
+            for g in gpus
+            if g["phases"].get(phase, {}).get("metrics")
+        ]
         flagged = low_outliers([v for _, v in have])
         for i, (z, shortfall) in flagged.items():
             severity = "fail" if shortfall > 1 - ctx.thresholds.fail_below else "warn"
-            out[have[i][0]].append(reason("PEER_OUTLIER", severity, phase, f"{name} is {100 * shortfall:.1f} % "
-                                          f"below the node median (robust z {z:.1f})", round(have[i][1], 6)))
+            out[have[i][0]].append(
+                reason(
+                    "PEER_OUTLIER",
+                    severity,
+                    phase,
+                    f"{name} is {100 * shortfall:.1f} % below the node median (robust z {z:.1f})",
+                    round(have[i][1], 6),
+                )
+            )
     for slot, excess in _cooling(gpus).items():
-        out[slot].append(reason("COOLING_OUTLIER", "warn", "telemetry", f"{excess:.1f} C hotter than the node "
-                                "median under the same load", round(excess, 1), COOLING_EXCESS_C))
+        out[slot].append(
+            reason(
+                "COOLING_OUTLIER",
+                "warn",
+                "telemetry",
+                f"{excess:.1f} C hotter than the node median under the same load",
+                round(excess, 1),
+                COOLING_EXCESS_C,
+            )
+        )
     for slot, msg in _sdc_vote(gpus).items():
         out[slot].append(reason("SDC_MISMATCH_PEER", "fail", "sdc", msg))
     return out
@@ -119,7 +140,14 @@ def _sdc_vote(gpus: list[dict[str, Any]]) -> dict[int, str]:
         m = g["phases"].get("sdc", {}).get("metrics")
         if m:
             ident = g["identity"]
-            key = (ident.get("name"), ident.get("sm_count"), ident.get("torch"), ident.get("cuda"), m["dtype"], m["n"])
+            key = (
+                ident.get("name"),
+                ident.get("sm_count"),
+                ident.get("torch"),
+                ident.get("cuda"),
+                m["dtype"],
+                m["n"],
+            )
             groups.setdefault(key, []).append((g["slot"], m["hash"]))
     out = {}
     for members in groups.values():
@@ -138,9 +166,12 @@ def _sdc_vote(gpus: list[dict[str, Any]]) -> dict[int, str]:
 
 
 def load_temperature(samples: list[dict[str, Any]], index: int) -> float | None:
-    temps = [s["temp_c"] for s in samples if s["gpu"] == index and s["phase"] in LOAD_PHASES
-             and isinstance(s.get("temp_c"), int | float)]
-    return statistics.median(temps) if temps else None
+    temps = [
+        s["temp_c"]
+        for s in samples
+        if s["gpu"] == index and s["phase"] in LOAD_PHASES and isinstance(s.get("temp_c"), int | float)
+    ]
+    return float(statistics.median(temps)) if temps else None
 
 
 def finish(gpu: dict[str, Any], extra: list[Reason]) -> None:

@@ -135,7 +135,11 @@ def _short(dev: Device, params: dict[str, Any], name: str) -> dict[str, Any]:
         secs = dev.timed(lambda: torch.matmul(a, b, out=out), reps)
     finally:
         torch.backends.cuda.matmul.allow_tf32 = previous
-    return {"status": "ok", "tflops": 2.0 * n**3 * reps / secs / 1e12, "finite": bool(torch.isfinite(out).all())}
+    return {
+        "status": "ok",
+        "tflops": 2.0 * n**3 * reps / secs / 1e12,
+        "finite": bool(torch.isfinite(out).all()),
+    }
 
 
 def _fp8(dev: Device, n: int, reps: int) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def run_batches(
     on_batch: Callable[[], None] | None = None,
 ) -> list[tuple[float, float]]:
     """Run `step` in batches of `batch` calls with at most two batches in flight; returns, per completed
-    batch, (seconds since the start at completion, batch seconds). `keep_going(series)` decides when to stop."""
+    batch, (seconds since the start at completion, batch seconds); `keep_going(series)` says when to stop."""
     t0 = time.perf_counter()
     pending: deque[tuple[Any, Any]] = deque()
     series: list[tuple[float, float]] = []
@@ -112,6 +112,6 @@ def run_batches(
         series.append((time.perf_counter() - t0, dev.seconds(s, e)))
         if not keep_going(series):
             break
-    for s, e in pending:  # drain: never leave work queued behind the phase's back
+    for _, e in pending:  # drain: never leave work queued behind the phase's back
         dev.wait(e)
     return series

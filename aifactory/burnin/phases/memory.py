@@ -43,7 +43,10 @@ def integrity(dev: Device, params: dict[str, Any]) -> dict[str, Any]:
     torch = dev.torch
     total = _budget_bytes(dev, params)
     words_per_chunk = max(1, min(CHUNK_BYTES, total) // 8)
-    chunks = [torch.empty(words_per_chunk, dtype=torch.int64, device=dev.tdev) for _ in range(max(1, total // (words_per_chunk * 8)))]
+    chunks = [
+        torch.empty(words_per_chunk, dtype=torch.int64, device=dev.tdev)
+        for _ in range(max(1, total // (words_per_chunk * 8)))
+    ]
     scratch = torch.empty(words_per_chunk, dtype=torch.int64, device=dev.tdev)
     mismatches = 0
     for seed in (0x5A5A5A5A, -1):  # second pass inverts every bit of the first pattern

@@ -72,4 +72,8 @@ def _fp64_check(dev: Device, a: Any, b: Any, out: Any, rows: int, tol: float) ->
     bad = err > tol * scale + 1e-30
     worst = float((err / (scale + 1e-30)).max().item())
     nonfinite = int((~torch.isfinite(out[idx])).sum().item())
-    return {"rows": int(idx.numel()), "bad_elements": int(bad.sum().item()) + nonfinite, "worst_rel_error": worst}
+    return {
+        "rows": int(idx.numel()),
+        "bad_elements": int(bad.sum().item()) + nonfinite,
+        "worst_rel_error": worst,
+    }
