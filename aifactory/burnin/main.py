@@ -68,7 +68,28 @@ def _parser() -> argparse.ArgumentParser:
     pairs.add_argument("--iters", type=int, default=None)
     pairs.add_argument("--out", default=None)
     pairs.add_argument("--format", choices=("text", "json"), default="text")
+    render = sub.add_parser("render", help="Slurm batch script or Kubernetes manifests for a fleet burn-in")
+    render.add_argument("target", choices=("slurm", "k8s"))
+    render.add_argument("--nodes", type=int, required=True)
+    render.add_argument("--gpus-per-node", type=int, default=8)
+    render.add_argument("--profile", choices=PROFILE_NAMES, default="acceptance")
+    render.add_argument("--results", default="/shared/burnin", help="shared results folder (Slurm)")
+    render.add_argument("--image", default="aifactory-burnin:latest", help="container image (Kubernetes)")
+    render.add_argument("--out", default=None, help="file to write (default: standard output)")
     return p
+
+
+def cmd_render(target: str, scale: Any, out: str | None, echo: Any) -> int:
+    """Render the Slurm script or the Kubernetes YAML; write it to `out` or print it."""
+    from aifactory.burnin.scaleout import k8s_yaml, slurm_script
+    from aifactory.io import atomic_write
+
+    text = slurm_script(scale) if target == "slurm" else k8s_yaml(scale)
+    if out:
+        atomic_write(out, text)
+    else:
+        echo(text.rstrip("\n"))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             from aifactory.burnin.compare import cmd_compare
 
             return cmd_compare(args.results, args.format, args.out, print)
+        if args.command == "render":
+            from aifactory.burnin.scaleout import ScaleOut
+
+            scale = ScaleOut(args.nodes, args.gpus_per_node, args.profile, args.results, image=args.image)
+            return cmd_render(args.target, scale, args.out, print)
         from aifactory.burnin.multinode import cmd_pairs
 
         return cmd_pairs(args.device_type, args.bytes, args.iters, args.out, args.format, print)

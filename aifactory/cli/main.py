@@ -20,6 +20,7 @@ from aifactory.errors import UserError
 # Order is the order of `aifactory --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.blueprints",
+    "aifactory.cli.burnin",
 )
 
 app = typer.Typer(
