@@ -23,6 +23,7 @@ from aifactory.burnin.stats import high_outliers, low_outliers
 
 STATUS_ORDER = {"PASS": 0, "NOT_APPLICABLE": 0, "WARN": 1, "SKIPPED": 2, "ERROR": 3, "FAIL": 3}
 LOAD_PHASES = ("compute", "stress")
+CPU_PEER_SHORTFALL = 0.10  # CPU workers share caches and memory bandwidth: their honest spread is wider
 COOLING_EXCESS_C = 8.0  # shared/BURNIN.md: > 8 C above the median at equal power is a cooling warning
 
 # Metrics compared across the node's GPUs: (name, phase, getter over a phase's metrics).
@@ -99,7 +100,9 @@ def peer_reasons(gpus: list[dict[str, Any]], ctx: Context) -> dict[int, list[Rea
             for g in gpus
             if g["phases"].get(phase, {}).get("metrics")
         ]
-        flagged = low_outliers([v for _, v in have])
+        flagged = low_outliers(
+            [v for _, v in have], 0.03 if ctx.device_type == "cuda" else CPU_PEER_SHORTFALL
+        )
         for i, (z, shortfall) in flagged.items():
             severity = "fail" if shortfall > 1 - ctx.thresholds.fail_below else "warn"
             out[have[i][0]].append(

@@ -1,7 +1,8 @@
 """What a phase needs from its device: tensors in the right place, and timing of completed work.
 
-On CUDA, work is timed with CUDA events (completed work, never queued work); on the CPU with the wall clock
-around synchronous calls. Both expose the same small interface so every phase runs unchanged on either.
+On CUDA, work is timed with CUDA events (completed work, never queued work); on the CPU with the calling
+thread's CPU time around synchronous calls (each CPU worker computes on one thread), so workers sharing
+cores with each other or with other jobs still report comparable figures. Both expose the same small interface so every phase runs unchanged on either.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Device:
             ev = self.torch.cuda.Event(enable_timing=True)
             ev.record()
             return ev
-        return time.perf_counter()
+        return time.thread_time()
 
     def wait(self, mark: Any) -> None:
         if self.is_cuda:
