@@ -11,7 +11,7 @@ MEASURED = ("preflight", "compute", "sdc", "memory", "collectives", "stress")
 
 
 def test_cpu_phases_run_for_real(baseline_run):
-    code, report, _, _ = baseline_run
+    _code, report, _, _ = baseline_run
     for gpu in report["gpus"]:
         assert {p: "PASS" for p in MEASURED} == {p: gpu["phases"][p]["status"] for p in MEASURED}
         assert gpu["phases"]["collectives"]["metrics"]["backend"] == "gloo"
@@ -63,7 +63,7 @@ def test_artifacts_written(baseline_run):
 
 
 def test_junit_lists_every_phase(baseline_run):
-    _, report, out, _ = baseline_run
+    _, _report, out, _ = baseline_run
     root = ET.parse(out / "burnin-junit.xml").getroot()
     suites = root.findall("testsuite")
     assert 3 == len(suites)  # two workers and the node

@@ -2,7 +2,8 @@
 
 On CUDA, work is timed with CUDA events (completed work, never queued work); on the CPU with the calling
 thread's CPU time around synchronous calls (each CPU worker computes on one thread), so workers sharing
-cores with each other or with other jobs still report comparable figures. Both expose the same small interface so every phase runs unchanged on either.
+cores with each other or with other jobs still report comparable figures. Both expose the same small
+interface so every phase runs unchanged on either.
 """
 
 from __future__ import annotations
