@@ -61,12 +61,13 @@ class Problem:
 class UserError(click.ClickException):
     """Unusable input. Exit code 2, no traceback."""
 
+    exit_code = 2  # unusable input (ClickException's own default is 1)
+
     problems: list[Problem] = field(default_factory=list)
-    exit_code: int = 2
 
     def __post_init__(self) -> None:
         super().__init__(self.format_message())
-        self.exit_code = 2
+
 
     @classmethod
     def at(cls, location: Location | None, message: str, hint: str = "", path: str = "") -> UserError:

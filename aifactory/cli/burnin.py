@@ -79,7 +79,8 @@ def _from_blueprint(path: Path) -> tuple[Any, str | None]:
             "this installation has no blueprint loader",
             "pass the acceptance thresholds with --thresholds FILE instead",
         ) from None
-    blueprint = load_blueprint(path)
+    loaded = load_blueprint(path)
+    blueprint = getattr(loaded, "model", loaded)  # the loader returns the model with its source locations
     acceptance = getattr(blueprint, "acceptance", None)
     mapping = acceptance.model_dump() if acceptance is not None else {}
     sku = blueprint.compute.node_sku

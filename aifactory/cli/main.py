@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from aifactory import __version__
 from aifactory.errors import UserError
@@ -20,10 +21,36 @@ from aifactory.errors import UserError
 # Order is the order of `aifactory --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.blueprints",
+    "aifactory.cli.validate",
+    "aifactory.cli.init",
+    "aifactory.cli.catalog",
+    "aifactory.cli.plan",
+    "aifactory.cli.policy",
+    "aifactory.cli.render",
+    "aifactory.cli.stack",
     "aifactory.cli.burnin",
 )
 
+
+
+class _Group(TyperGroup):
+    """Report a UserError from any command as `error: ...` and exit 2, for every caller of the app.
+
+    Typer may vendor its own copy of Click, whose standalone handling does not recognise a UserError (a
+    `click.ClickException` of the installed Click): without this, only `main()` caught it and an app run
+    in-process (tests, `typer.testing.CliRunner`) ended with exit 1 and the exception.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # Any: Typer's Context type differs across Typer versions
+        try:
+            return super().invoke(ctx)
+        except UserError as err:
+            typer.echo(f"error: {err.format_message()}", err=True)
+            raise typer.Exit(err.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_Group,
     name="aifactory",
     help="Declarative toolkit that turns validated blueprints into running, sovereign GPU AI factories.",
     no_args_is_help=True,

@@ -172,7 +172,7 @@ def test_kubernetes_objects_validate_strictly(tmp_path):
         (["--phases", "compute,melt"], "unknown phase"),
         (["--thresholds", str(DATA / "broken.yaml")], "broken.yaml: malformed YAML"),
         (["--thresholds", str(DATA / "missing.yaml")], "thresholds file not found"),
-        (["--blueprint", str(DATA / "thresholds.yaml")], "no blueprint loader"),
+        (["--blueprint", str(DATA / "missing-blueprint.yaml")], "missing-blueprint.yaml"),
     ],
 )
 def test_bad_input_exits_2_with_a_hint(args, message):
@@ -190,7 +190,8 @@ def test_unknown_fault_in_the_hook_is_unusable_input():
 def test_suite_imports_without_pydantic_click_or_typer():
     code = (
         "import sys\n"
-        "for m in ('pydantic', 'click', 'typer', 'aifactory.blueprint', 'aifactory.catalog'): sys.modules[m] = None\n"
+        "for m in ('pydantic', 'click', 'typer', 'aifactory.blueprint', 'aifactory.catalog'):\n"
+        "    sys.modules[m] = None\n"
         "import pkgutil, importlib, aifactory.burnin as b\n"
         "for m in pkgutil.walk_packages(b.__path__, 'aifactory.burnin.'):\n"
         "    if m.name != 'aifactory.burnin.__main__': importlib.import_module(m.name)\n"

@@ -30,6 +30,8 @@ def process_faults(tmp_path_factory):
         "0,1,2",
         "--phase-timeout",
         "3",
+        "--gpu",
+        "h100-sxm",
         inject="missing:0,hang:1,oom:2",
     )
 
@@ -109,3 +111,9 @@ def test_out_of_memory_is_an_error_not_a_pass(process_faults):
     # The worker survives its error: later phases still measure, and collectives say why they could not.
     assert "PASS" == report["gpus"][2]["phases"]["sdc"]["status"]
     assert "SKIPPED_PEER_UNAVAILABLE" in codes(report, 2)
+
+
+def test_a_gpu_node_that_runs_on_cpu_fails(process_faults):
+    _, report, _ = process_faults
+    expected = [r for r in report["node"]["reasons"] if r["code"] == "GPU_EXPECTED"]
+    assert ["fail"] == [r["severity"] for r in expected]

@@ -72,3 +72,9 @@ def test_junit_lists_every_phase(baseline_run):
     skipped = [c.get("name") for c in first.findall("testcase") if c.find("skipped") is not None]
     assert ["pcie", "p2p"] == skipped
     assert "2" == first.get("skipped")
+
+
+def test_blueprint_sets_the_limits(baseline_run):
+    report = baseline_run[1]
+    assert ("quick", 5.0, "cpu") == (
+        report["run"]["profile"], report["run"]["thresholds"]["time_budget_min"], report["node"]["gpu_id"])

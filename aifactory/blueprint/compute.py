@@ -1,0 +1,54 @@
+"""Compute layer: node SKU, how many, how they sit in racks, and the GPU settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+
+from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.refs import NodeSkuId
+from aifactory.blueprint.types import GpuSpec, Power
+
+
+class Mig(StrictModel):
+    enabled: bool = False
+    strategy: Literal["single", "mixed"] = "single"
+    profile: str = ""
+
+
+class Compute(StrictModel):
+    node_sku: NodeSkuId
+    gpu: GpuSpec | None = Field(
+        default=None, description="Optional check, e.g. 'H100-SXM:8'; must match the SKU's GPUs."
+    )
+    scalable_units: Annotated[int, Field(ge=1, le=4096)] = 1
+    nodes_per_su: Annotated[int, Field(ge=1, le=4096)] = 32
+    nodes: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description="Total node count; default: scalable_units x nodes_per_su less fabric-manager slots."
+    )
+    nodes_per_rack: Annotated[int, Field(ge=1, le=128)] | None = Field(
+        default=None, description="Default: as many as the rack group's power and cooling allow."
+    )
+    hostname_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = "node"
+    gpu_power_cap: Power | None = Field(default=None, description="Per-GPU power limit, e.g. '600W'.")
+    mig: Mig = Field(default_factory=Mig)
+    login_nodes: Annotated[int, Field(ge=0, le=64)] = 0
+
+    @field_validator("gpu")
+    @classmethod
+    def _gpu_matches_sku(cls, gpu: GpuSpec | None, info: ValidationInfo) -> GpuSpec | None:
+        # A field validator (not a model one) so the error lands on the `gpu:` line; node_sku is declared
+        # first, so it is in info.data unless it failed its own check (then that error is the one to show).
+        sku_id = info.data.get("node_sku")
+        if gpu is None or sku_id is None:
+            return gpu
+        from aifactory.catalog import get_catalog
+
+        sku = get_catalog().nodes[sku_id]
+        if (gpu.model, gpu.count) != (sku.gpu, sku.gpus):
+            raise ValueError(
+                f"gpu {str(gpu)!r} does not match node_sku {sku_id!r}, which has "
+                f"{sku.gpu.upper()}:{sku.gpus}; fix the gpu line or the node_sku"
+            )
+        return gpu

@@ -1,0 +1,126 @@
+"""The hardware catalogue: GPUs, node SKUs, switches, transceivers and cooling methods.
+
+Entries are YAML under `data/`, each number with its source. Blueprints refer to entries by id; an unknown id
+is an error listing the valid ids and suggesting the nearest.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+DATA = Path(__file__).parent / "data"
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: str
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+class Gpu(_Entry):
+    vendor: str
+    architecture: str
+    nvml_names: list[str]
+    bf16_tflops: float
+    fp16_tflops: float
+    tf32_tflops: float
+    fp8_tflops: float
+    fp64_tflops: float
+    memory_gb: float
+    memory_type: str
+    hbm_tbps: float
+    tdp_w: float
+    scaleup: str
+    scaleup_gbps: float
+    pcie_gen: int
+    achieved_bf16_tflops: float | None = None
+    achieved_hbm_tbps: float | None = None
+    inference_tokens_per_s: float | None = None
+
+
+class NodeSku(_Entry):
+    gpu: str
+    gpus: int
+    max_power_w: float
+    rack_units: int
+    compute_nics: int
+    compute_nic_speed_gbps: int
+    storage_ports: int
+    storage_port_speed_gbps: int
+    inband_ports: int
+    inband_port_speed_gbps: int
+    bmc_ports: int
+    nic_power_w: float
+    nvlink_domain_nodes: int = 1
+    rack_overhead_w: float = 0.0
+
+
+class Switch(_Entry):
+    fabric: Literal["infiniband", "ethernet"]
+    ports: int
+    port_speed_gbps: int
+    cages: int
+    rack_units: int
+    max_power_w: float
+
+
+class Transceiver(_Entry):
+    end: Literal["switch", "nic"]
+    ports: int
+    speed_gbps: int
+    power_w: float
+    media: str
+
+
+class CoolingMethod(_Entry):
+    max_rack_kw: float
+    typical_rack_kw: float
+    liquid_fraction: float
+
+
+class Region(_Entry):
+    jurisdiction: str
+    city: str
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    gpus: dict[str, Gpu]
+    nodes: dict[str, NodeSku]
+    switches: dict[str, Switch]
+    transceivers: dict[str, Transceiver]
+    cooling: dict[str, CoolingMethod]
+    regions: dict[str, Region]
+
+    def gpu_of(self, node_sku: str) -> Gpu:
+        return self.gpus[self.nodes[node_sku].gpu]
+
+
+KINDS = ("gpus", "nodes", "switches", "transceivers", "cooling", "regions")
+
+
+def raw(kind: str) -> dict[str, Any]:
+    """One catalogue file as plain data (for code that must not import pydantic, e.g. GPU workers)."""
+    with (DATA / f"{kind}.yaml").open(encoding="utf-8") as fh:
+        data: dict[str, Any] = yaml.safe_load(fh)[kind]
+    return data
+
+
+@lru_cache(maxsize=1)
+def get_catalog() -> Catalog:
+    return Catalog.model_validate({kind: raw(kind) for kind in KINDS})
+
+
+def suggest(value: str, valid: list[str]) -> str:
+    """'did you mean X?' plus the list of valid ids, for an unknown-id message."""
+    near = difflib.get_close_matches(value.lower(), valid, n=1, cutoff=0.5)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"{hint}valid ids: {', '.join(sorted(valid))}"

@@ -1,0 +1,207 @@
+"""`aifactory plan` and `aifactory diff`: derive, check and draw the physical factory from a blueprint."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from aifactory.blueprint import LoadedBlueprint
+    from aifactory.design import Plan
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a value: path=value (repeatable).")
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+def located_findings(lb: LoadedBlueprint, p: Plan) -> list[dict[str, Any]]:
+    """The plan's findings with file:line:column of the value that caused each (and of its budget)."""
+    from aifactory.design.report import check_json
+
+    out = []
+    for check in p.checks:
+        item = check_json(check)
+        loc = lb.locate(*check.path)
+        item.update({"file": loc.file, "line": loc.line, "column": loc.column})
+        if check.related:
+            item["related_location"] = str(lb.locate(*check.related))
+        out.append(item)
+    return out
+
+
+def load_and_plan(ref: str, sets: list[str] | None) -> tuple[LoadedBlueprint, Plan, dict[str, Any]]:
+    from aifactory.blueprint import load_blueprint
+    from aifactory.design import plan
+
+    lb = load_blueprint(ref, sets=sets or [])
+    p = plan(lb.model)
+    data = p.to_json()
+    data["findings"] = located_findings(lb, p)
+    return lb, p, data
+
+
+def write_artifacts(p: Plan, data: dict[str, Any], out: Path) -> None:
+    """Render every artifact in memory, then write them all atomically (nothing half-written on failure)."""
+    from aifactory.design import cabling
+    from aifactory.design.inventory import hosts_csv
+    from aifactory.io import atomic_write_tree, dumps_json
+
+    bom = "item,model,count\n" + "".join(f"{r['item']},{r['model']},{r['count']}\n" for r in data["bom"])
+    files: dict[str, str | bytes] = {
+        "plan.json": dumps_json(data),
+        "bom.csv": bom,
+        "cabling.csv": cabling.to_csv(p),
+        "hosts.csv": hosts_csv(p.hosts),
+    }
+    from aifactory.render.pictures import pictures
+
+    files.update(pictures(p))
+    atomic_write_tree(out, files)
+
+
+def print_summary(data: dict[str, Any], out: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    c, pw, co, st, k = (
+        data["fabric"]["compute"],
+        data["power"],
+        data["cooling"],
+        data["storage"],
+        data["kpi"],
+    )
+    console.print(
+        f"[bold]{data['blueprint']}[/bold]: {data['nodes']} x {data['node_sku']} = "
+        f"{data['gpus']} {data['gpu_model']} GPUs in {c['scalable_units']} SU(s)"
+    )
+    table = Table(
+        "network", "switch", "tiers", "leaf", "spine", "core", "node links", "leaf-spine", "spine-core"
+    )
+    for name, n in sorted(data["fabric"].items()):
+        table.add_row(
+            name,
+            n["switch"],
+            str(n["tiers"]),
+            str(n["leaf_switches"]),
+            str(n["spine_switches"]),
+            str(n["core_switches"]),
+            str(n["node_links"]),
+            str(n["leaf_spine_links"]),
+            str(n["spine_core_links"]),
+        )
+    console.print(table)
+    console.print(
+        f"compute fabric: {c['rails']} rails at {c['link_speed_gbps']}G, oversubscription "
+        f"{c['oversubscription']:g}:1, fabric manager ports {c['fabric_manager']['ports']}"
+    )
+    console.print(
+        f"power: IT {pw['it_kw']:,.1f} kW, facility {pw['facility_kw']:,.1f} kW (PUE {pw['pue']:g}) "
+        f"of {pw['facility_budget_kw']:,.1f} kW budget"
+    )
+    console.print(
+        f"racks: {co['racks']} ({co['compute_racks']} compute at {co['nodes_per_rack']} nodes, "
+        f"{co['max_rack_kw']:.1f} kW max; {co['network_racks']} network), {co['pdus']} PDUs"
+    )
+    console.print(
+        f"storage ({st['tier']}): read {st['read_gbps']:g} GB/s ({st['read_gbps_per_gpu']:.3f} per GPU, "
+        f"tier asks {st['target_read_gbps']:g}), write {st['write_gbps']:g} GB/s; checkpoints "
+        f"{st['checkpoint_tb']:g} TB of {st['capacity_tb']:g} TB"
+    )
+    tokens = (
+        f"{k['tokens_per_s']:,.0f} tokens/s, {k['tokens_per_joule']} tokens/J"
+        if k["tokens_per_s"]
+        else "no sourced token figure"
+    )
+    console.print(
+        f"KPIs: {k['peak_pflops_bf16']:,.1f} PFLOPS bf16, {k['peak_pflops_fp8']:,.1f} fp8; {tokens}"
+    )
+    for f in data["findings"]:
+        console.print(
+            f"[red]{f['file']}:{f['line']}:{f['column']}: {f['code']}[/red]: {f['message']}\n"
+            f"  fix: {f['hint']}"
+        )
+    if not data["findings"]:
+        console.print("[green]no findings[/green]")
+    if out is not None:
+        console.print(f"artifacts written to {out}")
+
+
+def print_diff(result: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    console.print(f"[bold]{result['base']} -> {result['head']}[/bold]")
+    for f in result["figures"]:
+        delta = f" ({f['delta']:+g})" if f["delta"] is not None else ""
+        console.print(f"  {f['figure']}: {f['base']} -> {f['head']}{delta}")
+    for b in result["bom"]:
+        console.print(f"  bom {b['item']} {b['model']}: {b['base']} -> {b['head']} ({b['delta']:+d})")
+    for f in result["findings_added"]:
+        console.print(f"  [red]+ {f['code']}: {f['message']}[/red]")
+    for f in result["findings_removed"]:
+        console.print(f"  [green]- {f['code']}: {f['message']}[/green]")
+    if not (result["figures"] or result["bom"] or result["findings_added"] or result["findings_removed"]):
+        console.print("  no change")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    def plan_cmd(
+        blueprint: Annotated[str, typer.Argument(help="Blueprint file or catalogue name.")],
+        set_: SetOption = None,
+        fmt: FormatOption = Format.text,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out",
+                help="Write plan.json, bom.csv, cabling.csv, hosts.csv and the pictures (SVG, PNG) here.",
+            ),
+        ] = None,
+    ) -> None:
+        """Derive the physical design (fabric, addresses, power, heat, storage, KPIs, BOM) and check it.
+
+        Exit 0: the design holds; 1: findings (each names its file:line); 2: unusable input."""
+        from aifactory.io import dumps_json
+
+        _, p, data = load_and_plan(blueprint, set_)
+        if out is not None:
+            write_artifacts(p, data, out)
+        if fmt is Format.json:
+            typer.echo(dumps_json(data), nl=False)
+        else:
+            print_summary(data, out)
+        if data["findings"]:
+            raise typer.Exit(1)
+
+    @app.command("diff")
+    def diff_cmd(
+        base: Annotated[str, typer.Argument(help="The blueprint before the change.")],
+        head: Annotated[str, typer.Argument(help="The blueprint after the change.")],
+        fmt: FormatOption = Format.text,
+    ) -> None:
+        """What a change does to GPUs, switches, cables, power, heat and the bill of materials.
+
+        Exit 0 when HEAD plans without findings, 1 when it has findings, 2 on unusable input."""
+        from aifactory.design.diff import diff_plans
+        from aifactory.io import dumps_json
+
+        _, _, before = load_and_plan(base, None)
+        _, _, after = load_and_plan(head, None)
+        result = diff_plans(before, after)
+        if fmt is Format.json:
+            typer.echo(dumps_json(result), nl=False)
+        else:
+            print_diff(result)
+        if after["findings"]:
+            raise typer.Exit(1)

@@ -1,0 +1,54 @@
+"""`aifactory render BLUEPRINT --out DIR --kubernetes`: the Kubernetes layer as YAML for GitOps users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aifactory.errors import UserError
+from aifactory.io import atomic_write_tree, dumps_json
+
+
+def render(
+    blueprint: Annotated[str, typer.Argument(help="Catalogue name or blueprint file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    kubernetes: Annotated[
+        bool, typer.Option("--kubernetes", help="Write the Kubernetes/MLOps layer.")
+    ] = False,
+    stack: Annotated[str | None, typer.Option("--stack", help="Apply this region stack's overrides.")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="PATH=VALUE override (repeatable).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Report format: text or json.")] = "text",
+) -> None:
+    """Write one YAML file per object (Helm releases as Flux HelmReleases) and a kustomization.yaml."""
+    from aifactory.blueprint import load_blueprint
+    from aifactory.render.k8s.gitops import gitops_files
+    from aifactory.render.k8s.stackfile import load_stack, read_stack
+    from aifactory.render.kubernetes import build
+
+    if not kubernetes:
+        raise UserError.at(None, "nothing to render", "add --kubernetes")
+    if fmt not in ("text", "json"):
+        raise UserError.at(None, f"unknown format {fmt!r}", "use --format text or --format json")
+    if stack is not None:
+        stack_file = read_stack(stack)
+        loaded, region = load_stack(stack_file, sets or []), stack_file.region
+    else:
+        loaded = load_blueprint(blueprint, sets=sets or [])
+        region = loaded.model.site.region
+    files = gitops_files(build(loaded, region))
+    written = atomic_write_tree(out / "kubernetes", files)
+    if fmt == "json":
+        typer.echo(
+            dumps_json(
+                {"region": region, "blueprint": loaded.model.name, "files": [str(p) for p in written]}
+            ),
+            nl=False,
+        )
+    else:
+        typer.echo(f"wrote {len(written)} files to {out / 'kubernetes'} (region {region})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("render")(render)

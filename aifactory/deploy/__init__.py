@@ -1,0 +1,1 @@
+"""Deployers: the Pulumi program and Automation API wrapper, Ansible through ansible-runner."""

@@ -1,0 +1,176 @@
+"""The Pulumi program (`run_program`, called by stacks/__main__.py) and the Automation API wrapper behind
+`aifactory up` / `aifactory preview`.
+
+The program loads the stack's blueprint, validates and plans it, and stops before creating anything when a
+mandatory policy finding exists; then it instantiates every registered layer module in order. Pulumi itself is
+imported only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aifactory.blueprint import LoadedBlueprint
+from aifactory.errors import Location, Problem, UserError
+from aifactory.modules import Registry, StackContext, discover
+from aifactory.render.k8s.stackfile import REPO, STACKS, load_stack, read_stack
+from aifactory.render.kubernetes import build
+
+STATE_DIR = REPO / ".pulumi-state"
+
+
+@dataclass(frozen=True)
+class GateFinding:
+    """A mandatory finding that stops a stack before any resource is created."""
+
+    rule: str
+    message: str
+    location: Location | None
+    hint: str = ""
+
+
+Gate = Callable[[LoadedBlueprint, Any], list[GateFinding]]
+
+
+class PolicyGateError(UserError):
+    """The stack violates mandatory policy; nothing was created."""
+
+
+def make_plan(loaded: LoadedBlueprint) -> Any:
+    """The design engine's plan of the stack's blueprint."""
+    from aifactory.design import plan
+
+    return plan(loaded.model)
+
+
+def default_gate(loaded: LoadedBlueprint, plan: Any) -> list[GateFinding]:
+    """The mandatory policy findings (the policy engine derives the same plan from the same model)."""
+    from aifactory.policy import evaluate
+
+    return [
+        GateFinding(f.rule, f.message, f.location, f.remediation)
+        for f in evaluate(loaded)
+        if f.level == "mandatory"
+    ]
+
+
+def check_gate(loaded: LoadedBlueprint, plan: Any, gate: Gate | None = None) -> None:
+    findings = (gate or default_gate)(loaded, plan)
+    if findings:
+        problems = [Problem(f.location, f"[{f.rule}] {f.message}", f.hint) for f in findings]
+        problems.append(
+            Problem(
+                None,
+                f"stack stopped before creating any resource: {len(findings)} mandatory policy finding(s)",
+                "fix the findings above, or run `aifactory policy check`",
+            )
+        )
+        raise PolicyGateError(problems)
+
+
+def prepare(
+    stack: str, stacks: Path = STACKS, gate: Gate | None = None, sets: Iterable[str] = ()
+) -> StackContext:
+    """Load, validate, plan, gate and render one stack; raises before anything is created."""
+    stack_file = read_stack(stack, stacks)
+    loaded = load_stack(stack_file, sets)
+    plan = make_plan(loaded)
+    check_gate(loaded, plan, gate)
+    hosts = tuple(getattr(plan, "hosts", ()) or ())
+    return StackContext(
+        loaded=loaded,
+        region=stack_file.region,
+        stack=stack,
+        rendered=build(loaded, stack_file.region),
+        plan=plan,
+        hosts=hosts,
+    )
+
+
+def instantiate(ctx: StackContext, registry: Registry | None = None) -> dict[str, Any]:
+    """Create every registered module's component, in order; each depends on the ones before it."""
+    import pulumi
+
+    components: dict[str, Any] = {}
+    for spec in (registry or discover()).ordered():
+        args = spec.args_class().from_stack(ctx)
+        opts = pulumi.ResourceOptions(depends_on=list(components.values()))
+        components[spec.name] = spec.component_class()(f"{ctx.region}-{spec.name}", args, opts=opts)
+    return components
+
+
+def run_program(
+    stack: str | None = None,
+    stacks: Path = STACKS,
+    gate: Gate | None = None,
+    registry: Registry | None = None,
+) -> dict[str, Any]:
+    """The whole program: what `stacks/__main__.py` runs for the current Pulumi stack."""
+    import pulumi
+
+    ctx = prepare(stack or pulumi.get_stack(), stacks, gate)
+    components = instantiate(ctx, registry)
+    pulumi.export("region", ctx.region)
+    pulumi.export("blueprint", ctx.loaded.model.name)
+    pulumi.export("modules", sorted(components))
+    return components
+
+
+# --- Automation API ---
+
+
+def pulumi_binary() -> str:
+    """The `pulumi` CLI the Automation API drives; exit 2 with a clear message where there is none."""
+    found = shutil.which("pulumi")
+    if found is None:
+        raise UserError.at(
+            None,
+            "the `pulumi` command is not installed (the Automation API drives it)",
+            "install the Pulumi CLI (https://www.pulumi.com/docs/install/) and put it on PATH; "
+            "`aifactory render --kubernetes` writes the same objects without it",
+        )
+    return found
+
+
+def _workspace_env() -> dict[str, str]:
+    passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
+    if passphrase is None and "PULUMI_CONFIG_PASSPHRASE_FILE" not in os.environ:
+        raise UserError.at(
+            None,
+            "PULUMI_CONFIG_PASSPHRASE is not set (it encrypts the stack's secrets)",
+            "export PULUMI_CONFIG_PASSPHRASE=... (or PULUMI_CONFIG_PASSPHRASE_FILE)",
+        )
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {
+        "PULUMI_BACKEND_URL": f"file://{STATE_DIR}",
+        "PYTHONPATH": path,
+        **({"PULUMI_CONFIG_PASSPHRASE": passphrase} if passphrase is not None else {}),
+    }
+
+
+def select_stack(stack: str, stacks: Path = STACKS) -> Any:
+    """The local program in `stacks/` as an Automation API stack, with a file backend under .pulumi-state/."""
+    pulumi_binary()
+    read_stack(stack, stacks)  # a clear error for an unknown stack before Pulumi starts
+    from pulumi import automation as auto
+
+    opts = auto.LocalWorkspaceOptions(work_dir=str(stacks), env_vars=_workspace_env())
+    return auto.create_or_select_stack(stack_name=stack, work_dir=str(stacks), opts=opts)
+
+
+def preview(stack: str, on_output: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Run `pulumi preview` for a stack; returns the planned change counts by operation."""
+    result = select_stack(stack).preview(on_output=on_output)
+    return {str(k): int(v) for k, v in (result.change_summary or {}).items()}
+
+
+def up(stack: str, on_output: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Run `pulumi up` for a stack; returns the change counts by operation."""
+    result = select_stack(stack).up(on_output=on_output)
+    return {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}

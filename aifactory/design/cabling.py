@@ -1,0 +1,160 @@
+"""The cabling plan: one row per cable, device:port to device:port, generated lazily (100k-GPU plans have
+several hundred thousand cables; only `plan --out` asks for them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from aifactory.design.clos import Clos
+from aifactory.design.naming import node_name, switch_name
+from aifactory.design.optics import cable_type
+
+if TYPE_CHECKING:
+    from aifactory.design.networks import Net
+    from aifactory.design.plan import Plan
+
+Row = tuple[str, str, str, str, str, str]  # network, a device, a port, b device, b port, cable
+HEADER = ("network", "a_device", "a_port", "b_device", "b_port", "cable")
+
+
+def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterator[Row]:
+    """Leaf-spine and spine-core cables of a fat tree (the spine count divides every leaf's uplinks)."""
+    fiber = cable_type(speed, "single-mode")
+    if clos.tiers < 2:
+        return
+    k = clos.links_per_leaf_spine
+    s_per = clos.spines_per_pod
+    for leaf in range(clos.leaves):
+        pod, local = divmod(leaf, clos.pod_leaves)
+        base = pod * s_per if clos.tiers == 3 else 0
+        a = switch_name(net, "leaf", leaf, plane, planes)
+        for j in range(clos.leaf_up):
+            spine = base + j % s_per
+            yield (
+                net,
+                a,
+                f"p{clos.leaf_down + j + 1}",
+                switch_name(net, "spine", spine, plane, planes),
+                f"p{local * k + j // s_per + 1}",
+                fiber,
+            )
+    if clos.tiers == 3:
+        c_per, kc, down = clos.cores_per_group, clos.links_per_spine_core, clos.spine_down
+        for spine in range(clos.spines):
+            pod, s = divmod(spine, s_per)
+            a = switch_name(net, "spine", spine, plane, planes)
+            for m in range(clos.spine_up):
+                yield (
+                    net,
+                    a,
+                    f"p{down + m + 1}",
+                    switch_name(net, "core", s * c_per + m % c_per, plane, planes),
+                    f"p{pod * kc + m // c_per + 1}",
+                    fiber,
+                )
+
+
+def compute_rows(p: Plan) -> Iterator[Row]:
+    fab, lay = p.compute, p.layout
+    if fab.clos is None:
+        return
+    cable = cable_type(fab.link_speed, "multimode")
+    prefix = p.bp.compute.hostname_prefix
+    for plane in range(fab.planes):
+        suffix = f"p{plane + 1}" if fab.planes > 1 else ""
+        for i in range(lay.nodes):
+            su, pos = divmod(i, lay.slots_per_su)
+            host = node_name(prefix, i, lay.nodes)
+            for r in range(lay.rails):
+                leaf, port = fab.leaf_of(su, pos, r)
+                yield (
+                    "compute",
+                    host,
+                    f"rail{r}{suffix}",
+                    switch_name("compute", "leaf", leaf, plane, fab.planes),
+                    f"p{port + 1}",
+                    cable,
+                )
+        for q, (su, pos, r) in enumerate(lay.fm_slots()):
+            leaf, port = fab.leaf_of(su, pos, r)
+            appliance, fm_port = divmod(q, lay.fm_ports)
+            yield (
+                "compute",
+                f"fm{appliance + 1:02d}",
+                f"ib{fm_port}{suffix}",
+                switch_name("compute", "leaf", leaf, plane, fab.planes),
+                f"p{port + 1}",
+                cable,
+            )
+        yield from uplinks("compute", fab.clos, plane, fab.planes, fab.link_speed)
+
+
+def endpoints(p: Plan, name: str, net: Net) -> Iterator[tuple[str, str]]:
+    """(device, port) of everything a storage or management network connects, in a fixed order."""
+    sku, lay = p.sku, p.layout
+    prefix = p.bp.compute.hostname_prefix
+    per_node = {"storage": sku.storage_ports, "inband": sku.inband_ports, "oob": sku.bmc_ports}[name]
+    port_name = {"storage": "stor", "inband": "inb", "oob": "bmc"}[name]
+    count = 0
+    for i in range(lay.nodes):
+        host = node_name(prefix, i, lay.nodes)
+        for k in range(per_node):
+            yield host, f"{port_name}{k}"
+    count += lay.nodes * per_node
+    extra: list[tuple[str, str]] = []
+    for h in p.mgmt:
+        extra += [(h.hostname, f"{port_name}{k}") for k in range(2 if name == "inband" else 1)]
+    fm = [
+        (f"fm{a + 1:02d}", f"{port_name}{k}")
+        for a in range(lay.fm_appliances)
+        for k in range(2 if name == "inband" else 1)
+    ]
+    if name != "storage":
+        extra += fm
+    if name == "oob":
+        for other, onet in p.nets.items():
+            if other == "oob":
+                continue
+            planes = _planes(p, other)
+            for tier, n in onet.switch_counts.items():
+                for s in range(n):
+                    plane, idx = divmod(s, n // planes)
+                    extra.append((switch_name(other, tier, idx, plane, planes), "mgmt0"))
+    yield from extra
+    count += len(extra)
+    label = {"storage": "fs-server", "oob": "pdu"}.get(name, "spare")
+    for n in range(max(0, net.endpoints - count)):
+        yield f"{label}{n + 1:04d}", "p1" if name == "storage" else "mgmt0"
+
+
+def _planes(p: Plan, net: str) -> int:
+    return p.compute.planes if net == "compute" else 1
+
+
+def network_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
+    clos = net.clos
+    if clos is None:
+        return
+    cable = cable_type(net.link_speed, "multimode")
+    for e, (dev, port) in enumerate(endpoints(p, name, net)):
+        if clos.tiers == 1:
+            leaf, lport = 0, e
+        else:
+            leaf, lport = divmod(e, clos.leaf_down)
+        yield (name, dev, port, switch_name(name, "leaf", leaf), f"p{lport + 1}", cable)
+    yield from uplinks(name, clos, 0, 1, net.link_speed)
+
+
+def rows(p: Plan) -> Iterator[Row]:
+    """Every cable of the factory: compute fabric first, then storage, in-band and out-of-band."""
+    yield from compute_rows(p)
+    for name in ("storage", "inband", "oob"):
+        if name in p.nets:
+            yield from network_rows(p, name, p.nets[name])
+
+
+def to_csv(p: Plan) -> str:
+    lines = [",".join(HEADER)]
+    lines += [",".join(r) for r in rows(p)]
+    return "\n".join(lines) + "\n"

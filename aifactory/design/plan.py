@@ -1,0 +1,314 @@
+"""`plan(bp) -> Plan`: everything the design engine derives from a blueprint, as frozen data.
+
+Cheap figures (counts, power, addressing summary, checks) are computed at once; per-host records and the
+cabling plan are built only when asked for (`Plan.hosts`, `aifactory.design.cabling.rows`), so a 100k-GPU
+`plan --format json` stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from aifactory.blueprint.model import Blueprint
+from aifactory.catalog import Catalog, Gpu, NodeSku, get_catalog
+from aifactory.design import addressing as addr
+from aifactory.design import power as pw
+from aifactory.design import storage as st
+from aifactory.design.checks import DesignCheck
+from aifactory.design.fabric import ComputeFabric, Layout, radix_at, size_compute
+from aifactory.design.hosts import Host
+from aifactory.design.networks import (
+    Net,
+    from_compute,
+    node_nic_watts,
+    node_port_speed,
+    size_network,
+    storage_server_ports,
+    switch_power,
+)
+from aifactory.design.placement import Racks, layout_of, racks_of
+
+SCHEMA_VERSION = 1
+PDUS_PER_RACK = {"N": 1, "N+1": 2, "2N": 2}  # one feed, or an A and a B feed
+
+
+@dataclass(frozen=True)
+class MgmtHost:
+    hostname: str
+    functions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The derived design. `to_json()` is the stable, documented form (docs/plan.md)."""
+
+    bp: Blueprint
+    cat: Catalog = field(repr=False)
+    sku_id: str
+    sku: NodeSku
+    gpu: Gpu
+    layout: Layout
+    compute: ComputeFabric
+    nets: dict[str, Net]
+    racks: Racks
+    power: pw.PowerBudget
+    pdus: int
+    mgmt: tuple[MgmtHost, ...]
+    storage: st.StorageFit
+    carves: dict[str, addr.Carve]
+    checks: list[DesignCheck]
+
+    @property
+    def nodes(self) -> int:
+        return self.layout.nodes
+
+    @property
+    def gpus(self) -> int:
+        return self.layout.nodes * self.sku.gpus
+
+    @property
+    def total_racks(self) -> int:
+        return self.racks.compute_racks + self.power.network_racks + self.power.management_racks
+
+    @cached_property
+    def hosts(self) -> list[Host]:
+        from aifactory.design.inventory import build_hosts
+
+        return build_hosts(self)
+
+    def to_json(self) -> dict[str, Any]:
+        from aifactory.design.report import plan_json
+
+        return plan_json(self)
+
+
+def management_hosts(bp: Blueprint) -> tuple[MgmtHost, ...]:
+    """Login nodes, a Slurm controller, Kubernetes control-plane nodes; monitoring and MLflow ride on the
+    first controller (the lab runs them there too)."""
+    hosts = [
+        MgmtHost(f"login{i + 1:02d}", ("login", "storage-client")) for i in range(bp.compute.login_nodes)
+    ]
+    orch = bp.mlops.orchestrator
+    services = tuple(
+        f
+        for f, on in (("monitoring", bp.mlops.components.prometheus), ("mlflow", bp.mlops.components.mlflow))
+        if on
+    )
+    controllers: list[MgmtHost] = []
+    if orch.type in ("slurm", "both"):
+        controllers.append(MgmtHost("slurmctl01", ("slurm-controller",)))
+    if orch.type in ("kubernetes", "both"):
+        k8s = orch.kubernetes
+        controllers += [
+            MgmtHost(f"k8s-cp{i + 1:02d}", ("k8s-control-plane",)) for i in range(k8s.control_plane_nodes)
+        ]
+    if controllers and services:
+        controllers[0] = MgmtHost(controllers[0].hostname, controllers[0].functions + services)
+    return (*hosts, *controllers)
+
+
+def _fabric_checks(bp: Blueprint, fab: ComputeFabric, sku: NodeSku) -> list[DesignCheck]:
+    found = []
+    path = ("fabric", "compute")
+    lay = fab.layout
+    if not fab.fits:
+        found.append(
+            DesignCheck(
+                "ports-exhausted",
+                f"{lay.nodes} nodes x {lay.rails} rails do not fit a {fab.tiers or 'fat'}-tier "
+                f"fabric of {fab.switch} ({fab.radix} ports at {fab.link_speed}G) with "
+                f"{bp.fabric.compute.tiers} tiers",
+                (*path, "switch"),
+                "choose a switch with more ports, allow three tiers (fabric.compute.tiers: auto) "
+                "or build fewer SUs",
+                (*path, "tiers"),
+            )
+        )
+        return found
+    clos = fab.clos
+    assert clos is not None
+    capacity = fab.leaves_per_rail * clos.leaf_down if clos.tiers > 1 else fab.radix
+    last_pos = max((pos for _, pos, _ in lay.fm_slots()), default=-1)
+    if lay.fm_links and clos.tiers > 1 and last_pos >= capacity:
+        found.append(
+            DesignCheck(
+                "ports-exhausted",
+                f"the fabric manager's {lay.fm_links} ports find no free leaf port after "
+                f"{lay.nodes} nodes in {lay.sus} SU(s) of {lay.slots_per_su} slots",
+                ("compute", "nodes"),
+                "leave a slot free for the fabric manager (fewer nodes) or add a scalable unit",
+                (*path, "fabric_manager"),
+            )
+        )
+    if bp.fabric.compute.rails and bp.fabric.compute.rails != sku.compute_nics:
+        found.append(
+            DesignCheck(
+                "rails-unbalanced",
+                f"{bp.fabric.compute.rails} rails for nodes with {sku.compute_nics} compute NICs",
+                (*path, "rails"),
+                f"set rails to {sku.compute_nics} (one leaf per NIC) or leave it out",
+            )
+        )
+    if lay.nvlink_domain_nodes > 1 and lay.slots_per_su % lay.nvlink_domain_nodes:
+        found.append(
+            DesignCheck(
+                "nvlink-domain",
+                f"an SU of {lay.slots_per_su} nodes splits {lay.nvlink_domain_nodes}-node NVLink "
+                "domains across SUs",
+                ("compute", "nodes_per_su"),
+                f"use a multiple of {lay.nvlink_domain_nodes} nodes per SU",
+            )
+        )
+    wanted = bp.fabric.compute.oversubscription
+    if fab.oversubscription > wanted + 1e-6:
+        found.append(
+            DesignCheck(
+                "oversubscribed",
+                f"leaves run {fab.oversubscription:.2f}:1, more than the {wanted:g}:1 asked for",
+                (*path, "oversubscription"),
+                "choose a switch with more ports",
+            )
+        )
+    return found
+
+
+def _net_checks(name: str, net: Net) -> list[DesignCheck]:
+    if net.clos is not None:
+        return []
+    return [
+        DesignCheck(
+            "ports-exhausted",
+            f"the {name} network's {net.endpoints} ports do not fit three tiers "
+            f"of {net.switch} ({net.radix} ports)",
+            ("fabric", name, "switch"),
+            "choose a switch with more ports",
+        )
+    ]
+
+
+def plan(bp: Blueprint) -> Plan:
+    """Derive and check the physical factory. Pure: no I/O besides the (cached) catalogue."""
+    cat = get_catalog()
+    sku = cat.nodes[bp.compute.node_sku]
+    gpu = cat.gpus[sku.gpu]
+    fab_bp = bp.fabric.compute
+    layout = layout_of(bp, sku)
+    sw = cat.switches[fab_bp.switch]
+    planes = getattr(fab_bp, "planes", 1)
+    tiers = None if fab_bp.tiers == "auto" else int(fab_bp.tiers)
+    compute = size_compute(
+        layout,
+        fab_bp.type,
+        fab_bp.switch,
+        radix_at(sw.ports, sw.port_speed_gbps, fab_bp.link_speed),
+        fab_bp.link_speed,
+        fab_bp.oversubscription,
+        tiers,
+        planes,
+    )
+    mgmt = management_hosts(bp)
+    fs = bp.storage.filesystem
+    nets = {"compute": from_compute(compute)}
+    storage_speed = None
+    if bp.fabric.storage:
+        storage_speed = bp.fabric.storage.link_speed
+        servers = storage_server_ports(fs.read_throughput, fs.write_throughput, storage_speed)
+        ep = layout.nodes * sku.storage_ports + len(mgmt) + servers
+        nets["storage"] = size_network(cat, "storage", bp.fabric.storage, ep)
+    inband_ep = layout.nodes * sku.inband_ports + 2 * (len(mgmt) + layout.fm_appliances)
+    nets["inband"] = size_network(cat, "inband", bp.fabric.inband, inband_ep)
+
+    node_w = sku.max_power_w - pw.gpu_cap_saving(bp, cat)
+    if sku.max_power_w > 0:
+        node_w += node_nic_watts(cat, sku, fab_bp.link_speed, planes, storage_speed)
+    racks = racks_of(bp, sku, layout, node_w)
+    mgmt_w = pw.MGMT_SERVER_W if sku.max_power_w > 0 else 0.0  # lab hosts are virtual
+    mgmt_servers = len(mgmt) + layout.fm_appliances
+
+    def net_power() -> dict[str, tuple[str, int, float]]:
+        return {n: (net.switch, net.switches, switch_power(cat, net)) for n, net in nets.items()}
+
+    pre_racks = racks.compute_racks + pw.network_rack_count(bp, cat, net_power(), mgmt_servers, mgmt_w)
+    pdus_per = PDUS_PER_RACK[bp.cooling.redundancy]
+    switches = sum(n.switches for n in nets.values())
+    oob_ep = layout.nodes * sku.bmc_ports + switches + pre_racks * pdus_per + mgmt_servers
+    nets["oob"] = size_network(cat, "oob", bp.fabric.oob, oob_ep)
+    per_net = net_power()
+    net_racks = pw.network_rack_count(bp, cat, per_net, mgmt_servers, mgmt_w)
+    mgmt_racks = 0  # management servers share the network racks (see power.network_rack_count)
+    domain_racks = math.ceil(layout.nodes / sku.nvlink_domain_nodes) if sku.nvlink_domain_nodes > 1 else 0
+    overhead = sku.rack_overhead_w * max(domain_racks, racks.compute_racks if sku.rack_overhead_w else 0)
+    full_rack = min(racks.nodes_per_rack, layout.nodes) * node_w + sku.rack_overhead_w
+    budget = pw.PowerBudget(
+        node_w,
+        node_w * layout.nodes,
+        overhead,
+        {n: v[2] for n, v in per_net.items()},
+        mgmt_w * mgmt_servers,
+        full_rack,
+        net_racks,
+        mgmt_racks,
+        bp.cooling.pue_target,
+    )
+    pdus = (racks.compute_racks + net_racks + mgmt_racks) * pdus_per
+
+    link = (
+        node_port_speed(sku.storage_port_speed_gbps, storage_speed) * sku.storage_ports
+        if storage_speed
+        else sku.inband_ports * node_port_speed(sku.inband_port_speed_gbps, bp.fabric.inband.link_speed)
+    )
+    sfit = st.fit(bp, layout.nodes * sku.gpus, layout.nodes, link / 8.0)
+    carves = _carve_all(bp, layout, pdus, mgmt, nets)
+
+    found = _fabric_checks(bp, compute, sku)
+    for name in ("storage", "inband", "oob"):
+        if name in nets:
+            found += _net_checks(name, nets[name])
+    found += pw.rack_checks(bp, cat, full_rack) + pw.facility_checks(bp, budget)
+    found += st.checks(bp, sfit) + addr.supernet_checks(bp, carves)
+    return Plan(
+        bp,
+        cat,
+        bp.compute.node_sku,
+        sku,
+        gpu,
+        layout,
+        compute,
+        nets,
+        racks,
+        budget,
+        pdus,
+        mgmt,
+        sfit,
+        carves,
+        found,
+    )
+
+
+def _carve_all(
+    bp: Blueprint, layout: Layout, pdus: int, mgmt: tuple[MgmtHost, ...], nets: dict[str, Net]
+) -> dict[str, addr.Carve]:
+    """Per-SU subnets for node addresses, per-rail subnets for the compute fabric, and a shared subnet for
+    management hosts, switches and PDUs."""
+    a = bp.fabric.addressing
+    used_sus = math.ceil(layout.nodes / layout.slots_per_su)
+    per_su = [min(layout.slots_per_su, layout.nodes - s * layout.slots_per_su) for s in range(used_sus)]
+    su = [f"su{s + 1:04d}" for s in range(used_sus)]
+    switches = sum(n.switches for n in nets.values())
+    shared_oob = len(mgmt) + layout.fm_appliances + switches + pdus
+    shared = len(mgmt) + layout.fm_appliances
+    fm_per_rail = math.ceil(layout.fm_links / layout.rails) if layout.rails else 0
+    wanted = {
+        "oob": [(f"oob/{n}", h) for n, h in zip(su, per_su, strict=True)] + [("oob/shared", shared_oob)],
+        "inband": [(f"inband/{n}", h) for n, h in zip(su, per_su, strict=True)] + [("inband/shared", shared)],
+        "storage": [(f"storage/{n}", h) for n, h in zip(su, per_su, strict=True)] + [("storage/shared", 64)],
+        "compute": [
+            (f"compute/{n}/rail{r}", h + (fm_per_rail if i == used_sus - 1 else 0))
+            for i, (n, h) in enumerate(zip(su, per_su, strict=True))
+            for r in range(layout.rails)
+        ],
+    }
+    return {name: addr.carve(name, getattr(a, name), wanted[name]) for name in addr.SUPERNETS}

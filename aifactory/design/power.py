@@ -1,0 +1,147 @@
+"""Power and heat: per node, per rack, network gear, IT load, facility power; rack heat against cooling."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from aifactory.blueprint.cooling import DirectLiquid, RackGroup
+from aifactory.blueprint.model import Blueprint
+from aifactory.catalog import Catalog
+from aifactory.design.checks import DesignCheck
+from aifactory.design.placement import RACK_UNITS, compute_group, network_group
+
+# Unconfirmed estimate: a 2-socket x86 management server (login, controllers, UFM appliance) at full load.
+MGMT_SERVER_W = 1000.0
+MGMT_SERVER_UNITS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PowerBudget:
+    node_w: float
+    nodes_w: float
+    rack_overhead_w: float  # rack-scale systems' switch trays and shelves, all racks together
+    network_w: dict[str, float]  # network -> switches plus their optics
+    management_w: float
+    compute_rack_w: float  # the fullest compute rack
+    network_racks: int
+    management_racks: int
+    pue: float
+
+    @property
+    def it_w(self) -> float:
+        return self.nodes_w + self.rack_overhead_w + sum(self.network_w.values()) + self.management_w
+
+    @property
+    def facility_w(self) -> float:
+        return self.it_w * self.pue
+
+
+def gpu_cap_saving(bp: Blueprint, cat: Catalog) -> float:
+    """Watts a per-GPU power cap takes off a node's maximum."""
+    cap = bp.compute.gpu_power_cap
+    sku = cat.nodes[bp.compute.node_sku]
+    gpu = cat.gpus[sku.gpu]
+    return max(0.0, gpu.tdp_w - cap) * sku.gpus if cap else 0.0
+
+
+def racks_for(total_w: float, units: int, per_item_w: float, items: int, group: RackGroup) -> int:
+    """Racks of `group` that hold `items` devices of `units` U each within its feed and cooling."""
+    if items == 0:
+        return 0
+    budget = min(group.capacity, group.power_limit or group.capacity)
+    by_power = int(budget // per_item_w) if per_item_w > 0 else items
+    by_space = RACK_UNITS // max(1, units)
+    per_rack = max(1, min(by_power, by_space))
+    return math.ceil(items / per_rack)
+
+
+def rack_checks(bp: Blueprint, cat: Catalog, rack_w: float) -> list[DesignCheck]:
+    """The fullest compute rack against its group's feed and cooling, and the room's air limit for DLC."""
+    group = compute_group(bp)
+    index = bp.cooling.rack_groups.index(group)
+    where = ("cooling", "rack_groups", index)
+    found: list[DesignCheck] = []
+    npr = ("compute", "nodes_per_rack")
+    if rack_w > group.capacity:
+        found.append(
+            DesignCheck(
+                "rack-heat",
+                f"a compute rack dissipates {rack_w / 1e3:.1f} kW, above the {group.type} capacity of "
+                f"rack group {group.name!r} ({group.capacity / 1e3:g} kW)",
+                npr,
+                "put fewer nodes in each rack (compute.nodes_per_rack), cap GPU power, "
+                "or choose a cooling method with more capacity",
+                (*where, "capacity"),
+            )
+        )
+    limit = group.power_limit or group.capacity
+    if rack_w > limit:
+        found.append(
+            DesignCheck(
+                "rack-power",
+                f"a compute rack draws {rack_w / 1e3:.1f} kW, above the rack feed of "
+                f"{limit / 1e3:g} kW in rack group {group.name!r}",
+                npr,
+                "put fewer nodes in each rack or raise the rack group's power_limit",
+                (*where, "power_limit"),
+            )
+        )
+    method = cat.cooling.get(group.type)
+    if method and group.capacity > method.max_rack_kw * 1e3:
+        found.append(
+            DesignCheck(
+                "rack-heat",
+                f"rack group {group.name!r} claims {group.capacity / 1e3:g} kW per rack, more than "
+                f"{method.name} removes ({method.max_rack_kw:g} kW)",
+                (*where, "capacity"),
+                "lower the capacity to what the cooling method can remove, or change its type",
+                (*where, "type"),
+            )
+        )
+    if isinstance(group, DirectLiquid):
+        air = cat.cooling["air"].max_rack_kw * 1e3
+        air_w = rack_w * (1.0 - group.liquid_fraction)
+        if air_w > air:
+            found.append(
+                DesignCheck(
+                    "rack-heat",
+                    f"the air-side heat of a direct-liquid rack is {air_w / 1e3:.1f} kW "
+                    f"({1 - group.liquid_fraction:.0%} of {rack_w / 1e3:.1f} kW), above the room's air "
+                    f"limit of {air / 1e3:g} kW per rack",
+                    (*where, "liquid_fraction"),
+                    "capture more heat in liquid or put fewer nodes in each rack",
+                    npr,
+                )
+            )
+    return found
+
+
+def facility_checks(bp: Blueprint, budget: PowerBudget) -> list[DesignCheck]:
+    if budget.facility_w <= bp.cooling.facility_power:
+        return []
+    return [
+        DesignCheck(
+            "facility-power",
+            f"facility power {budget.facility_w / 1e6:.3f} MW (IT {budget.it_w / 1e6:.3f} MW x PUE "
+            f"{budget.pue:g}) exceeds the budget of {bp.cooling.facility_power / 1e6:.3f} MW",
+            ("compute",),
+            "build fewer nodes, cap GPU power, or raise cooling.facility_power",
+            ("cooling", "facility_power"),
+        )
+    ]
+
+
+def network_rack_count(
+    bp: Blueprint, cat: Catalog, per_net: dict[str, tuple[str, int, float]], servers: int, server_w: float
+) -> int:
+    """Racks for all switches and management servers together, filled up to the network group's feed and
+    cooling and to the rack's height (a device above the budget still takes a rack of its own)."""
+    group = network_group(bp)
+    budget = min(group.capacity, group.power_limit or group.capacity)
+    watts = servers * server_w + sum(w for _, _, w in per_net.values())
+    units = servers * MGMT_SERVER_UNITS + sum(cat.switches[s].rack_units * n for s, n, _ in per_net.values())
+    devices = servers + sum(n for _, n, _ in per_net.values())
+    if devices == 0:
+        return 0
+    return max(1, math.ceil(watts / budget) if budget > 0 else 1, math.ceil(units / RACK_UNITS))

@@ -1,0 +1,1 @@
+"""Helpers for the Kubernetes renderer: one file per layer, plus the shared context and GitOps output."""

@@ -1,0 +1,99 @@
+"""Fabric layer: the network operator's NicClusterPolicy, NCCL settings per tenant, and tenant partitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aifactory.blueprint.fabric import InfinibandFabric
+from aifactory.render.k8s import images
+from aifactory.render.k8s.context import Ctx, Manifest
+from aifactory.render.k8s.tenants import tenant_namespace
+
+
+def fabric_objects(ctx: Ctx) -> list[Manifest]:
+    out = [nic_cluster_policy(ctx)] if ctx.bp.mlops.components.network_operator else []
+    out += _nccl(ctx) + _partitions(ctx)
+    return out
+
+
+def _img(ctx: Ctx, key: str, version: str = "") -> dict[str, str]:
+    repository, image, tag = images.NETWORK_OPERATOR[key]
+    return {"repository": ctx.image(repository), "image": image, "version": version or tag}
+
+
+def nic_cluster_policy(ctx: Ctx) -> Manifest:
+    fabric = ctx.bp.fabric.compute
+    infiniband = isinstance(fabric, InfinibandFabric)
+    device_config = {
+        "configList": [
+            {
+                "resourceName": "rdma_shared_device",
+                "rdmaHcaMax": 63,
+                "selectors": {"vendors": ["15b3"], "linkTypes": ["infiniband" if infiniband else "ether"]},
+            }
+        ]
+    }
+    spec: dict[str, Any] = {
+        "rdmaSharedDevicePlugin": {
+            **_img(ctx, "rdmaSharedDevicePlugin"),
+            "config": json.dumps(device_config, sort_keys=True),
+        },
+    }
+    if ctx.bp.software.ofed:
+        spec["ofedDriver"] = _img(ctx, "ofedDriver", ctx.bp.software.ofed)
+    if infiniband and fabric.partitions:
+        # ib-kubernetes assigns GUIDs in tenant P_Keys; UFM credentials live in this secret (not rendered).
+        spec["ibKubernetes"] = {
+            **_img(ctx, "ibKubernetes"),
+            "ufmSecret": "ufm-secret",
+            "pKeyGUIDPoolRangeStart": "02:00:00:00:00:00:00:00",
+            "pKeyGUIDPoolRangeEnd": "02:FF:FF:FF:FF:FF:FF:FF",
+        }
+    path = ("software", "ofed") if ctx.bp.software.ofed else ("fabric", "compute")
+    return ctx.obj(
+        "mellanox.com/v1alpha1", "NicClusterPolicy", "nic-cluster-policy", "fabric", path, spec=spec
+    )
+
+
+def nccl_env(ctx: Ctx) -> dict[str, str]:
+    """NCCL environment for jobs: the blueprint's `fabric.nccl`, over defaults that follow the fabric type."""
+    fabric = ctx.bp.fabric.compute
+    env = {"NCCL_IB_DISABLE": "0", "NCCL_NET_GDR_LEVEL": "PHB"}
+    if not isinstance(fabric, InfinibandFabric):
+        env["NCCL_IB_GID_INDEX"] = "3"  # RoCEv2 GID on the usual Linux GID table layout
+    return {**env, **ctx.bp.fabric.nccl}
+
+
+def _nccl(ctx: Ctx) -> list[Manifest]:
+    data = nccl_env(ctx)
+    return [
+        ctx.obj("v1", "ConfigMap", "nccl-env", "fabric", ("fabric", "nccl"), tenant_namespace(t), data=data)
+        for t in ctx.bp.mlops.tenants
+    ]
+
+
+def _partitions(ctx: Ctx) -> list[Manifest]:
+    tenants = {t.name: t for t in ctx.bp.mlops.tenants}
+    out = []
+    for i, part in enumerate(ctx.bp.fabric.compute.partitions):
+        tenant = tenants.get(part.tenant)
+        if tenant is None:  # a partition for a Slurm-only tenant has no namespace here
+            continue
+        data = {"tenant": part.tenant, "fabric": ctx.bp.fabric.compute.type}
+        if part.pkey is not None:
+            data["pkey"] = f"0x{part.pkey:04x}"
+        if part.vlan is not None:
+            data["vlan"] = str(part.vlan)
+        out.append(
+            ctx.obj(
+                "v1",
+                "ConfigMap",
+                "fabric-partition",
+                "fabric",
+                ("fabric", "compute", "partitions", i),
+                tenant_namespace(tenant),
+                data=data,
+            )
+        )
+    return out
