@@ -77,9 +77,7 @@ def identify(device_name: str, catalog: dict[str, GpuReference]) -> GpuReference
     return None
 
 
-def resolve(
-    gpu_id: str | None, device_names: list[str], catalog: dict[str, GpuReference]
-) -> GpuReference | None:
+def resolve(gpu_id: str | None, device_names: list[str], catalog: dict[str, GpuReference]) -> GpuReference | None:
     """The reference for this node: an explicit id (from the blueprint or `--gpu`) wins; otherwise the
     GPU is identified from NVML names. An explicit id missing from the catalogue is a user error."""
     if gpu_id:

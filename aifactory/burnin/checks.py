@@ -23,9 +23,7 @@ Reason = dict[str, Any]
 THERMAL_DROP_LIMIT = 0.05  # shared/BURNIN.md: flag a cold-to-hot throughput drop above 5 %
 
 
-def reason(
-    code: str, severity: str, phase: str, message: str, value: Any = None, limit: Any = None
-) -> Reason:
+def reason(code: str, severity: str, phase: str, message: str, value: Any = None, limit: Any = None) -> Reason:
     out: Reason = {"code": code, "severity": severity, "phase": phase, "message": message}
     if value is not None:
         out["value"] = value
@@ -51,9 +49,7 @@ class Context:
         warn_below / fail_below)."""
         t = self.thresholds
         fail_at = [x for x in ((reference or 0) * t.fail_below, minimum or 0) if x]
-        warn_at = [
-            x for x in ((reference or 0) * t.warn_below, (minimum or 0) * t.warn_below / t.fail_below) if x
-        ]
+        warn_at = [x for x in ((reference or 0) * t.warn_below, (minimum or 0) * t.warn_below / t.fail_below) if x]
         if not fail_at:
             return []
         if value < max(fail_at):
@@ -196,8 +192,7 @@ def check_sdc(m: dict[str, Any], ctx: Context) -> list[Reason]:
                 "SDC_MISMATCH_SELF",
                 "fail",
                 "sdc",
-                f"{m['self_mismatches']} of {m['repeats']} repeats "
-                "differ bit-wise from this GPU's first result",
+                f"{m['self_mismatches']} of {m['repeats']} repeats differ bit-wise from this GPU's first result",
                 m["self_mismatches"],
                 0,
             )
@@ -297,9 +292,7 @@ def check_stress(m: dict[str, Any], ctx: Context) -> list[Reason]:
     if not m["finite"]:
         out.append(reason("NAN_OUTPUT", "fail", "stress", "GEMM output under stress contains NaN or Inf"))
     if not m["collectives_exact"]:
-        out.append(
-            reason("COLLECTIVE_MISMATCH", "fail", "stress", "all_reduce under stress returned wrong sums")
-        )
+        out.append(reason("COLLECTIVE_MISMATCH", "fail", "stress", "all_reduce under stress returned wrong sums"))
     return out
 
 
@@ -354,9 +347,7 @@ def check_counters(phase: str, before: dict[str, Any], after: dict[str, Any]) ->
     if grew("pcie_replays"):
         out.append(reason("PCIE_REPLAYS", "warn", phase, "PCIe replay counter grew", grew("pcie_replays"), 0))
     if grew("nvlink_crc_errors"):
-        out.append(
-            reason("NVLINK_CRC_ERRORS", "warn", phase, "NVLink CRC errors grew", grew("nvlink_crc_errors"), 0)
-        )
+        out.append(reason("NVLINK_CRC_ERRORS", "warn", phase, "NVLink CRC errors grew", grew("nvlink_crc_errors"), 0))
     return out
 
 
@@ -371,9 +362,7 @@ def check_throttle(
         bad = [m for m in masks if m & BAD_THROTTLE_MASK]
         fraction = len(bad) / len(masks)
         if fraction > limit:
-            names = sorted(
-                {n for m in bad for n, bit in THROTTLE_BITS.items() if m & bit & BAD_THROTTLE_MASK}
-            )
+            names = sorted({n for m in bad for n, bit in THROTTLE_BITS.items() if m & bit & BAD_THROTTLE_MASK})
             out.append(
                 reason(
                     "THROTTLE_HW",

@@ -42,9 +42,7 @@ def collect(paths: list[str]) -> list[tuple[str, dict[str, Any]]]:
         else:
             found.append(p)
     if not found:
-        raise BurninInputError(
-            f"no {FILES['json']} found in {paths}", hint="pass reports or folders holding them"
-        )
+        raise BurninInputError(f"no {FILES['json']} found in {paths}", hint="pass reports or folders holding them")
     return [(str(f), read_report(f)) for f in found]
 
 
@@ -52,14 +50,10 @@ def _model(report: dict[str, Any], gpu: dict[str, Any]) -> str:
     return f"{report['run']['device_type']}:{report['node']['gpu_id'] or gpu['name']}"
 
 
-def analyse(
-    reports: list[tuple[str, dict[str, Any]]], thresholds: Thresholds | None = None
-) -> dict[str, Any]:
+def analyse(reports: list[tuple[str, dict[str, Any]]], thresholds: Thresholds | None = None) -> dict[str, Any]:
     t = thresholds or Thresholds()
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
-    for f, r in sorted(
-        reports, key=lambda fr: (fr[1]["node"]["hostname"], fr[1]["run"]["started_at"], fr[0])
-    ):
+    for f, r in sorted(reports, key=lambda fr: (fr[1]["node"]["hostname"], fr[1]["run"]["started_at"], fr[0])):
         latest[r["node"]["hostname"]] = (f, r)
     nodes = [
         {"hostname": h, "file": f, "verdict": r["node"]["verdict"], "started_at": r["run"]["started_at"]}

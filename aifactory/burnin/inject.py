@@ -40,9 +40,7 @@ def parse(text: str | None) -> tuple[Injection, ...]:
                 f"{INJECT_ENV}={text!r}: unknown fault {kind!r}", hint=f"use one of: {', '.join(KINDS)}"
             )
         if index and not index.isdigit():
-            raise BurninInputError(
-                f"{INJECT_ENV}={text!r}: worker index {index!r} is not a number", hint="e.g. sdc:1"
-            )
+            raise BurninInputError(f"{INJECT_ENV}={text!r}: worker index {index!r} is not a number", hint="e.g. sdc:1")
         found.append(Injection(kind, int(index) if index else 0))
     return tuple(found)
 

@@ -34,9 +34,7 @@ def load_thresholds(path: str | None) -> Any:
     if isinstance(data, dict) and isinstance(data.get("acceptance"), dict):
         data = data["acceptance"]
     if data is not None and not isinstance(data, dict):
-        raise BurninInputError(
-            "expected a mapping of acceptance thresholds", hint="e.g. fail_below: 0.85", file=path
-        )
+        raise BurninInputError("expected a mapping of acceptance thresholds", hint="e.g. fail_below: 0.85", file=path)
     return Thresholds.from_mapping(data, source=path)
 
 
@@ -49,12 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device-type", default="auto", choices=("auto", "cuda", "cpu"))
     run.add_argument("--gpu", default=None, help="catalogue GPU id (default: identified from NVML)")
     run.add_argument("--thresholds", default=None, help="YAML file with the blueprint's acceptance mapping")
-    run.add_argument(
-        "--phases", default=None, help="comma-separated subset; any phase left out counts as skipped"
-    )
-    run.add_argument(
-        "--phase-timeout", type=float, default=None, help="seconds per phase before a worker is killed"
-    )
+    run.add_argument("--phases", default=None, help="comma-separated subset; any phase left out counts as skipped")
+    run.add_argument("--phase-timeout", type=float, default=None, help="seconds per phase before a worker is killed")
     run.add_argument("--format", choices=FORMATS, default="text")
     run.add_argument("--out", default=None, help="folder for the JSON, summary, JUnit and plots")
     run.add_argument("--no-plots", action="store_true")

@@ -39,9 +39,7 @@ def suspects(results: dict[Pair, dict[str, Any]], floor: float | None) -> set[Pa
     med = statistics.median(bw) if len(bw) >= 3 else max(bw) if len(bw) == 2 else None
     out = set()
     for pair, r in results.items():
-        too_slow = (floor is not None and r["busbw_gbps"] < floor) or (
-            med and r["busbw_gbps"] < SLOW_PAIR * med
-        )
+        too_slow = (floor is not None and r["busbw_gbps"] < floor) or (med and r["busbw_gbps"] < SLOW_PAIR * med)
         if not r["exact"] or too_slow:
             out.add(pair)
     return out
@@ -121,28 +119,26 @@ class PairTest:
         self.torch, self.dist, self.rank, self.world = torch, dist, rank, world
         self.size, self.iters = size or DEFAULTS[self.kind][0], iters or DEFAULTS[self.kind][1]
         self.slow = "slow" in inject.for_worker(inject.from_environment(), rank)
-        self.device = (
-            torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if cuda else torch.device("cpu")
-        )
-        dist.init_process_group(
-            "nccl" if cuda else "gloo", init_method="env://", timeout=timedelta(seconds=120)
-        )
+        self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if cuda else torch.device("cpu")
+        dist.init_process_group("nccl" if cuda else "gloo", init_method="env://", timeout=timedelta(seconds=120))
 
     def local_time(self) -> float:
         """Seconds for a fixed local GEMM workload: in a collective everyone waits for the slowest rank,
-        so stragglers are found by what each rank does alone."""
+        so stragglers are found by what each rank does alone. CPU ranks count their own thread's CPU time,
+        so ranks sharing a host's cores stay comparable."""
         torch = self.torch
         n, dtype = (8192, torch.bfloat16) if self.kind == "cuda" else (256, torch.float32)
+        clock = time.perf_counter if self.kind == "cuda" else time.thread_time
+        if self.kind == "cpu":
+            torch.set_num_threads(1)
         a = torch.randn(n, n, device=self.device, dtype=dtype)
         torch.matmul(a, a)
         self._sync()
-        start = time.perf_counter()
-        for _ in range(10):
+        start = clock()
+        for _ in range(40 if self.slow else 10):  # injected fault: a slow rank does four times the work
             torch.matmul(a, a)
         self._sync()
-        if self.slow:
-            time.sleep(0.2)
-        return time.perf_counter() - start
+        return clock() - start
 
     def measure(self, group: Any, members: Pair) -> dict[str, Any]:
         x = self.torch.full((self.size // 4,), float(self.rank + 1), device=self.device)
@@ -211,8 +207,7 @@ class PairTest:
             "bytes": self.size,
             "hosts": hosts,
             "rounds": [
-                [{"pair": list(p), "hosts": [hosts[p[0]], hosts[p[1]]], **results[p]} for p in r]
-                for r in rounds
+                [{"pair": list(p), "hosts": [hosts[p[0]], hosts[p[1]]], **results[p]} for p in r] for r in rounds
             ],
             "suspect_pairs": sorted(list(p) for p in bad),
             "bad_nodes": [{"rank": n, "host": hosts[n]} for n in verdict["bad_nodes"]],

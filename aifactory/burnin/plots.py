@@ -52,9 +52,7 @@ def _throughput(plt: Any, report: dict[str, Any]) -> bytes:
     return _png(plt, fig)
 
 
-def _telemetry(
-    plt: Any, samples: list[dict[str, Any]], key: str, label: str, report: dict[str, Any]
-) -> bytes:
+def _telemetry(plt: Any, samples: list[dict[str, Any]], key: str, label: str, report: dict[str, Any]) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 4))
     for gpu in sorted({s["gpu"] for s in samples}):
         pts = [(s["t"], s[key]) for s in samples if s["gpu"] == gpu and isinstance(s.get(key), int | float)]

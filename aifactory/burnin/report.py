@@ -45,9 +45,7 @@ def to_text(report: dict[str, Any]) -> str:
     reasons = [r for r in node["reasons"] if r["severity"] != "info"]
     infos = [r for r in node["reasons"] if r["severity"] == "info"]
     lines.append("Why:" if reasons else "Why: every phase measured and within its limits.")
-    for r in sorted(
-        reasons, key=lambda r: (r["severity"] != "fail", r.get("gpu", -1), r["phase"], r["code"])
-    ):
+    for r in sorted(reasons, key=lambda r: (r["severity"] != "fail", r.get("gpu", -1), r["phase"], r["code"])):
         where = f"gpu {r['gpu']}" if "gpu" in r else "node"
         lines.append(f"  {r['severity'].upper():4} {where:6} {r['phase']:<11} {r['code']}: {r['message']}")
     lines += [f"  note   {r['code']}: {r['message']}" for r in infos]
@@ -141,9 +139,7 @@ def read_report(path: Path) -> dict[str, Any]:
             "results file not found", hint="pass burnin-report.json files or their folders", file=str(path)
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BurninInputError(
-            f"not valid JSON: {err}", hint="pass a burnin-report.json", file=str(path)
-        ) from None
+        raise BurninInputError(f"not valid JSON: {err}", hint="pass a burnin-report.json", file=str(path)) from None
     if not isinstance(data, dict) or data.get("kind") != "aifactory.burnin.report":
         raise BurninInputError(
             "not an aifactory burn-in report (no kind: aifactory.burnin.report)",

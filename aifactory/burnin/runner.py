@@ -152,18 +152,12 @@ class NodeRun:
         if name == "preflight":
             return self._preflight()
         if name in CUDA_ONLY and self.kind != "cuda":
-            return self._mark_all(
-                name, _skipped("CUDA_REQUIRED", f"phase {name} needs CUDA; this is a CPU run")
-            )
+            return self._mark_all(name, _skipped("CUDA_REQUIRED", f"phase {name} needs CUDA; this is a CPU run"))
         if name == "p2p" and len(self.workers) < 2:
             return self._mark_all(name, {"status": "not_applicable", "reason": "one GPU: no peer to copy to"})
         if name == "collectives" and len(self.workers) < 2:
             return self._mark_all(name, {"status": "not_applicable", "reason": "one worker: no collective"})
-        if (
-            name in ("collectives", "stress")
-            and len(self.workers) > 1
-            and not all(w.alive for w in self.workers)
-        ):
+        if name in ("collectives", "stress") and len(self.workers) > 1 and not all(w.alive for w in self.workers):
             return self._mark_all(
                 name,
                 _skipped("PEER_UNAVAILABLE", f"phase {name} needs every worker and at least one is gone"),
@@ -207,9 +201,7 @@ class NodeRun:
         live = [w for w in group if w.alive]
         for w in group:
             if not w.alive and keep:
-                w.phases[name] = _skipped(
-                    "WORKER_DEAD", "the worker for this device is gone (see earlier phases)"
-                )
+                w.phases[name] = _skipped("WORKER_DEAD", "the worker for this device is gone (see earlier phases)")
         before = {w.slot: self.nvml.counters(w.index) for w in live}
         for w in live:
             w.conn.send(("phase", name, params))
@@ -228,8 +220,7 @@ class NodeRun:
             results[w.slot] = {
                 "status": "error",
                 "error_type": "timeout",
-                "error": f"no answer within the {budget_s:.0f} s budget of phase {name}; "
-                f"killed PID {w.process.pid}",
+                "error": f"no answer within the {budget_s:.0f} s budget of phase {name}; killed PID {w.process.pid}",
             }
         for w in live:
             if keep:

@@ -18,9 +18,7 @@ def robust_z(values: Sequence[float]) -> list[float]:
     return [0.6745 * (v - med) / mad for v in values]
 
 
-def low_outliers(
-    values: Sequence[float], min_shortfall: float = MIN_SHORTFALL
-) -> dict[int, tuple[float, float]]:
+def low_outliers(values: Sequence[float], min_shortfall: float = MIN_SHORTFALL) -> dict[int, tuple[float, float]]:
     """Indices of values far below their peers: {index: (z, shortfall fraction)}. Needs three or more
     values: with two there is no majority to say which one is wrong."""
     if len(values) < 3:
@@ -79,9 +77,7 @@ def bucket_variation(points: Sequence[tuple[float, float]], buckets: int = 5) ->
     if len(points) < buckets:
         return float("inf")
     size = len(points) / buckets
-    means = [
-        statistics.fmean(p[1] for p in points[int(k * size) : int((k + 1) * size)]) for k in range(buckets)
-    ]
+    means = [statistics.fmean(p[1] for p in points[int(k * size) : int((k + 1) * size)]) for k in range(buckets)]
     return variation(means)
 
 

@@ -48,9 +48,7 @@ def parse_devices(text: str | None) -> list[int] | None:
             hint="e.g. --devices 0,1,2,3 or --devices all",
         ) from None
     if any(i < 0 for i in out) or len(set(out)) != len(out):
-        raise BurninInputError(
-            f"--devices {text!r}: indices must be distinct and not negative", hint="e.g. 0,1"
-        )
+        raise BurninInputError(f"--devices {text!r}: indices must be distinct and not negative", hint="e.g. 0,1")
     return out
 
 
@@ -67,9 +65,7 @@ def parse_phases(text: str | None) -> tuple[str, ...]:
 def _device_plan(opts: SuiteOptions) -> tuple[str, list[int]]:
     kind = opts.device_type
     if kind not in ("auto", "cuda", "cpu"):
-        raise BurninInputError(
-            f"--device-type {kind!r} is not auto, cuda or cpu", hint="e.g. --device-type cpu"
-        )
+        raise BurninInputError(f"--device-type {kind!r} is not auto, cuda or cpu", hint="e.g. --device-type cpu")
     if kind in ("auto", "cuda"):
         import torch
 
@@ -187,8 +183,7 @@ def _node_reasons(run: NodeRun, ctx: Context, opts: SuiteOptions, duration: floa
                 "NVML_UNAVAILABLE",
                 severity,
                 "telemetry",
-                f"no NVML telemetry ({run.nvml.detail}): "
-                "power, temperature, throttle and ECC checks were not made",
+                f"no NVML telemetry ({run.nvml.detail}): power, temperature, throttle and ECC checks were not made",
             )
         )
     if ctx.device_type == "cuda" and ctx.reference is None:
@@ -235,9 +230,7 @@ def _node_phases(run: NodeRun, gpus: list[dict[str, Any]]) -> dict[str, Any]:
     if "pcie_all" in run.node:
         out["pcie_all"] = {str(k): v.get("metrics") for k, v in sorted(run.node["pcie_all"].items())}
     coll = [
-        g["phases"]["collectives"]["metrics"]
-        for g in gpus
-        if (g["phases"].get("collectives") or {}).get("metrics")
+        g["phases"]["collectives"]["metrics"] for g in gpus if (g["phases"].get("collectives") or {}).get("metrics")
     ]
     if coll:
         out["collectives"] = {
@@ -253,9 +246,7 @@ def _node_phases(run: NodeRun, gpus: list[dict[str, Any]]) -> dict[str, Any]:
         if (g["phases"].get("p2p") or {}).get("metrics")
     }
     if p2p:
-        out["p2p_matrix_gbps"] = {
-            src: {dst: row["gbps"] for dst, row in rows.items()} for src, rows in p2p.items()
-        }
+        out["p2p_matrix_gbps"] = {src: {dst: row["gbps"] for dst, row in rows.items()} for src, rows in p2p.items()}
     return out
 
 
@@ -285,8 +276,4 @@ def _nccl_version(torch: Any) -> str | None:
 
 
 def _reference(ref: GpuReference | None) -> dict[str, Any] | None:
-    return (
-        {"gpu_id": ref.gpu_id, "name": ref.name, "figures": dict(sorted(ref.figures.items()))}
-        if ref
-        else None
-    )
+    return {"gpu_id": ref.gpu_id, "name": ref.name, "figures": dict(sorted(ref.figures.items()))} if ref else None

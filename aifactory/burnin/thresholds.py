@@ -97,9 +97,7 @@ def _coerce(key: str, raw: Any, source: str) -> Any:
             raise BurninInputError(f"profile must be a string, got {raw!r}", file=source)
         return raw
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise BurninInputError(
-            f"{key} must be a number, got {raw!r}", hint=f"write e.g. {key}: 0.9", file=source
-        )
+        raise BurninInputError(f"{key} must be a number, got {raw!r}", hint=f"write e.g. {key}: 0.9", file=source)
     if raw < 0:
         raise BurninInputError(f"{key} must not be negative, got {raw!r}", file=source)
     return float(raw)

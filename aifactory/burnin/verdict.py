@@ -96,13 +96,9 @@ def peer_reasons(gpus: list[dict[str, Any]], ctx: Context) -> dict[int, list[Rea
     out: dict[int, list[Reason]] = {g["slot"]: [] for g in gpus}
     for name, phase, get in PEER_METRICS:
         have = [
-            (g["slot"], get(g["phases"][phase]["metrics"]))
-            for g in gpus
-            if g["phases"].get(phase, {}).get("metrics")
+            (g["slot"], get(g["phases"][phase]["metrics"])) for g in gpus if g["phases"].get(phase, {}).get("metrics")
         ]
-        flagged = low_outliers(
-            [v for _, v in have], 0.03 if ctx.device_type == "cuda" else CPU_PEER_SHORTFALL
-        )
+        flagged = low_outliers([v for _, v in have], 0.03 if ctx.device_type == "cuda" else CPU_PEER_SHORTFALL)
         for i, (z, shortfall) in flagged.items():
             severity = "fail" if shortfall > 1 - ctx.thresholds.fail_below else "warn"
             out[have[i][0]].append(

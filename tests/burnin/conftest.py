@@ -16,9 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def run_cli(
-    args: list[str], inject: str | None = None, timeout: int = 120
-) -> subprocess.CompletedProcess[str]:
+def run_cli(args: list[str], inject: str | None = None, timeout: int = 120) -> subprocess.CompletedProcess[str]:
     """`python cli.py burnin ...` as a real process, with the fault-injection hook set or cleared."""
     env = {k: v for k, v in os.environ.items() if k != "AIFACTORY_BURNIN_INJECT"}
     if inject:
@@ -56,9 +54,8 @@ def codes(report: dict[str, Any], gpu: int) -> set[str]:
 
 @pytest.fixture(scope="session")
 def baseline_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path, str]:
-    """One healthy two-worker CPU run with plots, shared by the report tests."""
+    """One healthy two-worker CPU run with plots and the lab blueprint's limits, shared by the report tests."""
     out = tmp_path_factory.mktemp("baseline")
-    proc = run_cli(
-        ["run", "--device-type", "cpu", "--profile", "quick", "--out", str(out), "--format", "text"]
-    )
+    blueprint = str(ROOT / "blueprints" / "lab.yaml")
+    proc = run_cli(["run", "--device-type", "cpu", "--blueprint", blueprint, "--out", str(out), "--format", "text"])
     return proc.returncode, json.loads((out / "burnin-report.json").read_text()), out, proc.stdout

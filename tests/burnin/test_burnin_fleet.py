@@ -40,14 +40,10 @@ def _fleet(report, tmp_path, slow_host="node5"):
 
 def test_fleet_outlier_and_recalibrated_baseline(baseline_run, tmp_path):
     _fleet(baseline_run[1], tmp_path)
-    result = runner.invoke(
-        app, ["burnin", "compare", str(tmp_path), "--format", "json", "--out", str(tmp_path / "f")]
-    )
+    result = runner.invoke(app, ["burnin", "compare", str(tmp_path), "--format", "json", "--out", str(tmp_path / "f")])
     assert 1 == result.exit_code, result.output
     fleet = json.loads(result.output)
-    assert [("node5", 0, "tflops_sustained")] == [
-        (o["hostname"], o["gpu"], o["metric"]) for o in fleet["outliers"]
-    ]
+    assert [("node5", 0, "tflops_sustained")] == [(o["hostname"], o["gpu"], o["metric"]) for o in fleet["outliers"]]
     base = next(iter(fleet["baselines"].values()))["tflops_sustained"]
     assert (12, 0.85 * base["median"]) == (base["samples"], pytest.approx(base["fail_below"]))
     assert (tmp_path / "f" / "burnin-fleet.json").exists()
@@ -153,9 +149,7 @@ def test_slurm_script_is_valid_bash_and_deterministic(tmp_path):
 def test_kubernetes_objects_validate_strictly(tmp_path):
     import kubernetes_validate
 
-    result = runner.invoke(
-        app, ["burnin", "render", "k8s", "--nodes", "3", "--out", str(tmp_path / "k.yaml")]
-    )
+    result = runner.invoke(app, ["burnin", "render", "k8s", "--nodes", "3", "--out", str(tmp_path / "k.yaml")])
     assert 0 == result.exit_code, result.output
     docs = list(yaml.safe_load_all((tmp_path / "k.yaml").read_text()))
     assert ["Service", "Job"] == [d["kind"] for d in docs]

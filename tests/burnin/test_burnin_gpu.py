@@ -18,9 +18,7 @@ def _has_cuda() -> bool:
 def test_quick_profile_on_gpu(tmp_path):
     import json
 
-    proc = run_cli(
-        ["run", "--device-type", "cuda", "--profile", "quick", "--out", str(tmp_path)], timeout=900
-    )
+    proc = run_cli(["run", "--device-type", "cuda", "--profile", "quick", "--out", str(tmp_path)], timeout=900)
     report = json.loads((tmp_path / "burnin-report.json").read_text())
     validate(report)
     assert "cuda" == report["run"]["device_type"]

@@ -68,9 +68,7 @@ def test_nan_output_fails(data_faults):
 
 def test_slow_device_is_a_peer_outlier(data_faults):
     _, report, _ = data_faults
-    outliers = [
-        r for r in report["gpus"][2]["reasons"] if r["code"] == "PEER_OUTLIER" and r["phase"] == "compute"
-    ]
+    outliers = [r for r in report["gpus"][2]["reasons"] if r["code"] == "PEER_OUTLIER" and r["phase"] == "compute"]
     assert ["fail"] == [r["severity"] for r in outliers]
     healthy = [r for g in (0, 1) for r in report["gpus"][g]["reasons"] if r["code"] == "PEER_OUTLIER"]
     assert [] == [r for r in healthy if r["phase"] == "compute"]

@@ -19,8 +19,7 @@ def test_cpu_phases_run_for_real(baseline_run):
         assert gpu["phases"]["memory"]["metrics"]["integrity"]["mismatched_words"] == 0
         assert gpu["phases"]["compute"]["metrics"]["tflops_sustained"] > 0
     assert (
-        report["gpus"][0]["phases"]["sdc"]["metrics"]["hash"]
-        == report["gpus"][1]["phases"]["sdc"]["metrics"]["hash"]
+        report["gpus"][0]["phases"]["sdc"]["metrics"]["hash"] == report["gpus"][1]["phases"]["sdc"]["metrics"]["hash"]
     )
 
 
@@ -77,4 +76,7 @@ def test_junit_lists_every_phase(baseline_run):
 def test_blueprint_sets_the_limits(baseline_run):
     report = baseline_run[1]
     assert ("quick", 5.0, "cpu") == (
-        report["run"]["profile"], report["run"]["thresholds"]["time_budget_min"], report["node"]["gpu_id"])
+        report["run"]["profile"],
+        report["run"]["thresholds"]["time_budget_min"],
+        report["node"]["gpu_id"],
+    )

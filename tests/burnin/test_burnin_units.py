@@ -61,9 +61,7 @@ def test_catalogue_identifies_by_nvml_name():
 def test_floor_bands_against_the_reference():
     c = ctx()  # reference 794.5 TFLOPS: fail < 675.3, warn < 730.9; BURNIN.md minimum 650 is looser
     assert [] == c.floor_check("compute", "bf16", 760.0, 794.5, 650.0, "TFLOPS")
-    assert ["BELOW_WARN_FLOOR"] == [
-        r["code"] for r in c.floor_check("compute", "bf16", 700.0, 794.5, 650, "T")
-    ]
+    assert ["BELOW_WARN_FLOOR"] == [r["code"] for r in c.floor_check("compute", "bf16", 700.0, 794.5, 650, "T")]
     assert ["BELOW_FLOOR"] == [r["code"] for r in c.floor_check("compute", "bf16", 670.0, 794.5, 650, "T")]
     assert [] == c.floor_check("compute", "bf16", 1.0, None, None, "T")  # nothing to hold it against
 

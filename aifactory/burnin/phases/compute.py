@@ -69,9 +69,7 @@ def _sustained(dev: Device, params: dict[str, Any], dtype: Any, temperature: Any
         elapsed = time.perf_counter() - t0
         if elapsed >= params["max_s"]:
             return False
-        steady = is_steady(
-            tput, temps, params["tput_window_s"], params["temp_window_s"], params["max_variation"]
-        )
+        steady = is_steady(tput, temps, params["tput_window_s"], params["temp_window_s"], params["max_variation"])
         if steady and not steady_at:
             steady_at.append(elapsed)
         return not (steady and elapsed >= params["min_s"])
