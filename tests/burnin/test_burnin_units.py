@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DATA
+from hypothesis import given
+from hypothesis import strategies as st
+
 from aifactory.burnin import BurninInputError
 from aifactory.burnin.catalog import identify, load_catalog, resolve
 from aifactory.burnin.checks import Context, check_counters, check_pcie, check_throttle, outcome_reasons
@@ -10,10 +14,6 @@ from aifactory.burnin.runner import Worker
 from aifactory.burnin.stats import is_steady, low_outliers, slope_per_minute
 from aifactory.burnin.thresholds import Thresholds
 from aifactory.burnin.verdict import _sdc_vote, finish
-from hypothesis import given
-from hypothesis import strategies as st
-
-from conftest import DATA
 
 CATALOG = load_catalog(DATA / "gpus.yaml")
 H100 = CATALOG["h100-sxm"]
