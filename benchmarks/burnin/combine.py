@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from pathlib import Path
 
 
 def main(report_path: str, sweep_path: str, command: str) -> int:
-    report = json.load(open(report_path, encoding="utf-8"))
-    sweep = json.load(open(sweep_path, encoding="utf-8"))
+    report = json.loads(Path(report_path).read_text(encoding="utf-8"))
+    sweep = json.loads(Path(sweep_path).read_text(encoding="utf-8"))
     ref = (report["node"]["reference"] or {}).get("figures", {})
     gemm = statistics.median(g["phases"]["compute"]["metrics"]["tflops_sustained"] for g in report["gpus"])
     triad = statistics.median(g["phases"]["memory"]["metrics"]["triad"]["gbps"] for g in report["gpus"]) / 1000

@@ -10,13 +10,13 @@ import sys
 
 import pytest
 import yaml
-from conftest import DATA, ROOT, run_cli
 from typer.testing import CliRunner
 
 from aifactory.burnin.compare import analyse
 from aifactory.burnin.multinode import classify, first_round, leftover, repair_rounds, stragglers, suspects
 from aifactory.burnin.scaleout import ScaleOut, k8s_objects, slurm_script
 from aifactory.cli.main import app
+from tests.burnin.helpers import DATA, ROOT, run_cli
 
 runner = CliRunner()
 

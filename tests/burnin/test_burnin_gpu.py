@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli, validate
+
+from tests.burnin.helpers import run_cli, validate
 
 
 def _has_cuda() -> bool:

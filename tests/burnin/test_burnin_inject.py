@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import codes, cpu_run, validate
 
 from aifactory.burnin import BurninInputError
 from aifactory.burnin.inject import Injection, for_worker, parse
+from tests.burnin.helpers import codes, cpu_run, validate
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree as ET
 
-from conftest import validate
+from tests.burnin.helpers import validate
 
 MEASURED = ("preflight", "compute", "sdc", "memory", "collectives", "stress")
 

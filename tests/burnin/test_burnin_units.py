@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DATA
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from aifactory.burnin.runner import Worker
 from aifactory.burnin.stats import is_steady, low_outliers, slope_per_minute
 from aifactory.burnin.thresholds import Thresholds
 from aifactory.burnin.verdict import _sdc_vote, finish
+from tests.burnin.helpers import DATA
 
 CATALOG = load_catalog(DATA / "gpus.yaml")
 H100 = CATALOG["h100-sxm"]
