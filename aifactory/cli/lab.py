@@ -45,7 +45,8 @@ def _summary(data: dict[str, Any]) -> str:
         lines.append(f"Burn-in: {burnin.get('status')} ({burnin.get('reason', '')})")
     lines.append(f"Timings (s): {data['timings']}")
     lines.append(
-        "Try: podman exec lab-ctl srun -N2 hostname   |   aifactory lab status   |   aifactory lab down"
+        f"Try: podman exec {data['controller']} srun -N{len(data['addresses']) - 1} hostname   |   "
+        "aifactory lab status   |   aifactory lab down"
     )
     return "\n".join(lines)
 
@@ -53,7 +54,7 @@ def _summary(data: dict[str, Any]) -> str:
 @lab_app.command("up")
 def up(
     nodes: Annotated[
-        int, typer.Option("--nodes", min=1, max=8, help="Compute nodes besides the controller.")
+        int, typer.Option("--nodes", help="Compute nodes besides the controller (1-3, blueprints/lab.yaml).")
     ] = 2,
     burnin: Annotated[
         bool, typer.Option("--burnin/--no-burnin", help="Run the burn-in job after converging.")
@@ -61,9 +62,11 @@ def up(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
 ) -> None:
     """Build N lab hosts, converge them with the site playbook, run burn-in as a Slurm job."""
+    from aifactory.lab.config import lab_design
     from aifactory.lab.setup import ensure_packages, require_root
     from aifactory.lab.up import lab_up
 
+    lab_design(nodes)  # a node count outside 1-3 is unusable input: exit 2 before anything is made
     require_root()
     ensure_packages()
     progress, task = _progress()
@@ -72,6 +75,7 @@ def up(
     conv = result.converge
     data = {
         "addresses": result.state.addresses,
+        "controller": result.state.controller,
         "burnin": {k: v for k, v in result.burnin.items() if k != "output_tail"},
         "converge": conv.as_dict() if conv else None,
         "services": result.state.services,

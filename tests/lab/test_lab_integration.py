@@ -32,22 +32,26 @@ def test_lab_up_run_and_down() -> None:
     try:
         data = json.loads(up.stdout[up.stdout.index("{") :])
         assert data["converge"]["succeeded"], up.stdout[-4000:]
+        ctl = data["controller"]
+        assert ["lab001", "lab002", "slurmctl01"] == sorted(data["addresses"])
         hostnames = subprocess.run(
-            ["podman", "exec", "lab-ctl", "timeout", "60", "srun", "-N2", "hostname"],
+            ["podman", "exec", ctl, "timeout", "60", "srun", "-N2", "hostname"],
             capture_output=True, text=True, timeout=90, check=False,
             env={**os.environ, "CONTAINERS_CONF": "/var/lib/aifactory/lab/containers.conf"},
         )  # fmt: skip
-        assert sorted(hostnames.stdout.split()) == ["lab-node1", "lab-node2"]
-        if data["burnin"].get("status") == "ran":
-            from aifactory.lab.mlflow_rest import search_runs
+        assert ["lab001", "lab002"] == sorted(hostnames.stdout.split()), hostnames.stderr
+        assert "ran" == data["burnin"].get("status"), data["burnin"]
+        assert {"lab001": "PASS", "lab002": "PASS"} == data["burnin"]["verdicts"]
+        from aifactory.lab.mlflow_rest import search_runs
 
-            runs = search_runs(data["services"]["mlflow"], "lab-burnin")
-            assert data["burnin"]["mlflow_run_id"] in [r["info"]["run_id"] for r in runs]
+        runs = search_runs(data["services"]["mlflow"], "lab-burnin")
+        assert data["burnin"]["mlflow_run_id"] in [r["info"]["run_id"] for r in runs]
         url = data["services"]["prometheus"] + "/api/v1/targets"
         with urllib.request.urlopen(url, timeout=10) as resp:
             targets = json.load(resp)["data"]["activeTargets"]
         node_targets = {t["labels"]["instance"] for t in targets if t["labels"]["job"] == "node"}
-        assert {f"10.213.7.{i}:9100" for i in (10, 11, 12)} == node_targets
+        assert {f"{addr}:9100" for addr in data["addresses"].values()} == node_targets
+        assert all(t["health"] == "up" for t in targets if t["labels"]["job"] == "node"), targets
         again = _cli("lab", "converge", "--format", "json", timeout=900)
         assert json.loads(again.stdout[again.stdout.index("{") :])["changed"] == 0, again.stdout[-3000:]
     finally:
