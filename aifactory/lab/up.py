@@ -94,7 +94,7 @@ def build_hosts(design: LabDesign, step: Step) -> LabState:
     return state
 
 
-def converge(state: LabState, step: Step, key: str = "converge_s") -> RunResult:
+def converge(state: LabState, step: Step, key: str = "converge_s", full: bool = False) -> RunResult:
     """Run the site playbook against the lab; its time is recorded under `key`."""
     done_tasks = 0
 
@@ -103,7 +103,7 @@ def converge(state: LabState, step: Step, key: str = "converge_s") -> RunResult:
         done_tasks += 1
         step(f"converge: {done_tasks} tasks done, last {host}: {task}")
 
-    result = run_playbook(inventory_dir(), on_task=on_task, artifact_dir=state_dir() / "runner")
+    result = run_playbook(inventory_dir(), on_task=on_task, artifact_dir=state_dir() / "runner", full=full)
     state.timings[key] = round(result.seconds, 1)
     state.save()
     return result
