@@ -9,6 +9,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aifactory.deploy.pulumi import run_program  # noqa: E402  (path set up first, on purpose)
+from aifactory.deploy.pulumi import run_program
 
 run_program()

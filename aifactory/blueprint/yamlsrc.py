@@ -22,6 +22,8 @@ MAX_DEPTH = 48
 MAX_VALUES = 100_000  # counts values after alias expansion: stops "billion laughs"
 MAX_SCALAR_CHARS = 65_536
 _CORE = "tag:yaml.org,2002:"
+# libyaml's parser when PyYAML was built with it: composing in pure Python was most of `validate`'s run time.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
@@ -102,7 +104,8 @@ class _Builder:
 def parse_text(text: str, file: str) -> YNode:
     """Parse one YAML document from text."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        _check_depth(text, file)  # before composing: libyaml's composer recurses in C and would crash
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -114,8 +117,6 @@ def parse_text(text: str, file: str) -> YNode:
                            "check indentation, quoting and colons on this line") from None
     except yaml.YAMLError as err:
         raise UserError.at(Location(file), f"malformed YAML: {err}", "fix the YAML syntax") from None
-    except RecursionError:  # PyYAML composes nested nodes recursively; find the culprit without recursion
-        raise _too_deep(text, file) from None
     docs = [n for n in nodes if n is not None]
     if not docs:
         raise UserError.at(Location(file, 1), "the file is empty",
@@ -126,21 +127,19 @@ def parse_text(text: str, file: str) -> YNode:
     return _Builder(file).build(docs[0])
 
 
-def _too_deep(text: str, file: str) -> UserError:
-    """The error for a document nested past MAX_DEPTH, placed by walking the parser's flat event stream."""
+def _check_depth(text: str, file: str) -> None:
+    """Refuse a document nested past MAX_DEPTH, found by walking the parser's flat event stream."""
     depth = 0
-    where = Location(file, 1)
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
             mark = event.start_mark
-            if depth > MAX_DEPTH and mark is not None:
-                where = Location(file, mark.line + 1, mark.column + 1)
-                break
+            if depth > MAX_DEPTH + 1 and mark is not None:  # +1: the builder counts the root as level 0
+                raise UserError.at(Location(file, mark.line + 1, mark.column + 1),
+                                   f"document nests deeper than {MAX_DEPTH} levels",
+                                   "flatten the structure; a blueprint needs a handful of levels")
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             depth -= 1
-    return UserError.at(where, f"document nests deeper than {MAX_DEPTH} levels",
-                        "flatten the structure; a blueprint needs a handful of levels")
 
 
 def read_text(path: Path, display: str) -> str:

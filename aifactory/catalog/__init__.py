@@ -110,7 +110,8 @@ KINDS = ("gpus", "nodes", "switches", "transceivers", "cooling", "regions")
 def raw(kind: str) -> dict[str, Any]:
     """One catalogue file as plain data (for code that must not import pydantic, e.g. GPU workers)."""
     with (DATA / f"{kind}.yaml").open(encoding="utf-8") as fh:
-        data: dict[str, Any] = yaml.safe_load(fh)[kind]
+        # libyaml when available: the pure-Python loader made the catalogue a large part of start-up
+        data: dict[str, Any] = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))[kind]
     return data
 
 

@@ -46,6 +46,18 @@ def stack_document(blueprint: str, region: str) -> tuple[str, dict[str, Any]]:
     return HEADER.format(region=region, blueprint=blueprint, jurisdiction=j) + body, config
 
 
+def check_stack_text(text: str, file: str) -> None:
+    """Load the stack's blueprint from the text about to be written; raises UserError as `validate` would."""
+    from aifactory.blueprint.loader import load_tree, validate_tree
+    from aifactory.blueprint.stackfile import read_stack, stack_blueprint_ref
+    from aifactory.blueprint.yamlsrc import parse_text
+
+    stack = read_stack(parse_text(text, file), file)
+    assert stack is not None  # stack_document always writes the blueprint key
+    overrides = [stack.overrides] if stack.overrides else []
+    validate_tree(load_tree(stack_blueprint_ref(stack), overrides), file)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("init")
     def init(
@@ -55,7 +67,6 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing stack file.")] = False,
     ) -> None:
         """Write stacks/Pulumi.REGION.yaml naming the blueprint and the region's overrides."""
-        from aifactory.blueprint.stackfile import load_source
         from aifactory.io import atomic_write
 
         target = stacks_dir / f"Pulumi.{region}.yaml"
@@ -63,10 +74,6 @@ def register(app: typer.Typer) -> None:
             raise UserError.at(Location(str(target)), "the stack file already exists",
                                "pass --force to overwrite it, or edit it by hand")
         text, _ = stack_document(blueprint, region)
+        check_stack_text(text, str(target))  # validate before writing: a failed check loses no old file
         atomic_write(target, text)
-        try:
-            load_source(str(target))  # the written stack must load; undo the write if it does not
-        except UserError:
-            target.unlink()
-            raise
         typer.echo(f"wrote {target} (blueprint {blueprint}, region {region})")

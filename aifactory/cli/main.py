@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.stack",
     "aifactory.cli.deploy",
     "aifactory.cli.lab",
+    "aifactory.cli.burnin",
 )
 
 

@@ -84,7 +84,8 @@ def rack_checks(bp: Blueprint, cat: Catalog, rack_w: float) -> list[DesignCheck]
                 f"{limit / 1e3:g} kW in rack group {group.name!r}",
                 npr,
                 "put fewer nodes in each rack or raise the rack group's power_limit",
-                (*where, "power_limit"),
+                # without a power_limit the feed is the capacity: that is the line that sets it
+                (*where, "power_limit" if group.power_limit else "capacity"),
             )
         )
     method = cat.cooling.get(group.type)

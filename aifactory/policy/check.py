@@ -29,7 +29,7 @@ class CheckOptions:
 def findings_for(file: str, options: CheckOptions) -> list[Finding]:
     """The raw findings (no waivers, baseline or diff) for one blueprint or stack file."""
     target = load_target(file, options.sets)
-    return evaluate(target.loaded, options.config.levels)
+    return evaluate(target.loaded, options.config.levels, focus=target.file)
 
 
 def run_check(files: Sequence[str], options: CheckOptions) -> Report:

@@ -14,11 +14,18 @@ from aifactory.policy.model import BlueprintPath
 @dataclass
 class Context:
     loaded: LoadedBlueprint
+    # The file under review (a blueprint, or a stack file whose overrides sit on a blueprint): design findings
+    # are anchored on the values it sets. Default: the blueprint's own file.
+    focus_file: str = ""
     _plan_error: str = field(default="", init=False)
 
     @property
     def bp(self) -> Blueprint:
         return self.loaded.model
+
+    @property
+    def focus(self) -> str:
+        return self.focus_file or self.loaded.source
 
     @property
     def jurisdiction(self) -> str:

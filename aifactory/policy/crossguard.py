@@ -92,9 +92,9 @@ def findings_for(target: str) -> tuple[tuple[Finding, bool], ...]:
     from aifactory.policy.engine import evaluate
     from aifactory.policy.targets import load_target
 
-    loaded = load_target(target).loaded
-    enforced = loaded.model.site.sovereignty.enforced
-    return tuple((f, enforced) for f in evaluate(loaded))
+    found = load_target(target)
+    enforced = found.loaded.model.site.sovereignty.enforced
+    return tuple((f, enforced) for f in evaluate(found.loaded, focus=found.file))
 
 
 def _covers(resource_pointer: str, finding_pointer: str) -> bool:

@@ -17,10 +17,14 @@ def effective_level(rule: Rule, enforced: bool, levels: Mapping[str, Level]) -> 
 
 
 def evaluate(
-    loaded: LoadedBlueprint, levels: Mapping[str, Level] | None = None, only: set[str] | None = None
+    loaded: LoadedBlueprint,
+    levels: Mapping[str, Level] | None = None,
+    only: set[str] | None = None,
+    focus: str = "",
 ) -> list[Finding]:
-    """All findings of the enabled rules on one design, sorted by file, line and rule."""
-    ctx = Context(loaded)
+    """All findings of the enabled rules on one design, sorted by file, line and rule. `focus` is the file
+    under review (default: the blueprint's own file); budget findings are anchored on the values it sets."""
+    ctx = Context(loaded, focus)
     findings: list[Finding] = []
     for rule in all_rules():
         if only is not None and rule.id not in only:

@@ -11,7 +11,7 @@ from pathlib import Path
 from aifactory.blueprint import LoadedBlueprint, load_blueprint
 from aifactory.blueprint.sources import display_path
 from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text
-from aifactory.errors import UserError
+from aifactory.errors import Location, UserError
 
 BLUEPRINT_KEY = "aifactory:blueprint"
 OVERRIDES_KEY = "aifactory:overrides"
@@ -33,6 +33,12 @@ def is_stack_file(path: Path) -> bool:
 def load_target(ref: str, sets: Iterable[str] = ()) -> Target:
     """Load a blueprint or a stack file; every bad input raises UserError naming file:line."""
     path = Path(ref)
+    if path.name in ("Pulumi.yaml", "Pulumi.yml") and path.is_file():
+        raise UserError.at(
+            Location(display_path(path), 1),
+            "this is a Pulumi project file; it names no blueprint",
+            f"check the stack files beside it instead: {path.parent / 'Pulumi.<stack>.yaml'}",
+        )
     if not is_stack_file(path):
         return Target(display_path(path) if path.exists() else ref, load_blueprint(ref, sets=list(sets)))
     display = display_path(path)

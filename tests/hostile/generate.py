@@ -31,8 +31,10 @@ GENERATED: dict[str, bytes] = {
     "nul-inside": HEAD + b"name: fine\ndescription: also fine\nos: deb\x00ian\n",
     # Just over the 1 MiB size limit, made of comments so only the size is wrong.
     "oversize": HEAD + b"# padding\n" * (110_000),
-    # Nested 600 levels deep: the limit is 48, so the error names the 49th level, on line 50.
+    # Nested 600 levels deep: the limit is 48 below the top level, so the error names line 51.
     "deep-nesting": _deep_mapping(600),
+    # 400,000 nested flow sequences (under the size limit): libyaml's recursive composer crashed on these.
+    "deep-flow": HEAD + b"x: " + b"[" * 400_000 + b"]" * 400_000 + b"\n",
 }
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (COMMON.md: asserts read `expected == actual`)
 """One folder per rule: every fail fixture reports exactly the marked (rule, line) pairs for that rule, every
 pass fixture reports nothing for it."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (COMMON.md: asserts read `expected == actual`)
 """Renderers: golden SARIF valid against the official 2.1.0 schema, JSON, JUnit and GitHub annotations."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (COMMON.md: asserts read `expected == actual`)
 """Diff mode, baselines and waivers through real git repositories made in the test, via CliRunner."""
 
 from __future__ import annotations

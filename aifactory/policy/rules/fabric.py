@@ -25,13 +25,15 @@ _FAB = ("fabric",)
 )
 def non_blocking(ctx: Context) -> Iterator[Hit]:
     ratio = ctx.bp.fabric.compute.oversubscription
+    path = ("fabric", "compute", "oversubscription")
     if ctx.trains and ratio > 1.0:
         yield Hit(
-            ("fabric", "compute", "oversubscription"),
+            path,
             f"the compute fabric is oversubscribed {format_ratio(ratio)} but this factory trains",
             related=("mlops", "orchestrator", "type"),
             value=format_ratio(ratio),
         )
+        return  # one finding per line: the engine's "leaves run worse than asked" adds nothing here
     yield from design_hits(ctx, "oversubscribed")
 
 
@@ -60,13 +62,17 @@ def ports(ctx: Context) -> Iterator[Hit]:
 def balanced_rails(ctx: Context) -> Iterator[Hit]:
     rails = ctx.bp.fabric.compute.rails
     nics = ctx.sku.compute_nics
-    if rails is not None and nics and rails != nics and ctx.bp.fabric.compute.topology == "rail-optimized":
+    path = ("fabric", "compute", "rails")
+    reported = bool(rails is not None and nics and rails != nics)
+    reported = reported and ctx.bp.fabric.compute.topology == "rail-optimized"
+    if reported:
         yield Hit(
-            ("fabric", "compute", "rails"),
+            path,
             f"{rails} rails but node SKU {ctx.bp.compute.node_sku!r} has {nics} compute NICs",
             related=("compute", "node_sku"),
         )
-    yield from design_hits(ctx, "rails-unbalanced")
+    # The engine finds the same mismatch on any topology; report it once per line.
+    yield from design_hits(ctx, "rails-unbalanced", skip=(path,) if reported else ())
 
 
 @rule(

@@ -1,0 +1,137 @@
+"""`python -m aifactory.burnin ...`: the suite's own command line, needing only torch and PyYAML.
+
+It mirrors `aifactory burnin ...` (which adds `--blueprint`) so lab nodes and bare GPU nodes can run the
+same suite. Exit codes: 0 pass or warn, 1 fail, 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from aifactory.burnin import BurninInputError
+from aifactory.burnin.profiles import PROFILE_NAMES
+
+FORMATS = ("text", "json", "junit")
+
+
+def load_thresholds(path: str | None) -> Any:
+    """Thresholds from a YAML file holding the acceptance mapping (at the top or under `acceptance:`)."""
+    from aifactory.burnin.thresholds import Thresholds
+
+    if not path:
+        return Thresholds()
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BurninInputError("thresholds file not found", hint="pass a YAML file", file=path) from None
+    except yaml.YAMLError as err:
+        raise BurninInputError(f"malformed YAML: {err}", hint="fix the YAML syntax", file=path) from None
+    if isinstance(data, dict) and isinstance(data.get("acceptance"), dict):
+        data = data["acceptance"]
+    if data is not None and not isinstance(data, dict):
+        raise BurninInputError("expected a mapping of acceptance thresholds", hint="e.g. fail_below: 0.85", file=path)
+    return Thresholds.from_mapping(data, source=path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m aifactory.burnin", description="GPU burn-in and acceptance.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="burn in this node and give a verdict")
+    run.add_argument("--profile", choices=PROFILE_NAMES, default=None)
+    run.add_argument("--devices", default=None, help="comma-separated indices, or all (default)")
+    run.add_argument("--device-type", default="auto", choices=("auto", "cuda", "cpu"))
+    run.add_argument("--gpu", default=None, help="catalogue GPU id (default: identified from NVML)")
+    run.add_argument("--thresholds", default=None, help="YAML file with the blueprint's acceptance mapping")
+    run.add_argument("--phases", default=None, help="comma-separated subset; any phase left out counts as skipped")
+    run.add_argument("--phase-timeout", type=float, default=None, help="seconds per phase before a worker is killed")
+    run.add_argument("--format", choices=FORMATS, default="text")
+    run.add_argument("--out", default=None, help="folder for the JSON, summary, JUnit and plots")
+    run.add_argument("--no-plots", action="store_true")
+    cmp = sub.add_parser("compare", help="fleet outliers and recalibrated baselines from many reports")
+    cmp.add_argument("results", nargs="+")
+    cmp.add_argument("--format", choices=("text", "json"), default="text")
+    cmp.add_argument("--out", default=None)
+    pairs = sub.add_parser("pairs", help="multi-node pairwise all_reduce (run one rank per node)")
+    pairs.add_argument("--device-type", default="auto", choices=("auto", "cuda", "cpu"))
+    pairs.add_argument("--bytes", type=int, default=None)
+    pairs.add_argument("--iters", type=int, default=None)
+    pairs.add_argument("--out", default=None)
+    pairs.add_argument("--format", choices=("text", "json"), default="text")
+    render = sub.add_parser("render", help="Slurm batch script or Kubernetes manifests for a fleet burn-in")
+    render.add_argument("target", choices=("slurm", "k8s"))
+    render.add_argument("--nodes", type=int, required=True)
+    render.add_argument("--gpus-per-node", type=int, default=8)
+    render.add_argument("--profile", choices=PROFILE_NAMES, default="acceptance")
+    render.add_argument("--results", default="/shared/burnin", help="shared results folder (Slurm)")
+    render.add_argument("--image", default="aifactory-burnin:latest", help="container image (Kubernetes)")
+    render.add_argument("--out", default=None, help="file to write (default: standard output)")
+    return p
+
+
+def cmd_render(target: str, scale: Any, out: str | None, echo: Any) -> int:
+    """Render the Slurm script or the Kubernetes YAML; write it to `out` or print it."""
+    from aifactory.burnin.scaleout import k8s_yaml, slurm_script
+    from aifactory.io import atomic_write
+
+    text = slurm_script(scale) if target == "slurm" else k8s_yaml(scale)
+    if out:
+        atomic_write(out, text)
+    else:
+        echo(text.rstrip("\n"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "compare":
+            from aifactory.burnin.compare import cmd_compare
+
+            return cmd_compare(args.results, args.format, args.out, print)
+        if args.command == "render":
+            from aifactory.burnin.scaleout import ScaleOut
+
+            scale = ScaleOut(args.nodes, args.gpus_per_node, args.profile, args.results, image=args.image)
+            return cmd_render(args.target, scale, args.out, print)
+        from aifactory.burnin.multinode import cmd_pairs
+
+        return cmd_pairs(args.device_type, args.bytes, args.iters, args.out, args.format, print)
+    except BurninInputError as err:
+        print(f"error: {err.render()}", file=sys.stderr)
+        return 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from aifactory.burnin.suite import SuiteOptions, parse_devices, parse_phases
+
+    opts = SuiteOptions(
+        profile=args.profile,
+        device_type=args.device_type,
+        devices=parse_devices(args.devices),
+        gpu_id=args.gpu,
+        thresholds=load_thresholds(args.thresholds),
+        phases=parse_phases(args.phases),
+        phase_timeout_s=args.phase_timeout,
+        progress=lambda phase: print(f"burn-in: {phase}", file=sys.stderr),
+    )
+    return execute(opts, args.format, args.out, not args.no_plots, print)
+
+
+def execute(opts: Any, fmt: str, out: str | None, plots: bool, echo: Any) -> int:
+    """Run, write the artifacts, print the chosen rendering; return the exit code. Shared by both CLIs."""
+    from aifactory.burnin.report import RENDERERS, write_artifacts
+    from aifactory.burnin.suite import run_suite
+
+    report = run_suite(opts)
+    if out:
+        write_artifacts(report, Path(out), plots=plots)
+    echo(RENDERERS[fmt](report).rstrip("\n"))
+    code: int = report["node"]["exit_code"]
+    return code

@@ -1,0 +1,1 @@
+"""Phase implementations run inside the per-device workers."""
