@@ -1,4 +1,5 @@
-"""`aifactory deploy BLUEPRINT --inventory DIR`: the site playbook through ansible-runner."""
+"""`aifactory deploy BLUEPRINT --inventory DIR`: the site playbook through ansible-runner;
+`aifactory deploy BLUEPRINT --render-inventory DIR`: write the inventory the blueprint's plan gives."""
 
 from __future__ import annotations
 
@@ -32,9 +33,31 @@ def _check_inputs(blueprint: Path, inventory: Path) -> Path:
     )
 
 
+def render_inventory_dir(blueprint: Path, directory: Path, sets: list[str]) -> list[str]:
+    """Load and plan the blueprint, write its inventory atomically; returns the files written."""
+    from aifactory.blueprint import load_blueprint
+    from aifactory.design import plan
+    from aifactory.io import atomic_write_tree
+    from aifactory.render.group_vars import render_blueprint_inventory
+
+    bp = load_blueprint(blueprint, sets=sets).model
+    files = render_blueprint_inventory(bp, plan(bp).hosts)
+    atomic_write_tree(directory, files)
+    return sorted(files)
+
+
 def deploy(
     blueprint: Annotated[Path, typer.Argument(help="Blueprint the inventory was rendered from.")],
-    inventory: Annotated[Path, typer.Option("--inventory", "-i", help="Inventory folder or file.")],
+    inventory: Annotated[
+        Path | None, typer.Option("--inventory", "-i", help="Inventory folder or file.")
+    ] = None,
+    render_to: Annotated[
+        Path | None,
+        typer.Option("--render-inventory", help="Write the blueprint's inventory to this folder and stop."),
+    ] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a blueprint value, PATH=VALUE; repeatable.")
+    ] = None,
     check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
     limit: Annotated[
         list[str] | None, typer.Option("--limit", help="Host, rack:NAME or su:N; repeatable.")
@@ -42,6 +65,19 @@ def deploy(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
 ) -> None:
     """Converge the factory's hosts with the site playbook; exit 1 if any host fails."""
+    if render_to is not None:
+        if not blueprint.is_file():
+            raise UserError.at(
+                Location(str(blueprint)), "blueprint file not found", hint="pass a blueprint YAML file"
+            )
+        written = render_inventory_dir(blueprint, render_to, sets or [])
+        report = {"directory": str(render_to), "files": written}
+        typer.echo(dumps_json(report) if fmt is Format.json else f"inventory written to {render_to}")
+        return
+    if inventory is None:
+        raise UserError.at(
+            None, "no inventory given", hint="pass --inventory DIR, or --render-inventory DIR to write one"
+        )
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from aifactory.deploy.ansible import run_playbook, translate_limit

@@ -16,17 +16,13 @@ class Format(StrEnum):
     json = "json"
 
 
-lab_app = typer.Typer(
-    help="Stand up, inspect and remove the local lab factory (needs root).", no_args_is_help=True
-)
+lab_app = typer.Typer(help="Stand up, inspect and remove the local lab factory (needs root).", no_args_is_help=True)
 
 
 def _progress() -> tuple[Any, Any]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False
-    )
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False)
     return progress, progress.add_task("starting", total=None)
 
 
@@ -38,14 +34,13 @@ def _summary(data: dict[str, Any]) -> str:
     lines += [f"  {svc:<12} {url}" for svc, url in sorted(data["services"].items())]
     burnin = data.get("burnin") or {}
     if burnin.get("status") == "ran":
-        lines.append(
-            f"Burn-in job: verdicts {burnin.get('verdicts')}, MLflow run {burnin.get('mlflow_run_id', '-')}"
-        )
+        lines.append(f"Burn-in job: verdicts {burnin.get('verdicts')}, MLflow run {burnin.get('mlflow_run_id', '-')}")
     elif burnin:
         lines.append(f"Burn-in: {burnin.get('status')} ({burnin.get('reason', '')})")
     lines.append(f"Timings (s): {data['timings']}")
     lines.append(
-        "Try: podman exec lab-ctl srun -N2 hostname   |   aifactory lab status   |   aifactory lab down"
+        f"Try: podman exec {data['controller']} srun -N{len(data['addresses']) - 1} hostname   |   "
+        "aifactory lab status   |   aifactory lab down"
     )
     return "\n".join(lines)
 
@@ -53,17 +48,17 @@ def _summary(data: dict[str, Any]) -> str:
 @lab_app.command("up")
 def up(
     nodes: Annotated[
-        int, typer.Option("--nodes", min=1, max=8, help="Compute nodes besides the controller.")
+        int, typer.Option("--nodes", help="Compute nodes besides the controller (1-3, blueprints/lab.yaml).")
     ] = 2,
-    burnin: Annotated[
-        bool, typer.Option("--burnin/--no-burnin", help="Run the burn-in job after converging.")
-    ] = True,
+    burnin: Annotated[bool, typer.Option("--burnin/--no-burnin", help="Run the burn-in job after converging.")] = True,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
 ) -> None:
     """Build N lab hosts, converge them with the site playbook, run burn-in as a Slurm job."""
+    from aifactory.lab.config import lab_design
     from aifactory.lab.setup import ensure_packages, require_root
     from aifactory.lab.up import lab_up
 
+    lab_design(nodes)  # a node count outside 1-3 is unusable input: exit 2 before anything is made
     require_root()
     ensure_packages()
     progress, task = _progress()
@@ -72,6 +67,7 @@ def up(
     conv = result.converge
     data = {
         "addresses": result.state.addresses,
+        "controller": result.state.controller,
         "burnin": {k: v for k, v in result.burnin.items() if k != "output_tail"},
         "converge": conv.as_dict() if conv else None,
         "services": result.state.services,
@@ -86,6 +82,9 @@ def up(
 @lab_app.command("converge")
 def converge_cmd(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    full: Annotated[
+        bool, typer.Option("--full", help="Run every task, even on hosts unchanged since their last converge.")
+    ] = False,
 ) -> None:
     """Run the site playbook again against the running lab (a second run should change nothing)."""
     from aifactory.lab.setup import require_root
@@ -95,11 +94,14 @@ def converge_cmd(
     state = _state()
     progress, task = _progress()
     with progress:
-        result = converge(state, lambda text: progress.update(task, description=text), key="reconverge_s")
+        result = converge(
+            state,
+            lambda text: progress.update(task, description=text),
+            key="reconverge_full_s" if full else "reconverge_s",
+            full=full,
+        )
     data = result.as_dict()
-    typer.echo(
-        dumps_json(data) if fmt is Format.json else f"changed={result.changed} in {result.seconds:.1f}s"
-    )
+    typer.echo(dumps_json(data) if fmt is Format.json else f"changed={result.changed} in {result.seconds:.1f}s")
     if not result.succeeded:
         raise typer.Exit(1)
 
@@ -109,9 +111,7 @@ def _state() -> Any:
 
     state = LabState.load()
     if state is None:
-        raise UserError.at(
-            None, f"no lab is up (no state file at {LabState.path()})", hint="run `aifactory lab up`"
-        )
+        raise UserError.at(None, f"no lab is up (no state file at {LabState.path()})", hint="run `aifactory lab up`")
     return state
 
 

@@ -87,7 +87,7 @@ def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_ROLES_PATH": str(ROLES_DIR),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_PIPELINING": "True",
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/dev/null",
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=900s -o UserKnownHostsFile=/dev/null",
         "ANSIBLE_FORKS": "10",
         "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
         "ANSIBLE_NOCOLOR": "True",
@@ -101,6 +101,23 @@ def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     }
     env.update(extra or {})
     return env
+
+
+def converge_digest(inventory: Path, playbook: Path, extravars: Mapping[str, Any]) -> str:
+    """What a converge's outcome depends on: the roles, the playbooks, the inventory files and the extra
+    variables. The site playbook skips hosts whose last successful converge had the same digest and whose
+    daemons all run, which makes a run that would change nothing cheap."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    files = [inventory] if inventory.is_file() else sorted(p for p in inventory.rglob("*") if p.is_file())
+    for root in (ROLES_DIR, playbook.parent):
+        files += sorted(p for p in root.rglob("*") if p.is_file())
+    for path in files:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(json.dumps(dict(extravars), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def _record_event(event: Mapping[str, Any], result: RunResult) -> None:
@@ -129,8 +146,10 @@ def run_playbook(
     env: Mapping[str, str] | None = None,
     on_task: Callable[[str, str], None] | None = None,
     artifact_dir: Path | None = None,
+    full: bool = False,
 ) -> RunResult:
-    """Run `playbook` against `inventory`; `on_task(host, task)` is called as each task finishes on a host."""
+    """Run `playbook` against `inventory`; `on_task(host, task)` is called as each task finishes on a host.
+    `full` converges every host even where nothing changed since its last converge."""
     import time
 
     import ansible_runner
@@ -152,7 +171,11 @@ def run_playbook(
             private_data_dir=str(artifact_dir or tmp),
             playbook=str(playbook),
             inventory=str(inventory),
-            extravars=dict(extravars or {}),
+            extravars={
+                **dict(extravars or {}),
+                "aifactory_converge_digest": converge_digest(inventory, playbook, extravars or {}),
+                "aifactory_full_converge": full or check,
+            },
             envvars=ansible_env(env),
             limit=limit or None,
             cmdline="--check --diff" if check else None,

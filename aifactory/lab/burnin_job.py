@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from aifactory.lab import mlflow_rest
-from aifactory.lab.config import SHARED_MOUNT
-from aifactory.lab.hosts import CONTROLLER
 from aifactory.lab.podman import exec_in
+from aifactory.lab.state import LabState
 
 EXPERIMENT = "lab-burnin"
 
@@ -19,9 +18,9 @@ def suite_present(src: Path) -> bool:
     return (src / "aifactory" / "burnin" / "__main__.py").exists()
 
 
-def run_job(venv: Path, nodes: int, tag: str, timeout_s: int = 900) -> tuple[int, str]:
+def run_job(state: LabState, venv: Path, nodes: int, tag: str, timeout_s: int = 900) -> tuple[int, str]:
     """Run the suite on every compute node through `srun`; returns (exit code, output)."""
-    out = f"{SHARED_MOUNT}/burnin/{tag}"
+    out = f"{state.shared_mount}/burnin/{tag}"
     script = (
         f"{venv}/bin/python -m aifactory.burnin run --profile quick --device-type cpu --format json "
         f'--out {out}/"$(hostname)" > {out}/"$(hostname)".stdout 2>&1'
@@ -30,7 +29,7 @@ def run_job(venv: Path, nodes: int, tag: str, timeout_s: int = 900) -> tuple[int
         "timeout", str(timeout_s), "srun", "-N", str(nodes), "--ntasks-per-node=1",
         f"--job-name=burnin-{tag}", "--time=30", "/bin/sh", "-c", f"mkdir -p {out} && {script}",
     ]  # fmt: skip
-    done = exec_in(CONTROLLER, cmd, timeout=timeout_s + 30)
+    done = exec_in(state.controller, cmd, timeout=timeout_s + 30)
     return done.returncode, (done.stdout + done.stderr)[-4000:]
 
 

@@ -1,61 +1,101 @@
-"""The lab's inventory: its hosts and the role variables that make them a miniature factory here."""
+"""The lab's design and inventory: `blueprints/lab.yaml` planned by the design engine, rendered like any
+blueprint, plus the few variables that make its hosts run here."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aifactory.blueprint.model import Blueprint
+from aifactory.design.hosts import Host
+from aifactory.errors import UserError
 from aifactory.io import atomic_write_tree
-from aifactory.lab.hosts import SHARED_EXPORT, SIMULATED_GPUS, LabHost
+from aifactory.lab.hosts import SHARED_EXPORT, SIMULATED_GPUS, lab_host
+from aifactory.render.group_vars import blueprint_group_vars, orchestrator_of, storage_mount
 from aifactory.render.inventory import render_inventory
-from aifactory.render.slurm import Partition, slurm_vars
 
-SHARED_MOUNT = "/shared"
+LAB_BLUEPRINT = "lab"
+# The lab blueprint's stated range ("2 compute nodes (1-3)"): more would not fit two shared cores.
+MIN_NODES, MAX_NODES = 1, 3
 MLFLOW_PORT = 5000
 PROMETHEUS_PORT = 9090
 # Slurm's memory per lab node: small enough for any machine, enough for the CPU burn-in.
 NODE_MEMORY_MB = 2048
+# NCCL over the lab bridge: no RDMA device, sockets on the container's only interface. The blueprint's own
+# `fabric.nccl` settings win over these.
+LAB_NCCL_ENV = {"NCCL_IB_DISABLE": "1", "NCCL_SOCKET_IFNAME": "eth0"}
 
 
-def lab_vars(hosts: Sequence[LabHost], venv: Path, ssh_key: Path, munge_key: Path) -> dict[str, Any]:
-    """Role variables for the lab. Differences from production, and why: no clock or sysctl changes (the
-    kernel is this machine's), process tracking without cgroups (containers share this kernel's cgroup
-    tree), simulated GPU device files, and shared storage by bind mount (this kernel has no NFS)."""
-    variables: dict[str, Any] = {
-        "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(ssh_key),
-        "base_time_sync": False,
-        "base_sysctl_apply": False,
-        "munge_key_src": str(munge_key),
-        "slurm_common_proctrack_type": "proctrack/linuxproc",
-        "slurm_common_task_plugin": "task/none",
-        "slurm_compute_simulated_gpus": SIMULATED_GPUS,
-        "storage_client_mounts": [
-            {"type": "bind", "source": SHARED_EXPORT, "path": SHARED_MOUNT, "options": "bind"}
-        ],
-        "fabric_type": "ethernet",
-        "fabric_nccl_env": {"NCCL_IB_DISABLE": "1", "NCCL_SOCKET_IFNAME": "eth0"},
-        "mlflow_venv": str(venv),
-        "mlflow_port": MLFLOW_PORT,
-        "prometheus_listen": f"0.0.0.0:{PROMETHEUS_PORT}",
-        "burnin_venv": str(venv),
-        "burnin_install": False,  # the suite is the source tree on the venv's path
-    }
-    variables.update(
-        slurm_vars(
-            hosts,
-            cluster_name="lab",
-            partitions=[Partition("batch", default=True)],
-            cpus=os.cpu_count() or 1,
-            memory_mb=NODE_MEMORY_MB,
+@dataclass(frozen=True)
+class LabDesign:
+    """The lab blueprint for N nodes, its plan's hosts as the lab runs them, and its in-band network."""
+
+    blueprint: Blueprint
+    hosts: tuple[Host, ...]
+    subnet: str
+
+    @property
+    def shared_mount(self) -> str:
+        return storage_mount(self.blueprint)["path"]
+
+
+def lab_design(nodes: int) -> LabDesign:
+    """Load `blueprints/lab.yaml` with `compute.nodes=N` and plan it; N outside 1-3 is a UserError."""
+    from aifactory.blueprint import load_blueprint
+    from aifactory.design import plan
+
+    if not MIN_NODES <= nodes <= MAX_NODES:
+        raise UserError.at(
+            None,
+            f"--nodes {nodes} is outside the lab's range {MIN_NODES}-{MAX_NODES}",
+            hint=f"pass --nodes between {MIN_NODES} and {MAX_NODES} (blueprints/lab.yaml)",
         )
+    bp = load_blueprint(LAB_BLUEPRINT, sets=[f"compute.nodes={nodes}"]).model
+    hosts = tuple(lab_host(h) for h in sorted(plan(bp).hosts, key=lambda h: h.hostname))
+    return LabDesign(bp, hosts, str(bp.fabric.addressing.inband))
+
+
+def lab_vars(design: LabDesign, venv: Path, ssh_key: Path, munge_key: Path) -> dict[str, Any]:
+    """The blueprint's group variables plus the lab's differences from production, and why: no clock or
+    sysctl changes (the kernel is this machine's), process tracking without cgroups (containers share this
+    kernel's cgroup tree), simulated GPU device files, and the shared file system by bind mount at the
+    blueprint's mount point (this kernel has no NFS)."""
+    variables = blueprint_group_vars(
+        design.blueprint, design.hosts, cpus=os.cpu_count() or 1, memory_mb=NODE_MEMORY_MB
+    )
+    variables.update(
+        {
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(ssh_key),
+            "base_time_sync": False,
+            "base_sysctl_apply": False,
+            "munge_key_src": str(munge_key),
+            "slurm_common_proctrack_type": "proctrack/linuxproc",
+            "slurm_common_task_plugin": "task/none",
+            "slurm_compute_simulated_gpus": SIMULATED_GPUS,
+            "storage_client_mounts": [
+                {"type": "bind", "source": SHARED_EXPORT, "path": design.shared_mount, "options": "bind"}
+            ],
+            "fabric_nccl_env": {**LAB_NCCL_ENV, **variables["fabric_nccl_env"]},
+            "mlflow_venv": str(venv),
+            "mlflow_port": MLFLOW_PORT,
+            "prometheus_listen": f"0.0.0.0:{PROMETHEUS_PORT}",
+            "burnin_venv": str(venv),
+            "burnin_install": False,  # the suite is the source tree on the venv's path
+        }
     )
     return variables
 
 
-def write_inventory(directory: Path, hosts: Sequence[LabHost], variables: dict[str, Any]) -> Path:
+def write_inventory(directory: Path, design: LabDesign, variables: dict[str, Any]) -> Path:
     """Write the inventory tree; returns the directory to pass to Ansible."""
-    atomic_write_tree(directory, render_inventory(hosts, variables))
+    files = render_inventory(design.hosts, variables, orchestrator_of(design.blueprint))
+    atomic_write_tree(directory, files)
     return directory
+
+
+def compute_names(hosts: Sequence[Host]) -> list[str]:
+    return sorted(h.hostname for h in hosts if "compute" in h.functions)

@@ -3,68 +3,42 @@ each a privileged podman container on the lab's own bridge network, reached by A
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from aifactory.design.hosts import Host
 from aifactory.lab.podman import podman
 from aifactory.lab.state import LabState
 
 NETWORK = "aifactory-lab"
-# A documentation-free private range unlikely to meet a real one on a developer's machine.
-SUBNET = "10.213.7.0/24"
-CONTROLLER = "lab-ctl"
 SIMULATED_GPUS = 2
 SRC_MOUNT = "/opt/aifactory/src"
 SHARED_EXPORT = "/srv/lab-shared"
 
 
-@dataclass(frozen=True)
-class LabHost:
-    """A lab host in the shape of the design engine's `Host` record."""
-
-    hostname: str
-    functions: tuple[str, ...]
-    inband_ip: str
-    su: int = 1
-    rack: str = "lab"
-    rack_unit: int = 1
-    oob_ip: str | None = None
-    storage_ip: str | None = None
-    rail_ips: tuple[str, ...] = field(default_factory=tuple)
-    gpu_model: str | None = None
-    gpus: int = 0
-    power_cap_w: float | None = None
+def lab_host(host: Host) -> Host:
+    """The plan's host as the lab runs it: compute nodes get simulated GPUs (device files and gres), since
+    the lab's node SKU has none; names, functions, placement and addresses stay the plan's."""
+    if "compute" in host.functions:
+        return replace(host, gpus=SIMULATED_GPUS)
+    return host
 
 
-def lab_hosts(nodes: int, subnet: str = SUBNET) -> list[LabHost]:
-    """The controller at .10 and compute nodes lab-node1.. at .11 onwards."""
-    base = ipaddress.ip_network(subnet).network_address
-    hosts = [
-        LabHost(CONTROLLER, ("slurm-controller", "login", "storage-client"), str(base + 10), rack_unit=1)
-    ]
-    for i in range(1, nodes + 1):
-        hosts.append(
-            LabHost(
-                f"lab-node{i}",
-                ("compute", "storage-client"),
-                str(base + 10 + i),
-                rack_unit=1 + i,
-                gpu_model="sim",
-                gpus=SIMULATED_GPUS,
-            )
-        )
-    return hosts
+def controller_of(hosts: Sequence[Host]) -> str:
+    """The host running the Slurm controller (and the lab's services)."""
+    return next(h.hostname for h in hosts if "slurm-controller" in h.functions)
 
 
-def create_network(state: LabState) -> None:
+def create_network(state: LabState, subnet: str) -> None:
+    """The lab's bridge on the blueprint's in-band network (`fabric.addressing.inband`)."""
     if podman("network", "exists", NETWORK, check=False).returncode != 0:
-        podman("network", "create", "--subnet", SUBNET, NETWORK)
-    state.network, state.subnet = NETWORK, SUBNET
+        podman("network", "create", "--subnet", subnet, NETWORK)
+    state.network, state.subnet = NETWORK, subnet
     state.save()
 
 
-def start_host(state: LabState, host: LabHost, image: str, mounts: dict[str, str]) -> None:
+def start_host(state: LabState, host: Host, image: str, mounts: dict[str, str]) -> None:
     """Start one host; it is recorded in the state before anything else can fail."""
     volumes = [arg for src, dest in sorted(mounts.items()) for arg in ("-v", f"{src}:{dest}")]
     done = podman(

@@ -23,6 +23,8 @@ class LabState:
     services: dict[str, str] = field(default_factory=dict)  # service -> URL or address
     jobs: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    controller: str = "lab-ctl"  # the Slurm controller's host name (the plan's)
+    shared_mount: str = "/shared"  # the blueprint's storage.filesystem.mount
 
     @staticmethod
     def path() -> Path:

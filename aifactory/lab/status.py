@@ -5,7 +5,6 @@ from __future__ import annotations
 import urllib.request
 from typing import Any
 
-from aifactory.lab.hosts import CONTROLLER
 from aifactory.lab.podman import exec_in, podman
 from aifactory.lab.state import LabState
 
@@ -47,8 +46,8 @@ def lab_status(state: LabState) -> dict[str, Any]:
             "up": _http_ok(state.services.get("prometheus", "") + "/-/ready"),
         },
     }
-    sinfo = exec_in(CONTROLLER, ["sinfo", "--noheader", "-N", "-o", "%N %T"], timeout=30)
-    squeue = exec_in(CONTROLLER, ["squeue", "--noheader", "-o", "%i %j %T %N"], timeout=30)
+    sinfo = exec_in(state.controller, ["sinfo", "--noheader", "-N", "-o", "%N %T"], timeout=30)
+    squeue = exec_in(state.controller, ["squeue", "--noheader", "-o", "%i %j %T %N"], timeout=30)
     return {
         "hosts": hosts,
         "services": services,

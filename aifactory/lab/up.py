@@ -13,7 +13,7 @@ from typing import Any
 
 from aifactory.deploy.ansible import REPO_ROOT, RunResult, run_playbook
 from aifactory.lab import burnin_job, hosts, image, venv
-from aifactory.lab.config import MLFLOW_PORT, PROMETHEUS_PORT, lab_vars, write_inventory
+from aifactory.lab.config import MLFLOW_PORT, PROMETHEUS_PORT, LabDesign, lab_design, lab_vars, write_inventory
 from aifactory.lab.paths import state_dir
 from aifactory.lab.state import LabState
 
@@ -67,7 +67,7 @@ def inventory_dir() -> Path:
     return state_dir() / "inventory"
 
 
-def build_hosts(nodes: int, step: Step) -> LabState:
+def build_hosts(design: LabDesign, step: Step) -> LabState:
     """Image, venv, network and containers; the state is saved as each resource appears."""
     log = state_dir() / "build.log"
     state_dir().mkdir(parents=True, exist_ok=True)
@@ -81,18 +81,20 @@ def build_hosts(nodes: int, step: Step) -> LabState:
     shared.mkdir(parents=True, exist_ok=True)
     state.directories = sorted({*state.directories, str(state_dir())})
     step("hosts: bridge network and podman containers")
-    hosts.create_network(state)
-    lab = hosts.lab_hosts(nodes)
+    hosts.create_network(state, design.subnet)
+    lab = design.hosts
+    state.controller = hosts.controller_of(lab)
+    state.shared_mount = design.shared_mount
     mounts = hosts.mounts_for(env_dir, source_dir(), shared, ssh_key.with_suffix(".pub"))
     for host in lab:
         if host.hostname not in state.containers:
             hosts.start_host(state, host, ref, mounts)
     _wait_ssh([h.inband_ip for h in lab], ssh_key)
-    write_inventory(inventory_dir(), lab, lab_vars(lab, env_dir, ssh_key, munge_key))
+    write_inventory(inventory_dir(), design, lab_vars(design, env_dir, ssh_key, munge_key))
     return state
 
 
-def converge(state: LabState, step: Step, key: str = "converge_s") -> RunResult:
+def converge(state: LabState, step: Step, key: str = "converge_s", full: bool = False) -> RunResult:
     """Run the site playbook against the lab; its time is recorded under `key`."""
     done_tasks = 0
 
@@ -101,14 +103,14 @@ def converge(state: LabState, step: Step, key: str = "converge_s") -> RunResult:
         done_tasks += 1
         step(f"converge: {done_tasks} tasks done, last {host}: {task}")
 
-    result = run_playbook(inventory_dir(), on_task=on_task, artifact_dir=state_dir() / "runner")
+    result = run_playbook(inventory_dir(), on_task=on_task, artifact_dir=state_dir() / "runner", full=full)
     state.timings[key] = round(result.seconds, 1)
     state.save()
     return result
 
 
 def record_services(state: LabState) -> None:
-    ctl = state.addresses[hosts.CONTROLLER]
+    ctl = state.addresses[state.controller]
     state.services = {
         "mlflow": f"http://{ctl}:{MLFLOW_PORT}",
         "prometheus": f"http://{ctl}:{PROMETHEUS_PORT}",
@@ -125,7 +127,7 @@ def run_burnin(state: LabState, nodes: int, step: Step) -> dict[str, Any]:
     tag = time.strftime("%Y%m%d-%H%M%S")
     step(f"burn-in: srun -N{nodes} python -m aifactory.burnin run --profile quick")
     started = time.monotonic()
-    rc, output = burnin_job.run_job(venv.venv_dir(), nodes, tag)
+    rc, output = burnin_job.run_job(state, venv.venv_dir(), nodes, tag)
     reports = burnin_job.collect(state_dir() / "shared", tag)
     outcome: dict[str, Any] = {
         "status": "ran", "rc": rc, "tag": tag, "seconds": round(time.monotonic() - started, 1),
@@ -144,7 +146,8 @@ def run_burnin(state: LabState, nodes: int, step: Step) -> dict[str, Any]:
 def lab_up(nodes: int, step: Step, burnin: bool = True) -> UpResult:
     """Everything `lab up` does, in order; raises RuntimeError on a failure (the state stays for `down`)."""
     started = time.monotonic()
-    state = build_hosts(nodes, step)
+    design = lab_design(nodes)
+    state = build_hosts(design, step)
     result = UpResult(state)
     result.converge = converge(state, step)
     if not result.converge.succeeded:

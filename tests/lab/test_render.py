@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aifactory.blueprint import load_blueprint
+from aifactory.design import plan
+from aifactory.errors import UserError
+from aifactory.lab.config import lab_design
+from aifactory.render.group_vars import render_blueprint_inventory
 from aifactory.render.hostlist import compress, expand
 from aifactory.render.inventory import render_inventory, topology_switches
 from aifactory.render.slurm import Partition, render_slurm, slurm_vars
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -95,3 +104,55 @@ def test_slurm_conf_lists_nodes_gres_and_partitions() -> None:
 def test_hostlist_round_trip(numbers: set[int]) -> None:
     names = [f"node{n:03d}" for n in numbers]
     assert sorted(names) == sorted(expand(compress(names)))
+
+
+REFERENCE_BLUEPRINTS = sorted(p.stem for p in (REPO / "blueprints").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", REFERENCE_BLUEPRINTS)
+def test_every_reference_blueprint_renders_the_same_bytes(name: str) -> None:
+    bp = load_blueprint(name).model
+    hosts = plan(bp).hosts
+    first = render_blueprint_inventory(bp, hosts)
+    again = render_blueprint_inventory(load_blueprint(name).model, list(reversed(hosts)))
+    assert first == again
+    tree = yaml.safe_load(first["hosts.yml"])
+    assert sorted(h.hostname for h in hosts) == sorted(tree["all"]["hosts"])
+    group_vars = yaml.safe_load(first["group_vars/all.yml"])
+    assert bp.storage.filesystem.mount == group_vars["storage_client_mounts"][0]["path"]
+    assert dict(bp.fabric.nccl) == group_vars["fabric_nccl_env"]
+    assert name == group_vars["aifactory_blueprint"]
+    assert {k: str(v) for k, v in bp.software.model_dump(exclude={"charts"}).items() if v is not None} == (
+        group_vars["aifactory_software"]
+    )
+
+
+def test_lab_inventory_carries_blueprint_pins_mount_nccl_and_partitions() -> None:
+    bp = load_blueprint("lab").model
+    files = render_blueprint_inventory(bp, plan(bp).hosts)
+    tree = yaml.safe_load(files["hosts.yml"])["all"]
+    group_vars = yaml.safe_load(files["group_vars/all.yml"])
+    assert ["lab001", "lab002"] == sorted(tree["children"]["compute"]["hosts"])
+    assert ["lab001", "lab002"] == sorted(tree["children"]["rail_0"]["hosts"])
+    assert ["slurmctl01"] == list(tree["children"]["slurm_controller"]["hosts"])
+    assert ("10.99.1.2", "cpu") == (
+        tree["hosts"]["lab001"]["ansible_host"], tree["hosts"]["lab001"]["aifactory_gpu_model"]
+    )
+    assert [{"default": True, "max_time": "01:00:00", "name": "debug", "nodes": "lab[001-002]"}] == group_vars[
+        "slurm_common_partitions"
+    ]
+    assert {"os": "debian-12", "slurm": "22.05"} == group_vars["aifactory_software"]
+    assert "lab" == group_vars["slurm_common_cluster_name"]
+
+
+def test_lab_design_follows_the_node_count() -> None:
+    design = lab_design(3)
+    assert ["lab001", "lab002", "lab003", "slurmctl01"] == [h.hostname for h in design.hosts]
+    assert [2, 2, 2, 0] == [h.gpus for h in design.hosts]
+    assert ("10.99.1.0/24", "/shared") == (design.subnet, design.shared_mount)
+
+
+@pytest.mark.parametrize("nodes", [0, 4])
+def test_lab_design_rejects_node_counts_outside_one_to_three(nodes: int) -> None:
+    with pytest.raises(UserError, match=f"--nodes {nodes} is outside the lab's range 1-3"):
+        lab_design(nodes)

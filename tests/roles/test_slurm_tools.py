@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from aifactory.lab.hosts import lab_hosts
+from aifactory.blueprint import load_blueprint
+from aifactory.design import plan
+from aifactory.lab.config import lab_design
+from aifactory.render.group_vars import slurm_group_vars
 from aifactory.render.slurm import Partition, render_slurm, slurm_vars
-from tests.lab.test_render import fleet
+from tests.lab.test_render import REFERENCE_BLUEPRINTS, fleet
 
 pytestmark = pytest.mark.skipif(shutil.which("slurmd") is None, reason="slurmd (Debian slurmd) not installed")
 
@@ -29,9 +32,31 @@ def _check(tmp_path: Path, variables: dict[str, object], node: str) -> subproces
     )  # fmt: skip
 
 
+SLURM_BLUEPRINTS = [
+    name for name in REFERENCE_BLUEPRINTS
+    if load_blueprint(name).model.mlops.orchestrator.type in ("slurm", "both")
+]  # fmt: skip
+
+
+def test_reference_set_has_slurm_blueprints() -> None:
+    assert ["b200-spectrum-x", "dgx-h100-superpod", "dgx-h200-sovereign-eu", "gb200-nvl72", "lab"] == sorted(
+        SLURM_BLUEPRINTS
+    )
+
+
+@pytest.mark.parametrize("name", SLURM_BLUEPRINTS)
+def test_slurmd_accepts_every_reference_blueprints_config(tmp_path: Path, name: str) -> None:
+    bp = load_blueprint(name).model
+    hosts = plan(bp).hosts
+    variables = slurm_group_vars(bp, hosts)
+    node = next(h.hostname for h in hosts if "compute" in h.functions)
+    done = _check(tmp_path, variables, node)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("name", ["lab", "fleet"])
 def test_slurmd_accepts_rendered_config(tmp_path: Path, name: str) -> None:
-    hosts = lab_hosts(3) if name == "lab" else fleet()
+    hosts = list(lab_design(3).hosts) if name == "lab" else fleet()
     variables = slurm_vars(
         hosts, cluster_name=name, partitions=[Partition("batch", default=True), Partition("debug", 1)]
     )
@@ -42,6 +67,7 @@ def test_slurmd_accepts_rendered_config(tmp_path: Path, name: str) -> None:
 
 
 def test_slurmd_rejects_a_broken_config(tmp_path: Path) -> None:
-    variables = slurm_vars(lab_hosts(1), cluster_name="lab", partitions=[Partition("batch", nodes="all")])
+    hosts = list(lab_design(1).hosts)
+    variables = slurm_vars(hosts, cluster_name="lab", partitions=[Partition("batch", nodes="all")])
     variables["slurm_common_task_plugin"] = "task/none\nBogusKey=1"
-    assert _check(tmp_path, variables, "lab-node1").returncode != 0
+    assert _check(tmp_path, variables, "lab001").returncode != 0

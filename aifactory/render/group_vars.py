@@ -1,0 +1,92 @@
+"""Inventory variables the blueprint decides: software pins, the shared file system mount, the NCCL
+environment and the Slurm cluster. Together with `render_inventory` this turns a blueprint and its plan into
+the complete inventory the site playbook converges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aifactory.blueprint.model import Blueprint
+from aifactory.render.inventory import HostLike, render_inventory
+from aifactory.render.slurm import Partition, slurm_vars
+
+# Role variables that take a pin from `software` directly (pin name -> role variable).
+ROLE_PINS = {
+    "driver": "nvidia_driver_version",
+    "dcgm": "dcgm_version",
+    "kubernetes": "k8s_node_kubernetes_version",
+}
+
+
+def software_vars(bp: Blueprint) -> dict[str, Any]:
+    """Every version pin as `aifactory_software`, and the pins roles install by."""
+    pins = {k: str(v) for k, v in bp.software.model_dump(exclude={"charts"}).items() if v is not None}
+    out: dict[str, Any] = {"aifactory_software": pins}
+    out.update({var: pins[pin] for pin, var in ROLE_PINS.items() if pin in pins})
+    return out
+
+
+def storage_mount(bp: Blueprint) -> dict[str, str]:
+    """The parallel file system as one `storage_client_mounts` entry (source, mount point, type, options)."""
+    fs = bp.storage.filesystem
+    kind = str(fs.type)
+    if kind == "nfs":
+        server = getattr(fs, "server", "") or "nfs-server"
+        version = getattr(fs, "version", "") or "4.2"
+        return {"type": "nfs", "source": f"{server}:{fs.export}", "path": fs.mount,  # type: ignore[union-attr]
+                "options": f"vers={version},_netdev"}  # fmt: skip
+    if kind == "lustre":
+        nid = getattr(fs, "mgs_nid", "") or "mgs@tcp"
+        return {"type": "lustre", "source": f"{nid}:/{getattr(fs, 'fs_name', 'fs')}", "path": fs.mount,
+                "options": "defaults,_netdev,flock"}  # fmt: skip
+    if kind == "weka":
+        backends = list(getattr(fs, "backend_hosts", []) or ["weka-backend"])
+        return {"type": "weka", "source": f"{backends[0]}/default", "path": fs.mount,
+                "options": "_netdev"}  # fmt: skip
+    # VAST (and anything else NFS-served) is mounted over NFS with several connections.
+    pool = getattr(fs, "vip_pool", "") or kind
+    return {"type": "nfs", "source": f"{pool}:/", "path": fs.mount, "options": "vers=3,nconnect=16,_netdev"}
+
+
+def slurm_group_vars(
+    bp: Blueprint, hosts: Sequence[HostLike], cpus: int = 0, memory_mb: int = 0
+) -> dict[str, Any]:
+    """`slurm_common_*` from `mlops.orchestrator.slurm` (cluster name, partitions); empty without Slurm."""
+    slurm = getattr(bp.mlops.orchestrator, "slurm", None)
+    has_roles = any("slurm-controller" in h.functions for h in hosts)
+    if slurm is None or not has_roles:
+        return {}
+    partitions = [
+        Partition(p.name, nodes=p.nodes, default=p.default, max_time=p.max_time) for p in slurm.partitions
+    ]
+    return slurm_vars(
+        hosts, cluster_name=slurm.cluster_name, partitions=partitions, cpus=cpus, memory_mb=memory_mb
+    )
+
+
+def blueprint_group_vars(
+    bp: Blueprint, hosts: Sequence[HostLike], cpus: int = 0, memory_mb: int = 0
+) -> dict[str, Any]:
+    """All blueprint-derived variables for `group_vars/all.yml`; `cpus` and `memory_mb` size Slurm's
+    nodes where known (0: slurmd reports them)."""
+    out: dict[str, Any] = {
+        "aifactory_blueprint": bp.name,
+        "aifactory_site": bp.site.name,
+        "fabric_type": str(bp.fabric.compute.type),
+        "fabric_nccl_env": {str(k): str(v) for k, v in sorted(bp.fabric.nccl.items())},
+        "storage_client_mounts": [storage_mount(bp)],
+    }
+    out.update(software_vars(bp))
+    out.update(slurm_group_vars(bp, hosts, cpus, memory_mb))
+    return out
+
+
+def orchestrator_of(bp: Blueprint) -> str:
+    return str(bp.mlops.orchestrator.type)
+
+
+def render_blueprint_inventory(bp: Blueprint, hosts: Sequence[HostLike]) -> dict[str, str]:
+    """The inventory files for a blueprint and its plan's hosts (deterministic bytes)."""
+    return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator_of(bp))
