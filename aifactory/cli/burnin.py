@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from aifactory.cli.common import Format
 from aifactory.errors import Location, UserError
 
 
@@ -26,11 +27,6 @@ class RunFormat(StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
 
 
 class DeviceType(StrEnum):
