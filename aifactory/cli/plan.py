@@ -42,7 +42,6 @@ def located_findings(lb: LoadedBlueprint, p: Plan) -> list[dict[str, Any]]:
 def load_and_plan(ref: str, sets: list[str] | None) -> tuple[LoadedBlueprint, Plan, dict[str, Any]]:
     from aifactory.blueprint import load_blueprint
     from aifactory.design import plan
-
     from aifactory.errors import UserError
 
     try:
