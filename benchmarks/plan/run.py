@@ -70,7 +70,8 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     small, big = results[str(SIZES[0])], results[str(SIZES[-1])]
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "system": platform.platform()},
         "runs_per_point": RUNS, "results": results,
         # 16x the GPUs; near-linear work shows as a ratio well under 16 for `out` (start-up is fixed).
         "growth_8k_to_128k": {k: round(big[k]["median_s"] / small[k]["median_s"], 2)  # type: ignore[index]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections import Counter
 from collections.abc import Callable
 
@@ -58,7 +59,7 @@ def check_addresses(p: Plan) -> None:
         if c.fits:
             assert all(ipaddress.ip_network(s.cidr).subnet_of(sup) for s in c.subnets.values())  # type: ignore[arg-type]
     ordered = sorted(subnets, key=lambda n: (int(n.network_address), n.prefixlen))
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         assert not a.overlaps(b), (a, b)
     ips = [ip for h in p.hosts for ip in (h.oob_ip, h.inband_ip, h.storage_ip, *h.rail_ips) if ip]
     assert len(ips) == len(set(ips))
