@@ -29,11 +29,10 @@ class Subnet:
 
     def host(self, index: int) -> str:
         """Address of host `index` (0-based); the subnet's first address is the gateway."""
-        return str(
-            ipaddress.ip_address(self.network + 2 + index)
-            if self.version == 4
-            else ipaddress.IPv6Address(self.network + 2 + index)
-        )
+        value = self.network + 2 + index
+        if self.version == 4:  # plain arithmetic: ipaddress objects cost ~5 us each, 180k per 100k-GPU plan
+            return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+        return str(ipaddress.IPv6Address(value))
 
     def size(self, bits: int) -> int:
         return 1 << (bits - self.prefix)

@@ -12,7 +12,8 @@ BlueprintPath = tuple[str | int, ...]
 
 # Stable codes; the policy engine maps each to a rule id.
 CODES = ("ports-exhausted", "rack-heat", "rack-power", "facility-power", "cidr-overlap", "cidr-exhausted",
-         "storage-tier", "checkpoint-capacity", "rails-unbalanced", "oversubscribed", "spine-ports")
+         "storage-tier", "checkpoint-capacity", "rails-unbalanced", "oversubscribed", "spine-ports",
+         "nvlink-domain")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 
 def width(count: int) -> int:
     return max(3, len(str(count)))
@@ -11,6 +13,7 @@ def node_name(prefix: str, index: int, total: int) -> str:
     return f"{prefix}{index + 1:0{width(total)}d}"
 
 
+@cache  # the cabling plan asks for the same few thousand names again and again
 def switch_name(net: str, tier: str, index: int, plane: int = 0, planes: int = 1) -> str:
     plane_part = f"-p{plane + 1}" if planes > 1 else ""
     return f"{net}{plane_part}-{tier}{index + 1:04d}"

@@ -1,6 +1,7 @@
 """Golden plans: `plan --format json` of every reference blueprint, checked in under tests/golden/plans/.
 
-Regenerate after an intended change: `AIFACTORY_REGEN=1 .venv/bin/python -m pytest tests/design/test_golden.py`
+Regenerate after an intended change:
+`AIFACTORY_REGEN=1 .venv/bin/python -m pytest tests/design/test_golden.py`
 and review the diff."""
 
 from __future__ import annotations
@@ -27,4 +28,4 @@ def test_golden_plan(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if os.environ.get("AIFACTORY_REGEN"):
         path.write_text(dumps_json(data), encoding="utf-8")
     assert json.loads(path.read_text(encoding="utf-8")) == data
-    assert [] == data["findings"]
+    assert data["findings"] == []

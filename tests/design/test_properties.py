@@ -14,13 +14,15 @@ from aifactory.design import Plan, cabling
 from aifactory.design.bom import bom
 from aifactory.design.networks import optics_counts
 
-designs = st.fixed_dictionaries({
-    "compute.scalable_units": st.integers(1, 6),
-    "compute.nodes_per_su": st.sampled_from([8, 16, 31, 32, 48, 72, 144]),
-    "fabric.compute.oversubscription": st.sampled_from(["1:1", "4:3", "2:1"]),
-    "fabric.compute.switch": st.sampled_from(["qm9700", "sn5600", "q3400"]),
-    "fabric.compute.fabric_manager.appliances": st.integers(0, 2),
-})
+designs = st.fixed_dictionaries(
+    {
+        "compute.scalable_units": st.integers(1, 6),
+        "compute.nodes_per_su": st.sampled_from([8, 16, 31, 32, 48, 72, 144]),
+        "fabric.compute.oversubscription": st.sampled_from(["1:1", "4:3", "2:1"]),
+        "fabric.compute.switch": st.sampled_from(["qm9700", "sn5600", "q3400"]),
+        "fabric.compute.fabric_manager.appliances": st.integers(0, 2),
+    }
+)
 
 
 def sets_of(d: dict[str, object]) -> list[str]:
@@ -35,18 +37,18 @@ def check_cabling(p: Plan) -> None:
         ends[(b, bp_)] += 1
         kind = "node-leaf" if "-leaf" in b else ("leaf-spine" if "-spine" in b else "spine-core")
         links[(net, kind, "")] += 1
-    assert [] == [e for e, n in ends.items() if n != 1]  # every port is cabled exactly once
+    assert [e for e, n in ends.items() if n != 1] == []  # every port is cabled exactly once
     for name, net in p.nets.items():
         for kind in ("node-leaf", "leaf-spine", "spine-core"):
             assert net.links.get(kind, 0) == links[(name, kind, "")]
         radix = net.radix
         used: Counter[str] = Counter(d for d, port in ends if d.startswith(f"{name}-") and port != "mgmt0")
         assert all(n <= radix for n in used.values())
-        for (dev, port) in ends:
+        for dev, port in ends:
             if dev.startswith(f"{name}-") and port != "mgmt0":
                 assert 1 <= int(port[1:]) <= radix
     prefix = p.bp.compute.hostname_prefix
-    nics = Counter(a for a, _ in ends if a.startswith(prefix) and a[len(prefix):].isdigit())
+    nics = Counter(a for a, _ in ends if a.startswith(prefix) and a[len(prefix) :].isdigit())
     assert set(nics) == {h.hostname for h in p.hosts if "compute" in h.functions}
 
 
@@ -67,11 +69,16 @@ def check_power(p: Plan) -> None:
     rows = {(r["item"], r["model"]): r["count"] for r in bom(p)}
     assert p.nodes == rows[("node", p.sku_id)]
     assert p.power.nodes_w == rows[("node", p.sku_id)] * p.power.node_w
-    switch_w = sum(p.cat.switches[m].max_power_w * n for (i, m), n in rows.items() if str(i).startswith("switch:"))
-    optic_w = sum(p.cat.transceivers[m].power_w * n for (i, m), n in rows.items() if i == "transceiver:switch")
+    switch_w = sum(
+        p.cat.switches[m].max_power_w * n for (i, m), n in rows.items() if str(i).startswith("switch:")
+    )
+    optic_w = sum(
+        p.cat.transceivers[m].power_w * n for (i, m), n in rows.items() if i == "transceiver:switch"
+    )
     assert abs(sum(p.power.network_w.values()) - (switch_w + optic_w)) < 1e-6
     assert sum(sum(optics_counts(p.cat, n).values()) for n in p.nets.values()) == sum(
-        n for (i, _), n in rows.items() if i == "transceiver:switch")
+        n for (i, _), n in rows.items() if i == "transceiver:switch"
+    )
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -86,10 +93,17 @@ def test_plan_properties(plan_of: Callable[..., Plan], d: dict[str, object]) -> 
 
 
 def test_reference_blueprints_hold(plan_of: Callable[..., Plan]) -> None:
-    for name in ("dgx-h100-superpod", "gb200-nvl72", "lab", "b200-spectrum-x", "edge-l40s-inference",
-                 "mi300x-roce", "dgx-h200-sovereign-eu"):
+    for name in (
+        "dgx-h100-superpod",
+        "gb200-nvl72",
+        "lab",
+        "b200-spectrum-x",
+        "edge-l40s-inference",
+        "mi300x-roce",
+        "dgx-h200-sovereign-eu",
+    ):
         p = plan_of(name)
-        assert [] == p.checks
+        assert p.checks == []
         check_cabling(p)
         check_addresses(p)
         check_power(p)

@@ -33,21 +33,33 @@ B200_RA = [
 
 def row(p: Plan) -> tuple[int, ...]:
     f = p.compute
-    return (p.layout.sus, p.nodes, p.gpus, f.leaf_switches, f.spine_switches, f.core_switches, f.node_links,
-            f.leaf_spine_links, f.spine_core_links)
+    return (
+        p.layout.sus,
+        p.nodes,
+        p.gpus,
+        f.leaf_switches,
+        f.spine_switches,
+        f.core_switches,
+        f.node_links,
+        f.leaf_spine_links,
+        f.spine_core_links,
+    )
 
 
 @pytest.mark.parametrize("expected", H100_RA, ids=lambda r: f"{r[0]}su")
 def test_h100_superpod_table(plan_of: Callable[..., Plan], expected: tuple[int, ...]) -> None:
     p = plan_of("dgx-h100-superpod", f"compute.scalable_units={expected[0]}")
     assert expected == row(p)
-    assert 1.0 == p.compute.oversubscription
+    assert p.compute.oversubscription == 1.0
 
 
 @pytest.mark.parametrize("expected", B200_RA, ids=lambda r: f"{r[0]}su")
 def test_b200_superpod_table_same_fabric(plan_of: Callable[..., Plan], expected: tuple[int, ...]) -> None:
-    p = plan_of("dgx-h100-superpod", f"compute.scalable_units={expected[0]}",
-                "fabric.compute.fabric_manager.appliances=0")
+    p = plan_of(
+        "dgx-h100-superpod",
+        f"compute.scalable_units={expected[0]}",
+        "fabric.compute.fabric_manager.appliances=0",
+    )
     assert expected == row(p)
     assert (3 if expected[5] else 2) == p.compute.tiers
 
@@ -63,13 +75,18 @@ def test_h100_with_ufm_at_scale(plan_of: Callable[..., Plan], expected: tuple[in
 def test_three_sus_spines_divide_leaf_uplinks(plan_of: Callable[..., Plan]) -> None:
     """24 leaves x 32 uplinks need 12 spines' ports, but 32 uplinks split evenly only over 16."""
     p = plan_of("dgx-h100-superpod", "compute.scalable_units=3")
-    assert (95, 24, 16, 764, 768) == (p.nodes, p.compute.leaf_switches, p.compute.spine_switches,
-                                      p.compute.node_links, p.compute.leaf_spine_links)
+    assert (
+        p.nodes,
+        p.compute.leaf_switches,
+        p.compute.spine_switches,
+        p.compute.node_links,
+        p.compute.leaf_spine_links,
+    ) == (95, 24, 16, 764, 768)
 
 
 def test_beyond_three_tiers_is_a_finding(plan_of: Callable[..., Plan]) -> None:
     p = plan_of("dgx-h100-superpod", "compute.scalable_units=65")
-    assert ["ports-exhausted"] == [c.code for c in p.checks if c.code == "ports-exhausted"]
+    assert [c.code for c in p.checks if c.code == "ports-exhausted"] == ["ports-exhausted"]
 
 
 def test_two_tiers_forced_too_small(plan_of: Callable[..., Plan]) -> None:
