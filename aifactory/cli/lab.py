@@ -1,4 +1,4 @@
-"""`aifactory lab up|status|converge|down`: a real miniature factory on this machine."""
+"""`aifactory lab up|status|converge|down|molecule`: a real miniature factory on this machine."""
 
 from __future__ import annotations
 
@@ -146,6 +146,39 @@ def down() -> None:
         typer.echo(f"could not remove: {', '.join(left)}", err=True)
         raise typer.Exit(1)
     typer.echo("lab removed")
+
+
+@lab_app.command("molecule")
+def molecule_cmd(
+    roles: Annotated[list[str] | None, typer.Argument(help="Roles to test (default: all with a scenario).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
+    """Run the roles' molecule scenarios (converge, idempotence, verify) in containers from the lab image."""
+    from aifactory.lab import molecule
+    from aifactory.lab.image import ensure_image
+    from aifactory.lab.paths import state_dir
+    from aifactory.lab.podman import containers_conf
+    from aifactory.lab.setup import ensure_packages, require_root
+
+    selected = molecule.select_roles(roles or [])
+    require_root()
+    ensure_packages()
+    log_dir = state_dir() / "molecule"
+    progress, task = _progress()
+    with progress:
+        progress.update(task, description="lab image")
+        image = ensure_image(log_dir / "image.log")
+        results = molecule.run_all(
+            selected, image, containers_conf(), log_dir, lambda role: progress.update(task, description=f"role {role}")
+        )
+    if fmt is Format.json:
+        typer.echo(dumps_json({"image": image, "results": [r.as_dict() for r in results]}))
+    else:
+        for r in results:
+            verdict = "passed" if r.passed else f"FAILED at {r.failed_step} (log: {r.log})"
+            typer.echo(f"{r.role:<18} {r.seconds:6.1f}s  {verdict}")
+    if not all(r.passed for r in results):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
