@@ -5,12 +5,15 @@ Each role keeps its scenario in `roles/<role>/molecule/default/`; the driver, pl
 The instance is a podman container from the same debootstrap image the lab's hosts run, so a scenario needs
 no registry. This module sets what that shared configuration reads from the environment: the image, an
 instance name per role (a leftover of one role never collides with another), and the lab's containers.conf
-(runc, cgroupfs, ulimits within this machine's limits).
+(runc, cgroupfs, ulimits within this machine's limits). Scenarios whose role needs the lab's Python
+environment (MLflow, torch; the instance has no network to fill one from PyPI) bind-mount it from
+`AIFACTORY_LAB_VENV`, as the lab's hosts do; the runner builds it first when such a scenario runs.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aifactory.errors import UserError
+from aifactory.lab import venv
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES_DIR = ROOT / "roles"
 BASE_CONFIG = ROOT / ".config" / "molecule" / "config.yml"
 SCENARIO = "default"
+VENV_ENV = "AIFACTORY_LAB_VENV"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ def select_roles(requested: list[str], roles_dir: Path = ROLES_DIR) -> list[str]
     return requested or known
 
 
+def uses_lab_venv(role: str, roles_dir: Path = ROLES_DIR) -> bool:
+    """Whether the role's scenario mounts the lab's venv (its molecule.yml names `AIFACTORY_LAB_VENV`)."""
+    return VENV_ENV in (roles_dir / role / "molecule" / SCENARIO / "molecule.yml").read_text()
+
+
 def instance_name(role: str) -> str:
     return f"aifactory-molecule-{role.replace('_', '-')}"
 
@@ -78,6 +88,7 @@ def molecule_env(role: str, image: str, containers_conf: Path) -> dict[str, str]
         "CONTAINERS_CONF": str(containers_conf),
         "AIFACTORY_LAB_IMAGE": image,
         "AIFACTORY_MOLECULE_HOST": instance_name(role),
+        VENV_ENV: str(venv.venv_dir()),
         "NO_COLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "PY_COLORS": "0",
@@ -85,10 +96,12 @@ def molecule_env(role: str, image: str, containers_conf: Path) -> dict[str, str]
 
 
 def _failed_step(output: str) -> str | None:
-    """The first molecule action reported as failed (lines like `default > verify: Executed: Failed`)."""
+    """The first molecule action reported as failed: lines like `default > verify: Executed: Failed` in the
+    recap, or `ERROR    [default > verify] Executed: Failed` (possibly coloured) in the log."""
     for line in output.splitlines():
-        if "Executed: Failed" in line and ">" in line:
-            return line.split(">", 1)[1].split(":", 1)[0].strip()
+        found = re.search(r">\s*([\w-]+)", line) if "Executed: Failed" in line else None
+        if found:
+            return found.group(1)
     return None
 
 
@@ -98,6 +111,8 @@ def run_scenario(role: str, image: str, containers_conf: Path, log_dir: Path, ti
     log = log_dir / f"{role}.log"
     cmd = [str(Path(sys.executable).parent / "molecule"), "--base-config", str(BASE_CONFIG), "test", "-s", SCENARIO]
     start = time.monotonic()
+    if uses_lab_venv(role):
+        venv.ensure_venv(log_dir / "venv.log")
     try:
         done = subprocess.run(
             cmd,

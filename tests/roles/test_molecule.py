@@ -12,6 +12,7 @@ import yaml
 
 from aifactory.errors import UserError
 from aifactory.lab import molecule
+from aifactory.lab.venv import venv_dir
 
 ROLES = sorted(p.name for p in molecule.ROLES_DIR.iterdir() if (p / "tasks").is_dir())
 
@@ -54,6 +55,16 @@ def test_failed_step_is_read_from_the_recap() -> None:
     out = "default > converge: Executed: Successful\ndefault > verify: Executed: Failed (Ansible return code 2)\n"
     assert "verify" == molecule._failed_step(out)
     assert molecule._failed_step("default > verify: Executed: Successful\n") is None
+    # The log's own line comes first, bracketed and coloured.
+    log = "ERROR    [default > idempotence] \x1b[31mExecuted: Failed\x1b[0m\n" + out
+    assert "idempotence" == molecule._failed_step(log)
+
+
+def test_scenarios_needing_the_lab_venv_get_its_path() -> None:
+    needing = [role for role in molecule.scenario_roles() if molecule.uses_lab_venv(role)]
+    env = molecule.molecule_env("mlflow", "image", Path("/c.conf"))
+    assert ["burnin", "mlflow"] == needing
+    assert str(venv_dir()) == env["AIFACTORY_LAB_VENV"]
 
 
 needs_podman_root = pytest.mark.skipif(
