@@ -29,3 +29,15 @@ SetOpt = Annotated[
 
 def echo_json(obj: Any) -> None:
     typer.echo(dumps_json(obj), nl=False)
+
+
+def progress_bar(transient: bool) -> Any:
+    """A Rich spinner with elapsed time, drawn on stderr so that stdout carries only the report
+    (`--format json` output stays parseable while the bar runs)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        transient=transient, console=Console(stderr=True),
+    )  # fmt: skip

@@ -78,14 +78,11 @@ def deploy(
         raise UserError.at(
             None, "no inventory given", hint="pass --inventory DIR, or --render-inventory DIR to write one"
         )
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
+    from aifactory.cli.common import progress_bar
     from aifactory.deploy.ansible import run_playbook, translate_limit
 
     inv = _check_inputs(blueprint, inventory)
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
-    )
+    progress = progress_bar(transient=True)
     with progress:
         task = progress.add_task("starting", total=None)
         result = run_playbook(

@@ -20,9 +20,9 @@ lab_app = typer.Typer(help="Stand up, inspect and remove the local lab factory (
 
 
 def _progress() -> tuple[Any, Any]:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from aifactory.cli.common import progress_bar
 
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False)
+    progress = progress_bar(transient=False)
     return progress, progress.add_task("starting", total=None)
 
 
