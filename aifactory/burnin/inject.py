@@ -4,7 +4,7 @@ Read only by the suite (the parent reads it once and hands each worker its own f
 prove that every fault leads to the right verdict and reason code. Kinds:
   sdc      flip one bit in the worker's second SDC result
   nan      the worker's GEMM output contains NaN
-  slow     the worker wastes three GEMMs for each one it counts (about 4x slower)
+  slow     the worker wastes seven GEMMs for each one it counts (about 8x slower)
   missing  the worker's device cannot be opened (a GPU fallen off the bus)
   oom      the compute phase raises an out-of-memory error
   hang     the compute phase never returns (the parent kills the worker after the phase budget)

@@ -48,8 +48,8 @@ def _sustained(dev: Device, params: dict[str, Any], dtype: Any, temperature: Any
     flops = 2.0 * n**3 * batch
     torch.matmul(a, b, out=out)  # warm-up: library selection and clocks ramping up
     dev.sync()
-    # Injected fault: a slow device does three wasted GEMMs for every one that counts.
-    wasted = 3 if "slow" in dev.faults else 0
+    # Injected fault: a slow device does seven wasted GEMMs for every one that counts.
+    wasted = 7 if "slow" in dev.faults else 0
 
     def step() -> None:
         for _ in range(1 + wasted):
