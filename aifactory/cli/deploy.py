@@ -3,19 +3,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from aifactory.cli.common import Format
 from aifactory.errors import Location, UserError
 from aifactory.io import dumps_json
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def _check_inputs(blueprint: Path, inventory: Path) -> Path:

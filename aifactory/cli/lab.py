@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
+from aifactory.cli.common import Format
 from aifactory.errors import UserError
 from aifactory.io import dumps_json
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
 
 lab_app = typer.Typer(help="Stand up, inspect and remove the local lab factory (needs root).", no_args_is_help=True)
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from aifactory.cli.common import Format
+
 if TYPE_CHECKING:
     from aifactory.blueprint import LoadedBlueprint
     from aifactory.design import Plan
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
 
 
 SetOption = Annotated[
