@@ -128,18 +128,168 @@ def parse_text(text: str, file: str) -> YNode:
 
 
 def _check_depth(text: str, file: str) -> None:
-    """Refuse a document nested past MAX_DEPTH, found by walking the parser's flat event stream."""
+    """Refuse a document nested past MAX_DEPTH with the project's own message, whatever the parser's limits.
+
+    Flow collections (`[[[...` on one line) are counted by the project's own scan before any parser runs:
+    libyaml gives up at its own flow-nesting limit (PyYAML 6.0.4 and later) and its message would win. Block
+    nesting, and the flow levels inside it, are then counted on the parser's flat event stream."""
+    _check_flow_depth(text, file)
     depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
             mark = event.start_mark
             if depth > MAX_DEPTH + 1 and mark is not None:  # +1: the builder counts the root as level 0
-                raise UserError.at(Location(file, mark.line + 1, mark.column + 1),
-                                   f"document nests deeper than {MAX_DEPTH} levels",
-                                   "flatten the structure; a blueprint needs a handful of levels")
+                _too_deep(file, mark.line + 1, mark.column + 1)
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             depth -= 1
+
+
+def _too_deep(file: str, line: int, column: int) -> None:
+    raise UserError.at(Location(file, line, column), f"document nests deeper than {MAX_DEPTH} levels",
+                       "flatten the structure; a blueprint needs a handful of levels")
+
+
+def _check_flow_depth(text: str, file: str) -> None:
+    """Count nested flow collections (`[`, `{`) outside quoted, plain and block scalars and comments.
+
+    The scan never counts more levels than the document has, so a valid file is never refused by it; where
+    it counts fewer (odd but valid YAML), the event walk that follows still sees every level."""
+    scan = _FlowScan(text)
+    while scan.pos < len(text):
+        scan.block_line(file)
+
+
+class _FlowScan:
+    """A cursor over the text that reads block lines, and flow collections where a node starts with one."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.line, self.line_start = text, 0, 1, 0
+
+    def _newline(self, at: int) -> None:
+        self.pos, self.line, self.line_start = at + 1, self.line + 1, at + 1
+
+    def block_line(self, file: str) -> None:
+        """One line in block context: find where nodes start (after indentation, `- `, `? `, and `: `)."""
+        text = self.text
+        end = text.find("\n", self.pos)
+        end = len(text) if end < 0 else end
+        indent = len(text[self.pos:end]) - len(text[self.pos:end].lstrip(" "))
+        i = self.pos + indent
+        while i < end:
+            c = text[i]
+            if c in " \t":
+                i += 1
+            elif c in "-?" and (i + 1 == end or text[i + 1] in " \t"):
+                i += 2
+            elif c in "[{":
+                self.pos = i
+                self.flow(file)  # reads to the collection's end, across lines
+                i, end = self.pos, self._line_end()
+                if i >= end:
+                    break
+                i = self._after_value(i, end)
+            elif c in "'\"":
+                self.pos = i
+                self.quoted()
+                i, end = self.pos, self._line_end()
+                if i >= end:
+                    break
+                i = self._after_value(i, end)
+            elif c == "#":
+                break
+            elif c in "|>":
+                self._skip_block_scalar(end, indent)
+                return
+            else:
+                i = self._after_value(i, end)
+        if end >= len(text):
+            self.pos = len(text)
+        else:
+            self._newline(end)
+
+    def _line_end(self) -> int:
+        end = self.text.find("\n", self.pos)
+        return len(self.text) if end < 0 else end
+
+    def _after_value(self, i: int, end: int) -> int:
+        """Skip a plain scalar (or a key) up to the `: ` that starts the next node, or the line's end."""
+        text = self.text
+        while i < end:
+            c = text[i]
+            if c == ":" and (i + 1 == end or text[i + 1] in " \t"):
+                return i + 1
+            if c == "#" and text[i - 1] in " \t":
+                return end
+            i += 1
+        return end
+
+    def _skip_block_scalar(self, end: int, indent: int) -> None:
+        """Skip a block scalar's text: the lines after this one indented deeper than it, and blank lines."""
+        text = self.text
+        while True:
+            if end >= len(text):
+                self.pos = len(text)
+                return
+            self._newline(end)
+            end = self._line_end()
+            body = text[self.pos:end]
+            if body.strip() and len(body) - len(body.lstrip(" ")) <= indent:
+                return
+
+    def quoted(self) -> None:
+        """Skip a quoted scalar starting at pos (it may span lines); pos ends after its closing quote."""
+        text, quote = self.text, self.text[self.pos]
+        i = self.pos + 1
+        while i < len(text):
+            c = text[i]
+            if c == "\n":
+                self.line, self.line_start = self.line + 1, i + 1
+            elif c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                if quote == "'" and text.startswith("''", i):
+                    i += 1
+                else:
+                    self.pos = i + 1
+                    return
+            i += 1
+        self.pos = len(text)
+
+    def flow(self, file: str) -> None:
+        """Read a flow collection starting at pos; pos ends after its closing bracket."""
+        text, depth, at_node = self.text, 0, True
+        i = self.pos
+        while i < len(text):
+            c = text[i]
+            if c in "[{":
+                depth += 1
+                if depth > MAX_DEPTH + 1:
+                    _too_deep(file, self.line, i - self.line_start + 1)
+                at_node = True
+            elif c in "]}":
+                depth -= 1
+                if depth == 0:
+                    self.pos = i + 1
+                    return
+                at_node = False
+            elif c in ",:":
+                at_node = True
+            elif c == "\n":
+                self.line, self.line_start = self.line + 1, i + 1
+            elif c == "#" and text[i - 1] in " \t\n":
+                nl = text.find("\n", i)
+                i = len(text) if nl < 0 else nl
+                continue
+            elif c in "'\"" and at_node:
+                self.pos = i
+                self.quoted()
+                i, at_node = self.pos, False
+                continue
+            elif c not in " \t\r":
+                at_node = False
+            i += 1
+        self.pos = len(text)
 
 
 def read_text(path: Path, display: str) -> str:

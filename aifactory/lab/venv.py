@@ -12,12 +12,13 @@ from aifactory.lab.hosts import SRC_MOUNT
 from aifactory.lab.paths import cache_dir
 
 MLFLOW_VERSION = "3.17.2"
-# torch pinned exactly: pip then takes the local CPU wheel instead of gigabytes of CUDA wheels.
-REQUIREMENTS = (f"mlflow=={MLFLOW_VERSION}", "torch==2.13.0", "pyyaml>=6")
+# The locked set (scripts/lock from requirements/lab.in, which pins MLflow and torch exactly), installed
+# with every hash checked.
+LOCK = Path(__file__).resolve().parents[2] / "requirements" / "lab.txt"
 
 
 def venv_dir() -> Path:
-    key = hashlib.sha256("\n".join(REQUIREMENTS).encode()).hexdigest()[:12]
+    key = hashlib.sha256(LOCK.read_bytes()).hexdigest()[:12]
     return cache_dir() / f"venv-{key}"
 
 
@@ -31,7 +32,7 @@ def ensure_venv(log: Path) -> Path:
     with log.open("ab") as fh:
         for cmd in (
             ["/usr/bin/python3", "-m", "venv", "--clear", str(venv)],
-            [str(venv / "bin/pip"), "install", "--quiet", *REQUIREMENTS],
+            [str(venv / "bin/pip"), "install", "--quiet", "--require-hashes", "-r", str(LOCK)],
         ):
             done = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False, timeout=1800)
             if done.returncode != 0:
