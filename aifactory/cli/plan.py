@@ -154,7 +154,7 @@ def print_diff(result: dict[str, Any]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
-        blueprint: Annotated[str, typer.Argument(help="Blueprint file or catalogue name.")],
+        blueprint: Annotated[str, typer.Argument(help="Blueprint file, stack file or catalogue name.")],
         set_: SetOption = None,
         fmt: FormatOption = Format.text,
         out: Annotated[
