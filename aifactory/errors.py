@@ -7,9 +7,7 @@ hint saying how to fix it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import click
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +55,18 @@ class Problem:
         }
 
 
-@dataclass
-class UserError(click.ClickException):
-    """Unusable input. Exit code 2, no traceback."""
+class UserError(Exception):
+    """Unusable input. The CLI entry (`aifactory.cli.main`) prints it and exits 2, without a traceback."""
 
-    exit_code = 2  # unusable input (ClickException's own default is 1)
+    exit_code = 2
 
-    problems: list[Problem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
+    def __init__(self, problems: list[Problem] | None = None) -> None:
+        self.problems: list[Problem] = list(problems or [])
         super().__init__(self.format_message())
 
+    def __reduce__(self) -> tuple[type[UserError], tuple[list[Problem]]]:
+        # Pickled as its problems (an Exception pickles its message, which is no list of problems).
+        return type(self), (self.problems,)
 
     @classmethod
     def at(cls, location: Location | None, message: str, hint: str = "", path: str = "") -> UserError:

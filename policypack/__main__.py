@@ -4,6 +4,7 @@ Only this entry point builds the PolicyPack (building it starts a server and blo
 functions live in aifactory.policy.crossguard and are tested there.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from pulumi_policy import (
 )
 
 from aifactory.policy.crossguard import policies
+
+# Run at the repository root: file names and .aifactory-policy.yaml as `aifactory policy check` sees them there.
+os.chdir(Path(__file__).resolve().parents[1])
 
 # `target`: the blueprint or stack file to check (default: from the resources' aifactory.io labels).
 _CONFIG = PolicyConfigSchema(properties={"target": {"type": "string"}})

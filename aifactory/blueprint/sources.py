@@ -83,27 +83,35 @@ def _check_link(target: Path, chain: tuple[Path, ...], ref: YNode) -> None:
     if len(chain) >= MAX_EXTENDS:
         raise UserError.at(ref.loc, f"`extends:` chain is longer than {MAX_EXTENDS} files",
                            "flatten the chain: copy the values of a middle blueprint into its child")
-    if not target.is_file():
-        from aifactory.catalog import suggest
-
-        hint = suggest(ref.value, catalogue_names()).replace("valid ids", "catalogue names")
-        raise UserError.at(ref.loc, f"`extends: {ref.value}` is neither a catalogue blueprint nor a file "
-                           f"(looked for {display_path(target)})",
-                           f"give a catalogue name or a path relative to this file; {hint}")
 
 
 def _parent_path(child: Path, ref: YNode) -> Path:
+    return named_blueprint(ref, "extends", child.parent, "this file")
+
+
+def named_blueprint(ref: YNode, key: str, base: Path, relative_to: str) -> Path:
+    """The one rule for a blueprint named inside a file (`extends:`, a stack's `aifactory:blueprint`): a
+    catalogue name, or a path relative to `base` (told to the user as `relative_to`) that stays inside the
+    repository enclosing `base` (or inside the catalogue folder) once symlinks are followed, and names a file.
+    Every refusal points at `ref`'s line."""
     name: str = ref.value
     if name in catalogue_names() and not name.endswith((".yaml", ".yml")):
         return blueprints_dir() / f"{name}.yaml"
     if os.path.isabs(name):
-        raise UserError.at(ref.loc, f"`extends: {name}` is an absolute path",
-                           "use a catalogue name or a path relative to this file")
-    target = (child.parent / name).resolve()
-    roots = {repository_root(child.parent), blueprints_dir().resolve()}
+        raise UserError.at(ref.loc, f"`{key}: {name}` is an absolute path",
+                           f"use a catalogue name or a path relative to {relative_to}")
+    target = (base / name).resolve()
+    roots = {repository_root(base.resolve()), blueprints_dir().resolve()}
     if not any(target.is_relative_to(root) for root in roots):
-        raise UserError.at(ref.loc, f"`extends: {name}` points outside the repository",
+        raise UserError.at(ref.loc, f"`{key}: {name}` points outside the repository",
                            "keep base blueprints inside the repository (or use a catalogue name)")
+    if not target.is_file():
+        from aifactory.catalog import suggest
+
+        hint = suggest(name, catalogue_names()).replace("valid ids", "catalogue names")
+        raise UserError.at(ref.loc, f"`{key}: {name}` is neither a catalogue blueprint nor a file "
+                           f"(looked for {display_path(target)})",
+                           f"give a catalogue name or a path relative to {relative_to}; {hint}")
     return target
 
 

@@ -1,7 +1,15 @@
-"""Pulumi stack files (`stacks/Pulumi.<region>.yaml`) as blueprint sources.
+"""Pulumi stack files (`stacks/Pulumi.<stack>.yaml`): the one reader. `validate`, `plan`, `policy check`,
+`render`, `init`, the Pulumi program behind `up`/`preview` and the CrossGuard pack all load stacks here.
 
-A stack names a blueprint (`aifactory:blueprint`) and deep-merges the region's overrides onto it
-(`aifactory:overrides`); values that come from the stack file keep the stack file's lines.
+    config:
+      aifactory:blueprint: dgx-h200-sovereign-eu   # a catalogue name, or a path relative to the repository root
+      aifactory:region: de-stuttgart               # optional; default: the merged blueprint's site.region
+      aifactory:overrides: {site: {...}}           # deep-merged onto the blueprint (null deletes a key)
+
+The repository root is the folder holding `.git` that encloses the stack file, found as `extends:` finds it
+(`sources.named_blueprint` is the one rule for both): an absolute path, a path that leaves the repository (`../`,
+a symlink out) or a value that is no string is refused at the stack file's line. Values the stack file sets keep
+its lines, and the loaded blueprint's `source` is the stack file (the file under review).
 """
 
 from __future__ import annotations
@@ -10,56 +18,138 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aifactory.blueprint.loader import LoadedBlueprint, load_tree, validate_tree
-from aifactory.blueprint.sources import display_path, load_file
-from aifactory.blueprint.yamlsrc import YNode
-from aifactory.errors import UserError
+from aifactory.blueprint.loader import LoadedBlueprint, load_blueprint, load_tree, validate_tree
+from aifactory.blueprint.sources import display_path, load_file, named_blueprint, repository_root
+from aifactory.blueprint.yamlsrc import YNode, parse_text
+from aifactory.errors import Location, UserError
 
+CHECKOUT = Path(__file__).resolve().parents[2]  # this checkout: its stacks/ is the Pulumi project
+STACKS = CHECKOUT / "stacks"
 BLUEPRINT_KEY = "aifactory:blueprint"
 OVERRIDES_KEY = "aifactory:overrides"
 REGION_KEY = "aifactory:region"
+_YAML = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
-class StackConfig:
-    file: str
-    blueprint: str
-    region: str
+class StackFile:
+    """A stack file's settings, checked for shape; the blueprint it names is resolved by `blueprint_path`."""
+
+    path: Path
+    file: str  # the stack file as shown to the user
+    blueprint_node: YNode  # the `aifactory:blueprint` value (a non-empty string) with its line
+    region: str  # "" where the file names none
     overrides: YNode | None
 
+    @property
+    def blueprint(self) -> str:
+        value: str = self.blueprint_node.value
+        return value
 
-def read_stack(doc: YNode, file: str) -> StackConfig | None:
-    """The stack's settings, or None when `doc` is not a stack file."""
+    @property
+    def name(self) -> str:
+        """The Pulumi stack name: the part of the file name between `Pulumi.` and the suffix."""
+        return self.path.name[len("Pulumi.") : -len(self.path.suffix)] if is_stack_name(self.path) else ""
+
+    def blueprint_path(self) -> Path:
+        """The blueprint file: a catalogue entry, or a file inside the repository enclosing the stack file."""
+        root = repository_root(self.path.resolve().parent)
+        return named_blueprint(self.blueprint_node, BLUEPRINT_KEY, root, "the repository root")
+
+    def region_of(self, loaded: LoadedBlueprint) -> str:
+        return self.region or loaded.model.site.region
+
+
+def is_stack_name(path: Path) -> bool:
+    """`Pulumi.<stack>.yaml`, not the project file `Pulumi.yaml`."""
+    return path.name.startswith("Pulumi.") and path.suffix in _YAML and path.stem != "Pulumi"
+
+
+def parse_stack(doc: YNode, path: Path, file: str | None = None) -> StackFile | None:
+    """The stack's settings; None where `doc` is not a stack (a file named `Pulumi.<stack>.yaml` must be one)."""
+    file = file if file is not None else display_path(path)
     config = doc.value.get("config") if isinstance(doc.value, dict) else None
     if config is None or not isinstance(config.value, dict) or BLUEPRINT_KEY not in config.value:
-        return None
+        if not is_stack_name(path):
+            return None
+        raise UserError.at(
+            doc.loc,
+            f"stack file has no `config: {BLUEPRINT_KEY}:`",
+            f"add `config:` with `{BLUEPRINT_KEY}: <catalogue name or path relative to the repository root>`",
+        )
     ref = config.value[BLUEPRINT_KEY]
-    if not isinstance(ref.value, str):
+    if not isinstance(ref.value, str) or not ref.value:
         raise UserError.at(ref.loc, f"`{BLUEPRINT_KEY}` must be a catalogue name or a path",
-                           "e.g. `aifactory:blueprint: dgx-h200-sovereign-eu`")
-    region = config.value.get(REGION_KEY)
+                           "e.g. `aifactory:blueprint: dgx-h200-sovereign-eu` or `blueprints/lab.yaml` "
+                           "(relative to the repository root)")
     overrides = config.value.get(OVERRIDES_KEY)
     if overrides is not None and not isinstance(overrides.value, dict):
         raise UserError.at(overrides.loc, f"`{OVERRIDES_KEY}` must be a mapping",
                            "write the keys to override under it, e.g. `site: {region: eu-central}`")
-    return StackConfig(file, ref.value, str(region.value) if region else "", overrides)
+    region = config.value.get(REGION_KEY)
+    if region is not None and (not isinstance(region.value, str) or not region.value):
+        raise UserError.at(region.loc, f"`{REGION_KEY}` must be a region id",
+                           "e.g. `aifactory:region: de-stuttgart` (or leave it out to use site.region)")
+    return StackFile(path, file, ref, region.value if region is not None else "", overrides)
 
 
-def stack_blueprint_ref(stack: StackConfig) -> str:
-    """A path in a stack file is relative to the repository (the stack folder's parent)."""
-    candidate = Path(stack.file).parent.parent / stack.blueprint
-    return str(candidate) if stack.blueprint.endswith((".yaml", ".yml")) and candidate.exists() else stack.blueprint
+def stack_names(folder: Path = STACKS) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
 
 
-def load_source(ref: str, sets: Iterable[str] = ()) -> tuple[LoadedBlueprint, StackConfig | None]:
-    """Load a blueprint file, a catalogue name, or a stack file; `--set` values apply last."""
+def stack_path(stack: str, folder: Path = STACKS) -> Path:
+    """`folder/Pulumi.<stack>.yaml`; an unknown name (or one that is a path) is a UserError."""
+    path = folder / f"Pulumi.{stack}.yaml"
+    if "/" in stack or "\\" in stack or stack in ("", ".", "..") or not path.is_file():
+        raise UserError.at(
+            Location(display_path(path)),
+            f"no stack named {stack!r}",
+            f"valid stacks: {', '.join(stack_names(folder)) or '(none)'}; "
+            "create one with `aifactory init --blueprint NAME --region REGION`",
+        )
+    return path
+
+
+def read_stack_file(path: Path) -> StackFile:
+    """A file that must be a stack file."""
+    stack = parse_stack(load_file(path), path)
+    if stack is None:
+        raise UserError.at(
+            Location(display_path(path), 1),
+            f"not a stack file: no `config: {BLUEPRINT_KEY}:`",
+            f"add `config:` with `{BLUEPRINT_KEY}: <catalogue name or path relative to the repository root>`",
+        )
+    return stack
+
+
+def read_stack(stack: str, folder: Path = STACKS) -> StackFile:
+    """The stack named `stack` in the Pulumi project folder."""
+    return read_stack_file(stack_path(stack, folder))
+
+
+def stack_from_text(text: str, path: Path) -> StackFile | None:
+    """The settings of a stack file about to be written at `path` (`aifactory init` checks before it writes)."""
+    return parse_stack(parse_text(text, display_path(path)), path)
+
+
+def load_stack(stack: StackFile, sets: Iterable[str] = ()) -> LoadedBlueprint:
+    """The stack's blueprint with its overrides, then `--set` values, merged on; validated."""
+    overrides = [stack.overrides] if stack.overrides is not None else []
+    tree = load_tree(str(stack.blueprint_path()), overrides, sets)
+    return validate_tree(tree, stack.file)
+
+
+def load_source(ref: str, sets: Iterable[str] = ()) -> tuple[LoadedBlueprint, StackFile | None]:
+    """What a command argument names: a stack file, a blueprint file or a catalogue name; `--set` applies last."""
     path = Path(ref)
+    if path.name in ("Pulumi.yaml", "Pulumi.yml") and path.is_file():
+        raise UserError.at(
+            Location(display_path(path), 1),
+            "this is a Pulumi project file; it names no blueprint",
+            f"check the stack files beside it instead: {path.parent / 'Pulumi.<stack>.yaml'}",
+        )
     if path.is_file():
-        doc = load_file(path)
-        stack = read_stack(doc, display_path(path))
+        stack = parse_stack(load_file(path), path)
         if stack is not None:
-            tree = load_tree(stack_blueprint_ref(stack), [stack.overrides] if stack.overrides else [], sets)
-            return validate_tree(tree, stack.file), stack
-    from aifactory.blueprint.loader import load_blueprint
-
+            return load_stack(stack, sets), stack
     return load_blueprint(ref, sets=sets), None

@@ -45,20 +45,13 @@ def _user_error(err: Any) -> UserError:
 
 
 def _guard(fn: Any) -> int:
-    """Run a library call; its input errors become a UserError message and exit 2, its result the exit code.
-
-    The message is printed here rather than left to Click: Typer 0.29 bundles its own copy of Click, whose
-    handler does not recognise `UserError` (a subclass of the standalone `click.ClickException`)."""
+    """Run a library call; its result is the exit code, its input errors a UserError (exit 2 at the CLI entry)."""
     from aifactory.burnin import BurninInputError
 
     try:
         code: int = fn()
     except BurninInputError as err:
-        typer.echo(f"error: {_user_error(err).format_message()}", err=True)
-        raise typer.Exit(2) from None
-    except UserError as err:
-        typer.echo(f"error: {err.format_message()}", err=True)
-        raise typer.Exit(2) from None
+        raise _user_error(err) from None
     return code
 
 

@@ -18,8 +18,9 @@ HEADER = """\
 """
 
 
-def stack_document(blueprint: str, region: str) -> tuple[str, dict[str, Any]]:
-    """The stack file's text and its data, for a catalogue blueprint re-homed to `region`."""
+def stack_document(blueprint: str, region: str, stacks_dir: Path = Path("stacks")) -> tuple[str, dict[str, Any]]:
+    """The stack file's text and its data, for a blueprint re-homed to `region`. A blueprint path is written
+    relative to the repository that holds `stacks_dir`, the way every command reads it back."""
     from aifactory.blueprint import load_blueprint
     from aifactory.catalog import get_catalog, suggest
 
@@ -28,6 +29,7 @@ def stack_document(blueprint: str, region: str) -> tuple[str, dict[str, Any]]:
         raise UserError.at(Location(f"--region {region}"), f"unknown region {region!r}",
                            suggest(region, list(regions)).replace("valid ids", "known regions"))
     bp = load_blueprint(blueprint).model
+    ref = stack_reference(blueprint, stacks_dir)
     where = regions[region]
     j = where.jurisdiction
     site: dict[str, Any] = {"name": f"{bp.name}-{region}"[:63].rstrip("-"), "region": region, "jurisdiction": j,
@@ -40,22 +42,43 @@ def stack_document(blueprint: str, region: str) -> tuple[str, dict[str, Any]]:
     overrides: dict[str, Any] = {"site": site}
     if bp.storage.backups is not None:
         overrides["storage"] = {"backups": {"location": j}}
-    config = {"config": {"aifactory:blueprint": blueprint, "aifactory:region": region,
+    config = {"config": {"aifactory:blueprint": ref, "aifactory:region": region,
                          "aifactory:overrides": overrides}}
     body = yaml.safe_dump(config, sort_keys=True, default_flow_style=False, width=110)
-    return HEADER.format(region=region, blueprint=blueprint, jurisdiction=j) + body, config
+    return HEADER.format(region=region, blueprint=ref, jurisdiction=j) + body, config
 
 
-def check_stack_text(text: str, file: str) -> None:
-    """Load the stack's blueprint from the text about to be written; raises UserError as `validate` would."""
-    from aifactory.blueprint.loader import load_tree, validate_tree
-    from aifactory.blueprint.stackfile import read_stack, stack_blueprint_ref
-    from aifactory.blueprint.yamlsrc import parse_text
+def stack_reference(blueprint: str, stacks_dir: Path) -> str:
+    """`--blueprint` as a stack file names it: a catalogue name stays a name; a file becomes its path relative
+    to the root of the repository holding `stacks_dir` (it must lie inside it)."""
+    import os
 
-    stack = read_stack(parse_text(text, file), file)
+    from aifactory.blueprint.sources import catalogue_names, repository_root
+
+    path = Path(blueprint)
+    path_like = path.suffix in (".yaml", ".yml") or os.sep in blueprint or path.exists()
+    if not path_like and blueprint in catalogue_names():
+        return blueprint
+    root = repository_root(stacks_dir.resolve())
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise UserError.at(
+            Location(f"--blueprint {blueprint}"),
+            f"the blueprint is outside the repository that holds {stacks_dir} ({root})",
+            "move the blueprint into the repository, or use a catalogue name",
+        )
+    ref = target.relative_to(root).as_posix()
+    return f"./{ref}" if ref in catalogue_names() else ref  # a bare catalogue name would be read as the entry
+
+
+def check_stack_text(text: str, path: Path) -> None:
+    """Load the stack's blueprint from the text about to be written at `path`, with the one stack reader every
+    command uses; raises UserError as they would."""
+    from aifactory.blueprint.stackfile import load_stack, stack_from_text
+
+    stack = stack_from_text(text, path)
     assert stack is not None  # stack_document always writes the blueprint key
-    overrides = [stack.overrides] if stack.overrides else []
-    validate_tree(load_tree(stack_blueprint_ref(stack), overrides), file)
+    load_stack(stack)
 
 
 def register(app: typer.Typer) -> None:
@@ -73,7 +96,7 @@ def register(app: typer.Typer) -> None:
         if target.exists() and not force:
             raise UserError.at(Location(str(target)), "the stack file already exists",
                                "pass --force to overwrite it, or edit it by hand")
-        text, _ = stack_document(blueprint, region)
-        check_stack_text(text, str(target))  # validate before writing: a failed check loses no old file
+        text, _ = stack_document(blueprint, region, stacks_dir)
+        check_stack_text(text, target)  # validate before writing: a failed check loses no old file
         atomic_write(target, text)
         typer.echo(f"wrote {target} (blueprint {blueprint}, region {region})")

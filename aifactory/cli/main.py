@@ -36,11 +36,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class _Group(TyperGroup):
-    """Report a UserError from any command as `error: ...` and exit 2, for every caller of the app.
-
-    Typer may vendor its own copy of Click, whose standalone handling does not recognise a UserError (a
-    `click.ClickException` of the installed Click): without this, only `main()` caught it and an app run
-    in-process (tests, `typer.testing.CliRunner`) ended with exit 1 and the exception.
+    """The one place a UserError is caught: any command's (and any sub-group's) becomes `error: ...` on stderr
+    and exit 2, for every caller of the app (`main()`, `python -m`, `typer.testing.CliRunner`). Commands do
+    not catch it themselves.
     """
 
     def invoke(self, ctx: Any) -> Any:  # Any: Typer's Context type differs across Typer versions
@@ -84,13 +82,10 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point: user errors exit 2 without a traceback; bugs exit 3 (with --debug,
-    the traceback)."""
+    """Console-script entry point: user errors exit 2 without a traceback (`_Group.invoke`); bugs exit 3
+    (with --debug, the traceback)."""
     try:
         app()
-    except UserError as err:  # raised outside Click's own handling, e.g. during registration
-        typer.echo(f"error: {err.format_message()}", err=True)
-        sys.exit(2)
     except (KeyboardInterrupt, BrokenPipeError):
         sys.exit(130)
     except Exception as err:  # a bug, not a user mistake

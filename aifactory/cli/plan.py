@@ -36,15 +36,10 @@ def located_findings(lb: LoadedBlueprint, p: Plan) -> list[dict[str, Any]]:
 
 
 def load_and_plan(ref: str, sets: list[str] | None) -> tuple[LoadedBlueprint, Plan, dict[str, Any]]:
-    from aifactory.blueprint import load_blueprint
+    from aifactory.blueprint.stackfile import load_source
     from aifactory.design import plan
-    from aifactory.errors import UserError
 
-    try:
-        lb = load_blueprint(ref, sets=sets or [])
-    except UserError as err:  # Typer under CliRunner does not turn a ClickException into its exit code
-        typer.echo(f"error: {err.format_message()}", err=True)
-        raise typer.Exit(2) from None
+    lb, _ = load_source(ref, sets or [])
     p = plan(lb.model)
     data = p.to_json()
     data["findings"] = located_findings(lb, p)
@@ -159,7 +154,7 @@ def print_diff(result: dict[str, Any]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
-        blueprint: Annotated[str, typer.Argument(help="Blueprint file or catalogue name.")],
+        blueprint: Annotated[str, typer.Argument(help="Blueprint file, stack file or catalogue name.")],
         set_: SetOption = None,
         fmt: FormatOption = Format.text,
         out: Annotated[

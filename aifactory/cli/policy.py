@@ -6,8 +6,6 @@ Imports stay inside the commands: `policy check` must start fast (no pulumi, no 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -20,17 +18,6 @@ if TYPE_CHECKING:
 
 _FORMATS = ("text", "json", "sarif", "junit", "github")
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    # This Typer vendors its own click, so a UserError (a click.ClickException) is not handled by the app:
-    # print it and exit 2 here, without a traceback.
-    try:
-        yield
-    except UserError as err:
-        typer.echo(f"error: {err.format_message()}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _choice(value: str | None, valid: tuple[str, ...], flag: str) -> None:
@@ -80,21 +67,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     ) -> None:
         """Check FILEs; exit 0 clean, 1 findings at or above the fail level, 2 unusable input."""
-        with _user_errors():
-            code = _check(
-                files,
-                fmt,
-                sets,
-                fail_on,
-                config,
-                diff_base,
-                baseline,
-                update_baseline,
-                owner,
-                reason,
-                no_waivers,
-                output,
-            )
+        code = _check(
+            files, fmt, sets, fail_on, config, diff_base, baseline, update_baseline, owner, reason, no_waivers, output
+        )
         raise typer.Exit(code)
 
     @sub.command("list")
@@ -124,8 +99,7 @@ def register(app: typer.Typer) -> None:
         from aifactory.policy.registry import get_rule
 
         _choice(fmt, ("text", "json"), "--format")
-        with _user_errors():
-            rule = get_rule(rule_id)
+        rule = get_rule(rule_id)
         typer.echo(dumps_json(rule.as_dict()) if fmt == "json" else rule_page(rule), nl=False)
 
 
@@ -143,7 +117,7 @@ def _check(
     no_waivers: bool,
     output: Path | None,
 ) -> int:
-    from aifactory.policy.check import CheckOptions, run_check
+    from aifactory.policy.check import CheckOptions, run_check, without_baseline
     from aifactory.policy.config import load_config
 
     _choice(fmt, _FORMATS, "--format")
@@ -155,14 +129,9 @@ def _check(
             "add --baseline .aifactory-baseline.json",
         )
     options = CheckOptions(
-        tuple(sets),
-        load_config(config),
-        cast("Severity | None", fail_on),
-        diff_base,
-        None if update_baseline else baseline,
-        no_waivers,
+        tuple(sets), load_config(config), cast("Severity | None", fail_on), diff_base, baseline, no_waivers
     )
-    report = run_check(files, options)
+    report = run_check(files, without_baseline(options) if update_baseline else options)
     if update_baseline and baseline is not None:
         from aifactory.policy.baseline import update
 

@@ -12,31 +12,36 @@ from aifactory.io import atomic_write_tree, dumps_json
 
 
 def render(
-    blueprint: Annotated[str, typer.Argument(help="Catalogue name or blueprint file.")],
+    blueprint: Annotated[str, typer.Argument(help="Catalogue name, blueprint file or stack file.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
     kubernetes: Annotated[
         bool, typer.Option("--kubernetes", help="Write the Kubernetes/MLOps layer.")
     ] = False,
-    stack: Annotated[str | None, typer.Option("--stack", help="Apply this region stack's overrides.")] = None,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="Render this stack (STACKS_DIR/Pulumi.<STACK>.yaml) instead.")
+    ] = None,
+    stacks_dir: Annotated[
+        Path | None, typer.Option("--stacks-dir", help="Folder of the stack files (default: this checkout's).")
+    ] = None,
     sets: Annotated[list[str] | None, typer.Option("--set", help="PATH=VALUE override (repeatable).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Report format: text or json.")] = "text",
 ) -> None:
     """Write one YAML file per object (Helm releases as Flux HelmReleases) and a kustomization.yaml."""
-    from aifactory.blueprint import load_blueprint
+    from aifactory.blueprint.stackfile import STACKS, StackFile, load_source, load_stack, read_stack
     from aifactory.render.k8s.gitops import gitops_files
-    from aifactory.render.k8s.stackfile import load_stack, read_stack
     from aifactory.render.kubernetes import build
 
     if not kubernetes:
         raise UserError.at(None, "nothing to render", "add --kubernetes")
     if fmt not in ("text", "json"):
         raise UserError.at(None, f"unknown format {fmt!r}", "use --format text or --format json")
+    stack_file: StackFile | None
     if stack is not None:
-        stack_file = read_stack(stack)
-        loaded, region = load_stack(stack_file, sets or []), stack_file.region
+        stack_file = read_stack(stack, stacks_dir or STACKS)
+        loaded = load_stack(stack_file, sets or [])
     else:
-        loaded = load_blueprint(blueprint, sets=sets or [])
-        region = loaded.model.site.region
+        loaded, stack_file = load_source(blueprint, sets or [])
+    region = stack_file.region_of(loaded) if stack_file is not None else loaded.model.site.region
     files = gitops_files(build(loaded, region))
     written = atomic_write_tree(out / "kubernetes", files)
     if fmt == "json":

@@ -19,7 +19,7 @@ def _check(ref: str, sets: list[str]) -> tuple[dict[str, object], list[Problem]]
     except UserError as err:
         return {"file": ref, "valid": False, "problems": [p.as_dict() for p in err.problems]}, err.problems
     bp = loaded.model
-    return {"file": ref, "valid": True, "name": bp.name, "stack": stack.region if stack else None,
+    return {"file": ref, "valid": True, "name": bp.name, "stack": stack.region_of(loaded) if stack else None,
             "problems": []}, []
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from aifactory.blueprint import LoadedBlueprint
+from aifactory.blueprint.stackfile import CHECKOUT, STACKS, load_stack, read_stack
 from aifactory.errors import Location, Problem, UserError
 from aifactory.modules import Registry, StackContext, discover
-from aifactory.render.k8s.stackfile import REPO, STACKS, load_stack, read_stack
 from aifactory.render.kubernetes import build
 
+REPO = CHECKOUT
 STATE_DIR = REPO / ".pulumi-state"
 
 
@@ -49,14 +50,12 @@ def make_plan(loaded: LoadedBlueprint) -> Any:
 
 
 def default_gate(loaded: LoadedBlueprint, plan: Any) -> list[GateFinding]:
-    """The mandatory, unwaived policy findings (the policy engine plans the same model itself)."""
-    from aifactory.policy import evaluate
+    """What fails `aifactory policy check` on the stack file (the policy gate: the config's levels and
+    `fail_on`, waivers, baseline), run from where this process runs (the program runs at the repository root)."""
+    from aifactory.policy.check import Target, default_options, gate
 
-    return [
-        GateFinding(f.rule, f.message, f.location, f.remediation)
-        for f in evaluate(loaded)
-        if f.level == "mandatory" and f.waiver is None
-    ]
+    report = gate([Target(loaded.source, loaded, True)], default_options())
+    return [GateFinding(f.rule, f.message, f.location, f.remediation) for f in report.failing]
 
 
 def check_gate(loaded: LoadedBlueprint, plan: Any, gate: Gate | None = None) -> None:
@@ -77,14 +76,15 @@ def prepare(stack: str, stacks: Path = STACKS, gate: Gate | None = None, sets: I
     """Load, validate, plan, gate and render one stack; raises before anything is created."""
     stack_file = read_stack(stack, stacks)
     loaded = load_stack(stack_file, sets)
+    region = stack_file.region_of(loaded)
     plan = make_plan(loaded)
     check_gate(loaded, plan, gate)
     hosts = tuple(getattr(plan, "hosts", ()) or ())
     return StackContext(
         loaded=loaded,
-        region=stack_file.region,
+        region=region,
         stack=stack,
-        rendered=build(loaded, stack_file.region),
+        rendered=build(loaded, region),
         plan=plan,
         hosts=hosts,
     )

@@ -2,6 +2,7 @@
 
 version: 1
 fail_on: high          # optional: also fail on advisory findings of this severity or worse
+baseline: .aifactory-baseline.json   # optional, relative to this file: accepted findings (`--baseline` wins)
 rules:
   PWR-004: mandatory
   SEC-010: disabled
@@ -20,13 +21,14 @@ from aifactory.policy.model import LEVELS, SEVERITIES, Level, Severity
 from aifactory.policy.registry import get_rule
 
 DEFAULT_FILE = ".aifactory-policy.yaml"
-_KEYS = ("version", "fail_on", "rules")
+_KEYS = ("version", "fail_on", "baseline", "rules")
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
     levels: dict[str, Level] = field(default_factory=dict)
     fail_on: Severity | None = None
+    baseline: Path | None = None
 
 
 def load_config(path: Path | None) -> PolicyConfig:
@@ -55,6 +57,12 @@ def load_config(path: Path | None) -> PolicyConfig:
                 node.loc, f"fail_on {node.value!r} is not a severity", f"one of {', '.join(SEVERITIES)}"
             )
         fail_on = cast(Severity, node.value)
+    baseline = None
+    if "baseline" in doc.value:
+        node = doc.value["baseline"]
+        if not isinstance(node.value, str) or not node.value:
+            raise UserError.at(node.loc, "`baseline:` must be a file path", "e.g. `baseline: .aifactory-baseline.json`")
+        baseline = path.parent / node.value
     levels: dict[str, Level] = {}
     rules = doc.value.get("rules")
     if rules is not None:
@@ -69,4 +77,4 @@ def load_config(path: Path | None) -> PolicyConfig:
                     f"one of {', '.join(LEVELS)}",
                 )
             levels[rule.id] = cast(Level, node.value)
-    return PolicyConfig(levels, fail_on)
+    return PolicyConfig(levels, fail_on, baseline)

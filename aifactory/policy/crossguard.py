@@ -13,6 +13,10 @@ $AIFACTORY_POLICY_TARGET, the `aifactory.io/blueprint` label, the file named in 
 Per-resource rules report on the resource whose pointer covers the finding; whole-design budgets (power,
 cooling, ports, storage, addressing) are stack policies. A value unknown during preview makes the resource not
 applicable; the pull-request check covers it.
+
+What is reported, and at which enforcement, is the policy gate's decision (`aifactory.policy.check.gate`, as
+`aifactory policy check` with no flags): the pack runs at the repository root, so `.aifactory-policy.yaml`
+(levels, `fail_on`, `baseline:`) and the waivers apply as they do in the pull-request check.
 """
 
 from __future__ import annotations
@@ -87,14 +91,35 @@ def target_of(config: Mapping[str, Any], props: Mapping[str, Any]) -> str | None
 
 
 @lru_cache(maxsize=16)
-def findings_for(target: str) -> tuple[tuple[Finding, bool], ...]:
-    """Every finding on `target`, each with whether its site enforces sovereignty (cached per run)."""
-    from aifactory.policy.engine import evaluate
-    from aifactory.policy.targets import load_target
+def findings_for(target: str) -> tuple[tuple[Finding, str], ...]:
+    """Every reported finding on `target` with the enforcement it takes, as the policy gate decides it
+    (`aifactory policy check` with no flags): "mandatory" for a failing finding, "advisory" for one that is
+    active but does not fail; a waived or baselined finding is left out. Cached per run."""
+    from aifactory.policy.check import default_options, gate, load_target
 
-    found = load_target(target)
-    enforced = found.loaded.model.site.sovereignty.enforced
-    return tuple((f, enforced) for f in evaluate(found.loaded, focus=found.file))
+    report = gate([load_target(target)], default_options())
+    out = []
+    for f in report.findings:
+        if report.fails(f):
+            out.append((f, "mandatory"))
+        elif not (f.waived or f.baselined):
+            out.append((f, "advisory"))
+    return tuple(out)
+
+
+@lru_cache(maxsize=16)
+def _image_enforcement(target: str, rule_id: str) -> str:
+    """The enforcement of the image check (SOV-009 on rendered resources) on `target`, by the gate's rule."""
+    from aifactory.policy.check import default_options, load_target
+    from aifactory.policy.registry import get_rule
+    from aifactory.policy.report import Report
+
+    found, options = load_target(target), default_options()
+    rule = get_rule(rule_id)
+    level = effective_level(rule, found.loaded.model.site.sovereignty.enforced, options.config.levels)
+    if Report([], [], options.threshold).fails_at(level, rule.severity):
+        return "mandatory"
+    return "advisory" if level == "advisory" else "disabled"
 
 
 def _covers(resource_pointer: str, finding_pointer: str) -> bool:
@@ -107,8 +132,8 @@ def _text(f: Finding) -> str:
 
 
 def _matching(target: str, rule: Rule, enforcement: str) -> Iterator[Finding]:
-    for f, enforced in findings_for(target):
-        if f.rule == rule.id and effective_level(rule, enforced, {}) == enforcement:
+    for f, taken in findings_for(target):
+        if f.rule == rule.id and taken == enforcement:
             yield f
 
 
@@ -121,7 +146,7 @@ def _resource_validator(rule: Rule, enforcement: str) -> Callable[[Any, Report],
         for f in _matching(target, rule, enforcement):
             if _covers(src[1], f.pointer):
                 report_violation(_text(f))
-        if rule.id == "SOV-009" and enforcement == rule.level_for(_enforced(target)):
+        if rule.id == "SOV-009" and enforcement == _image_enforcement(target, rule.id):
             for image in bad_images(target, args.props):
                 report_violation(
                     f"SOV-009 image {image!r} does not come from an in-jurisdiction mirror "
@@ -143,15 +168,6 @@ def _stack_validator(rule: Rule, enforcement: str) -> Callable[[Any, Report], No
     return validate
 
 
-def _enforced(target: str) -> bool:
-    pairs = findings_for(target)
-    if pairs:
-        return pairs[0][1]
-    from aifactory.policy.targets import load_target
-
-    return load_target(target).loaded.model.site.sovereignty.enforced
-
-
 def _images(node: Any) -> Iterator[str]:
     if isinstance(node, Mapping):
         for key, value in node.items():
@@ -166,9 +182,9 @@ def _images(node: Any) -> Iterator[str]:
 
 def bad_images(target: str, props: Mapping[str, Any]) -> list[str]:
     """Container images in `props` that no in-jurisdiction oci mirror or allowed registry serves."""
+    from aifactory.policy.check import load_target
     from aifactory.policy.context import Context
     from aifactory.policy.rules.sovereignty import served
-    from aifactory.policy.targets import load_target
 
     ctx = Context(load_target(target).loaded)
     out = []
@@ -181,15 +197,16 @@ def bad_images(target: str, props: Mapping[str, Any]) -> list[str]:
 
 
 def policies() -> list[PolicySpec]:
-    """One policy per rule and level it can take: a sovereignty rule is mandatory on enforced sites and
-    advisory elsewhere, so it gets a mandatory policy and an advisory twin."""
+    """Two policies per rule, one per enforcement a finding can take: the gate's configured levels, `fail_on`,
+    waivers and baseline decide which of the two reports it. The one at the rule's default level keeps the
+    rule's name; its twin is suffixed `-advisory` or `-mandatory`."""
     specs = []
     for rule in all_rules():
         kind = "stack" if is_stack_rule(rule) else "resource"
         make = _stack_validator if kind == "stack" else _resource_validator
-        levels = [rule.level] + (["advisory"] if rule.sovereign and rule.level == "mandatory" else [])
-        for level in levels:
-            suffix = "" if level == rule.level else "-advisory"
+        first = "mandatory" if rule.level == "mandatory" else "advisory"
+        for level in (first, "advisory" if first == "mandatory" else "mandatory"):
+            suffix = "" if level == first else f"-{level}"
             specs.append(
                 PolicySpec(
                     f"{rule.id.lower()}{suffix}", f"{rule.id}: {rule.title}", level, kind, make(rule, level)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aifactory.policy.model import Finding, Severity, severity_rank
+from aifactory.policy.model import Finding, Level, Severity, severity_rank
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,15 @@ class Report:
 
     def fails(self, f: Finding) -> bool:
         """Mandatory findings always fail; with a threshold, advisory ones at or above it fail too."""
-        if f.waived or f.baselined:
-            return False
-        if f.level == "mandatory":
+        return not (f.waived or f.baselined) and self.fails_at(f.level, f.severity)
+
+    def fails_at(self, level: Level, severity: Severity) -> bool:
+        """Whether an unwaived finding of this level and severity fails."""
+        if level == "mandatory":
             return True
-        return self.fail_on is not None and severity_rank(f.severity) <= severity_rank(self.fail_on)
+        if level == "disabled":
+            return False
+        return self.fail_on is not None and severity_rank(severity) <= severity_rank(self.fail_on)
 
     @property
     def failing(self) -> list[Finding]:

@@ -122,10 +122,10 @@ STACKS = sorted((ROOT / "stacks").glob("**/Pulumi.*.yaml")) if (ROOT / "stacks")
 @pytest.mark.parametrize("path", BLUEPRINTS, ids=lambda p: p.stem)
 def test_reference_blueprints_run_the_design_rules(path: Path) -> None:
     # The design rules skip silently where the engine cannot plan; here it must plan, and find nothing.
+    from aifactory.policy.check import load_target
     from aifactory.policy.context import Context
     from aifactory.policy.engine import evaluate
     from aifactory.policy.registry import all_rules
-    from aifactory.policy.targets import load_target
 
     loaded = load_target(str(path)).loaded
     ctx = Context(loaded)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from aifactory.policy.check import load_target
 from aifactory.policy.engine import evaluate
 from aifactory.policy.registry import all_rules
-from aifactory.policy.targets import load_target
 from tests.policy.conftest import FIXTURES, design_engine_present, expected_marks
 
 CASES = sorted(FIXTURES.glob("*/*/*.yaml"))

@@ -9,9 +9,9 @@ import pytest
 from mocks import Recorder, run_stack
 
 from aifactory.blueprint.sources import catalogue_names
+from aifactory.blueprint.stackfile import STACKS, read_stack
 from aifactory.deploy.pulumi import GateFinding, PolicyGateError, prepare
 from aifactory.errors import Location
-from aifactory.render.k8s.stackfile import STACKS, read_stack
 from aifactory.render.kubernetes import has_kubernetes
 from modules.compute.nodegroups.groups import node_groups
 
