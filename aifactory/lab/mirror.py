@@ -50,7 +50,7 @@ def _run(cmd: Sequence[str], **kwargs: Any) -> str:
     done = subprocess.run(list(cmd), capture_output=True, text=True, check=False, timeout=3600, **kwargs)
     if done.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed (exit {done.returncode}): {(done.stderr or done.stdout)[-2000:]}")
-    return done.stdout
+    return str(done.stdout)
 
 
 @dataclass(frozen=True)
