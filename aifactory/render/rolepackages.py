@@ -32,7 +32,12 @@ RUNTIME_GROUPS = {"aifactory_stale": True, "aifactory_current": False}
 
 
 def _pci_count(host_vars: Mapping[str, Any]) -> dict[str, str]:
-    return {"stdout": str(int(host_vars.get("aifactory_gpus", 0)))}
+    """What `grep -c 0x10de` over the PCI vendors finds: the host's GPUs when the catalogue says NVIDIA."""
+    from aifactory.catalog import get_catalog
+
+    gpu = get_catalog().gpus.get(str(host_vars.get("aifactory_gpu_model", "")))
+    count = int(host_vars.get("aifactory_gpus", 0)) if gpu is not None and gpu.vendor == "nvidia" else 0
+    return {"stdout": str(count)}
 
 
 # Registered task results that gate package installs, as the design predicts them for a host.
@@ -223,14 +228,18 @@ class RoleReader:
                 yield from self._task(role, path, inner, scope, conditions)
             return
         module = next((m for m in (*APT_MODULES, *INCLUDE_TASKS, *INCLUDE_ROLE) if m in task), None)
-        if module is None or not self._runs(role, task, scope, conditions):
+        if module is None:
             return
         args = task[module]
+        if module in APT_MODULES and not (isinstance(args, dict) and "name" in args):
+            return  # an index refresh or clean-up installs nothing
+        if not self._runs(role, task, scope, conditions):
+            return
         if module in INCLUDE_TASKS:
             yield from self._tasks(role, path.parent / str(scope.render(args)), scope, conditions)
         elif module in INCLUDE_ROLE:
             yield from self.packages(args["name"], scope.raw, args.get("tasks_from", "main"))
-        elif isinstance(args, dict) and "name" in args and args.get("state", "present") in ("present", "latest"):
+        elif args.get("state", "present") in ("present", "latest"):
             recommends = _bool(scope.render(args.get("install_recommends", True)))
             for spec in _as_list(scope.render(args["name"])):
                 name, _, version = str(spec).partition("=")
