@@ -198,3 +198,75 @@ def test_fill_from_a_small_manifest_downloads_real_debian_packages(tmp_path: Pat
     finally:
         mirror.stop(server.pid)
     assert dest == mirror.fill(doc, lock, cache=tmp_path / "cache")  # cached: same key, nothing refetched
+
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "base"
+
+
+def render_role_template(name: str, variables: dict[str, object]) -> str:
+    import jinja2
+    import yaml
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE / "templates"), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True)  # Ansible's template defaults
+    defaults = yaml.safe_load((ROLE / "defaults/main.yml").read_text())
+    scope = {**defaults, "ansible_facts": {"distribution_release": "bookworm"}, **variables}
+    scope["base_apt_mirror_suites"] = [env.from_string(s).render(scope) for s in scope["base_apt_mirror_suites"]]
+    return env.get_template(name).render(scope)
+
+
+@needs_tools
+def test_the_roles_rendered_source_is_one_apt_accepts(served_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """repositories.yml's deb822 source, rendered with the lab's key, makes apt take the served mirror."""
+    server, root = served_repo
+    key = (root / mirror.KEY_NAME).read_text()
+    text = render_role_template("aifactory-mirror.sources.j2", {"base_apt_mirror": f"{server.url}/apt",
+                                                                "base_apt_mirror_key": key})  # fmt: skip
+    keyring = tmp_path / "aifactory-mirror.asc"
+    keyring.write_text(key)
+    assert "Signed-By: /etc/apt/keyrings/aifactory-mirror.asc\n" in text
+    client = AptRoot(tmp_path / "client", [])
+    client.prepare()
+    (client.root / "etc/sources.list.d/archive.sources").write_text(text.replace(
+        "/etc/apt/keyrings/aifactory-mirror.asc", str(keyring)))  # fmt: skip
+    client.update()
+    assert {"aif-gamma": ["0.3-2"]} == client.versions(["aif-gamma"])
+
+
+def test_the_roles_pip_conf_trusts_only_a_plain_http_mirror() -> None:
+    http = render_role_template("pip.conf.j2", {"base_pypi_mirror": "http://10.99.1.1:8080/pypi/simple"})
+    assert "index-url = http://10.99.1.1:8080/pypi/simple\n" in http
+    assert "trusted-host = 10.99.1.1\n" in http
+    https = render_role_template("pip.conf.j2", {"base_pypi_mirror": "https://pypi.aifactory.example.de/simple"})
+    assert "trusted-host" not in https
+    no_mirror = render_role_template("aifactory-mirror.sources.j2", {"base_apt_mirror": "https://apt.example.de"})
+    assert "Suites: bookworm\n" in no_mirror
+    assert "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" in no_mirror
+
+
+def test_repositories_tasks_use_only_declared_variables() -> None:
+    """Contract with the role's interface: every base_* the new tasks and templates read is in defaults and
+    in meta/argument_specs.yml."""
+    import re
+
+    import yaml
+
+    specs = yaml.safe_load((ROLE / "meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    defaults = yaml.safe_load((ROLE / "defaults/main.yml").read_text())
+    text = (ROLE / "tasks/repositories.yml").read_text()
+    text += (ROLE / "templates/aifactory-mirror.sources.j2").read_text() + (ROLE / "templates/pip.conf.j2").read_text()
+    used = set(re.findall(r"\bbase_[a-z_]+", text)) - {n for n in re.findall(r"register: (base_[a-z_]+)", text)}
+    used -= {n for n in used if n.endswith("_result")}
+    assert used <= set(specs) and used <= set(defaults), used - (set(specs) & set(defaults))
+    main = yaml.safe_load((ROLE / "tasks/main.yml").read_text())
+    assert {"ansible.builtin.include_tasks": "repositories.yml"}.items() <= main[0].items()
+
+
+def test_group_vars_map_the_blueprints_mirrors() -> None:
+    from aifactory.blueprint import load_blueprint
+    from aifactory.render.group_vars import mirror_vars
+
+    eu = load_blueprint("dgx-h200-sovereign-eu").model
+    assert {"base_apt_mirror": "https://apt.aifactory.example.de",
+            "base_pypi_mirror": "https://pypi.aifactory.example.de/simple"} == mirror_vars(eu)  # fmt: skip
+    assert {} == mirror_vars(load_blueprint("lab").model)
