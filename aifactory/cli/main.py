@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.plan",
     "aifactory.cli.policy",
     "aifactory.cli.render",
+    "aifactory.cli.manifest",
     "aifactory.cli.stack",
     "aifactory.cli.deploy",
     "aifactory.cli.lab",

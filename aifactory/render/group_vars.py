@@ -50,6 +50,17 @@ def storage_mount(bp: Blueprint) -> dict[str, str]:
     return {"type": "nfs", "source": f"{pool}:/", "path": fs.mount, "options": "vers=3,nconnect=16,_netdev"}
 
 
+def mirror_vars(bp: Blueprint) -> dict[str, str]:
+    """The site's apt and PyPI mirrors (`site.sovereignty.mirrors`) as the base role's sources; the first of
+    each kind wins."""
+    names = {"apt": "base_apt_mirror", "pypi": "base_pypi_mirror"}
+    out: dict[str, str] = {}
+    for mirror in bp.site.sovereignty.mirrors:
+        if mirror.kind in names:
+            out.setdefault(names[mirror.kind], mirror.url)
+    return out
+
+
 def slurm_group_vars(
     bp: Blueprint, hosts: Sequence[HostLike], cpus: int = 0, memory_mb: int = 0
 ) -> dict[str, Any]:
@@ -79,6 +90,7 @@ def blueprint_group_vars(
         "storage_client_mounts": [storage_mount(bp)],
     }
     out.update(software_vars(bp))
+    out.update(mirror_vars(bp))
     out.update(slurm_group_vars(bp, hosts, cpus, memory_mb))
     return out
 
