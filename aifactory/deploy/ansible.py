@@ -18,6 +18,7 @@ from aifactory.render.inventory import group_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES_DIR = REPO_ROOT / "roles"
+ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"  # roles_path and the aifactory.factory collection path
 SITE_PLAYBOOK = REPO_ROOT / "playbooks" / "site.yml"
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped")
 
@@ -81,9 +82,12 @@ def translate_limit(items: Sequence[str]) -> str:
 
 
 def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for ansible-playbook: our roles, no host-key prompts, pipelined SSH with shared
-    connections, and this interpreter's bin directory first so the matching ansible runs."""
+    """Environment for ansible-playbook: the repository's ansible.cfg (roles and the aifactory.factory
+    collection the site playbook names them by) whatever the working directory, no host-key prompts,
+    pipelined SSH with shared connections, and this interpreter's bin directory first so the matching
+    ansible runs."""
     env = {
+        "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(ROLES_DIR),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_PIPELINING": "True",
@@ -111,13 +115,19 @@ def converge_digest(inventory: Path, playbook: Path, extravars: Mapping[str, Any
     import json
 
     digest = hashlib.sha256()
-    files = [inventory] if inventory.is_file() else sorted(p for p in inventory.rglob("*") if p.is_file())
+    # Paths count relative to the folder they were found in: the same inventory written to another
+    # folder (the Pulumi node groups write theirs to a temporary one) gives the same digest.
+    files = [(inventory.name, inventory)] if inventory.is_file() else _files_under(inventory)
     for root in (ROLES_DIR, playbook.parent):
-        files += sorted(p for p in root.rglob("*") if p.is_file())
-    for path in files:
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        files += _files_under(root)
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(json.dumps(dict(extravars), sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def _files_under(root: Path) -> list[tuple[str, Path]]:
+    return sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*") if p.is_file())
 
 
 def _record_event(event: Mapping[str, Any], result: RunResult) -> None:

@@ -12,6 +12,7 @@ from aifactory.blueprint.sources import catalogue_names
 from aifactory.blueprint.stackfile import STACKS, read_stack
 from aifactory.deploy.pulumi import GateFinding, PolicyGateError, prepare
 from aifactory.errors import Location
+from aifactory.render.group_vars import render_blueprint_inventory
 from aifactory.render.kubernetes import has_kubernetes
 from modules.compute.nodegroups.groups import node_groups
 
@@ -44,9 +45,13 @@ def test_every_blueprint_in_every_region(tmp_path: Path, blueprint: str, region:
     k8s = [r for r in rec.resources if r.typ.startswith(K8S)]
     expected = len(ctx.rendered.objects) + len(ctx.rendered.releases)
     assert expected == len(k8s)
-    groups = node_groups(ctx.loaded.model, region, ctx.hosts)
-    assert len(groups) == len(rec.of_type("pulumi-python:dynamic:Resource"))
-    assert len(ctx.hosts) == sum(len(g.inventory["all"]["children"][g.name]["hosts"]) for g in groups)
+    groups = node_groups(ctx.loaded.model, ctx.hosts)
+    converged = rec.of_type("pulumi-python:dynamic:Resource")
+    assert [g.limit for g in groups] == [r.inputs["limit"] for r in converged]
+    assert len(ctx.hosts) == sum(len(r.inputs["hosts"]) for r in converged)
+    # The one inventory `aifactory deploy --render-inventory` writes, in every group.
+    rendered = render_blueprint_inventory(ctx.loaded.model, ctx.hosts)
+    assert all(rendered == r.inputs["inventory"] for r in converged)
     assert ["aifactory:compute:NodeGroups"] == [r.typ for r in rec.resources if r.typ.startswith("aifactory:compute")]
     if not has_kubernetes(ctx.loaded.model):
         assert [] == k8s

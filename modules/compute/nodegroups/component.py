@@ -1,5 +1,5 @@
-"""Compute layer: each node group is a resource that Ansible converges when its inventory or variables
-change."""
+"""Compute layer: each node group is a resource that Ansible converges, as a limit of the one inventory the
+render path writes (see groups.py), when that inventory or the group's limit changes."""
 
 from __future__ import annotations
 
@@ -10,25 +10,22 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
+from aifactory.deploy.nodegroups import AnsibleGroupProvider
 from aifactory.modules import StackContext
-from modules.compute.nodegroups.groups import NodeGroup, node_groups
-from modules.compute.nodegroups.provider import AnsibleGroupProvider
+from modules.compute.nodegroups.groups import NodeGroup, group_props, node_groups
 
 TOKEN = "aifactory:compute:NodeGroups"
-PLAYBOOK = (
-    Path("playbooks") / "site.yml"
-)  # the site playbook of the Ansible layer, relative to the repository
+PLAYBOOK = Path("playbooks") / "site.yml"  # the site playbook of the Ansible layer, relative to the repository
 
 
 @dataclass(frozen=True)
 class NodeGroupsArgs:
     groups: list[NodeGroup]
-    playbook: str
+    playbook: str  # absolute: the provider host loads it from wherever it runs
 
     @classmethod
     def from_stack(cls, stack: StackContext) -> NodeGroupsArgs:
-        groups = node_groups(stack.loaded.model, stack.region, stack.hosts)
-        return cls(groups, str(stack.repo / PLAYBOOK))
+        return cls(node_groups(stack.loaded.model, stack.hosts), str((stack.repo / PLAYBOOK).resolve()))
 
 
 class ConvergedGroup(Resource):  # type: ignore[misc]  # pulumi ships no type stubs
@@ -39,22 +36,19 @@ class ConvergedGroup(Resource):  # type: ignore[misc]  # pulumi ships no type st
 
 
 class NodeGroups(pulumi.ComponentResource):
+    """The node groups in converge order: each control group after the one before it, every scalable unit
+    (and the remaining hosts) after all control groups."""
+
     def __init__(self, name: str, args: NodeGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
-        self.groups = [
-            ConvergedGroup(
-                f"{name}-{g.name}",
-                {
-                    "group": g.name,
-                    "inventory": g.inventory,
-                    "variables": g.variables,
-                    "hash": g.hash,
-                    "playbook": args.playbook,
-                    "converged": None,
-                    "rc": None,
-                },
-                pulumi.ResourceOptions(parent=self),
+        self.groups: list[ConvergedGroup] = []
+        controls: list[ConvergedGroup] = []
+        for g in args.groups:
+            after = controls[-1:] if g.control else list(controls)
+            resource = ConvergedGroup(
+                f"{name}-{g.name}", group_props(g, args.playbook), pulumi.ResourceOptions(parent=self, depends_on=after)
             )
-            for g in args.groups
-        ]
+            if g.control:
+                controls.append(resource)
+            self.groups.append(resource)
         self.register_outputs({"groups": {g.name: g.hash for g in args.groups}})
