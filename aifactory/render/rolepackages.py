@@ -192,7 +192,7 @@ class RoleReader:
     def dependencies(self, role: str) -> list[str]:
         path = self.roles_dir / role / "meta" / "main.yml"
         deps = (_yaml(path) or {}).get("dependencies", []) if path.is_file() else []
-        return [d["role"] if isinstance(d, dict) else str(d) for d in deps]
+        return [role_dir_name(d["role"] if isinstance(d, dict) else str(d)) for d in deps]
 
     def expand(self, roles: Sequence[str]) -> list[str]:
         """Roles in the order Ansible runs them: each role's dependencies first, each role once."""
@@ -238,7 +238,7 @@ class RoleReader:
         if module in INCLUDE_TASKS:
             yield from self._tasks(role, path.parent / str(scope.render(args)), scope, conditions)
         elif module in INCLUDE_ROLE:
-            yield from self.packages(args["name"], scope.raw, args.get("tasks_from", "main"))
+            yield from self.packages(role_dir_name(args["name"]), scope.raw, args.get("tasks_from", "main"))
         elif args.get("state", "present") in ("present", "latest"):
             recommends = _bool(scope.render(args.get("install_recommends", True)))
             for spec in _as_list(scope.render(args["name"])):
@@ -265,12 +265,21 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+# The collection the roles ship as (galaxy.yml): the site playbook names them by fully qualified name.
+COLLECTION_PREFIX = "aifactory.factory."
+
+
+def role_dir_name(name: str) -> str:
+    """The role's folder under roles/ for a bare name or the collection's fully qualified one."""
+    return name.removeprefix(COLLECTION_PREFIX)
+
+
 def play_roles(playbook: Path) -> list[tuple[str, list[str]]]:
     """(host pattern, roles) of every play of the playbook that runs roles, in order."""
     plays = _yaml(playbook) or []
     out = []
     for play in plays:
-        roles = [r["role"] if isinstance(r, dict) else str(r) for r in play.get("roles", [])]
+        roles = [role_dir_name(r["role"] if isinstance(r, dict) else str(r)) for r in play.get("roles", [])]
         if roles:
             out.append((str(play["hosts"]), roles))
     return out
