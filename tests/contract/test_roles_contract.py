@@ -24,7 +24,9 @@ ROLES = REPO / "roles"
 BLUEPRINTS = sorted(p.stem for p in (REPO / "blueprints").glob("*.yaml"))
 SITE = yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())
 # Ansible's own variables (magic variables and gathered facts), read by roles without a declaration.
-MAGIC = {"ansible_facts", "ansible_managed", "groups", "hostvars", "inventory_hostname", "lookup", "item", "omit", "query"}
+MAGIC = {
+    "ansible_facts", "ansible_managed", "groups", "hostvars", "inventory_hostname", "lookup", "item", "omit", "query",
+}
 BARE = {"when", "changed_when", "failed_when", "until", "that"}  # keys whose strings are bare expressions
 # Renderer variables no role reads yet (descriptive host facts for operators and tools, the blueprint's
 # name and pins). Kept exact: a new unread variable, or one of these becoming read, fails the test.
