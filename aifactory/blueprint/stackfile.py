@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aifactory.blueprint.files import check_name, is_file
 from aifactory.blueprint.loader import LoadedBlueprint, load_blueprint, load_tree, validate_tree
 from aifactory.blueprint.sources import display_path, load_file, named_blueprint, repository_root
 from aifactory.blueprint.yamlsrc import YNode, parse_text
@@ -100,7 +101,7 @@ def stack_names(folder: Path = STACKS) -> list[str]:
 def stack_path(stack: str, folder: Path = STACKS) -> Path:
     """`folder/Pulumi.<stack>.yaml`; an unknown name (or one that is a path) is a UserError."""
     path = folder / f"Pulumi.{stack}.yaml"
-    if "/" in stack or "\\" in stack or stack in ("", ".", "..") or not path.is_file():
+    if "/" in stack or "\\" in stack or stack in ("", ".", "..") or not is_file(path):
         raise UserError.at(
             Location(display_path(path)),
             f"no stack named {stack!r}",
@@ -141,14 +142,15 @@ def load_stack(stack: StackFile, sets: Iterable[str] = ()) -> LoadedBlueprint:
 
 def load_source(ref: str, sets: Iterable[str] = ()) -> tuple[LoadedBlueprint, StackFile | None]:
     """What a command argument names: a stack file, a blueprint file or a catalogue name; `--set` applies last."""
+    check_name(ref, ref)
     path = Path(ref)
-    if path.name in ("Pulumi.yaml", "Pulumi.yml") and path.is_file():
+    if path.name in ("Pulumi.yaml", "Pulumi.yml") and is_file(path):
         raise UserError.at(
             Location(display_path(path), 1),
             "this is a Pulumi project file; it names no blueprint",
             f"check the stack files beside it instead: {path.parent / 'Pulumi.<stack>.yaml'}",
         )
-    if path.is_file():
+    if is_file(path):
         stack = parse_stack(load_file(path), path)
         if stack is not None:
             return load_stack(stack, sets), stack

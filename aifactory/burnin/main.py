@@ -13,6 +13,7 @@ from typing import Any
 
 from aifactory.burnin import BurninInputError
 from aifactory.burnin.profiles import PROFILE_NAMES
+from aifactory.errors import UserError
 
 FORMATS = ("text", "json", "junit")
 
@@ -23,14 +24,13 @@ def load_thresholds(path: str | None) -> Any:
 
     if not path:
         return Thresholds()
-    import yaml
+    from aifactory.blueprint.files import present
+    from aifactory.blueprint.yamlsrc import parse_text, read_text, to_plain
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BurninInputError("thresholds file not found", hint="pass a YAML file", file=path) from None
-    except yaml.YAMLError as err:
-        raise BurninInputError(f"malformed YAML: {err}", hint="fix the YAML syntax", file=path) from None
+    if not present(Path(path), path):
+        raise BurninInputError("thresholds file not found", hint="pass a YAML file", file=path)
+    # The blueprint's safe reader: size and depth limits, no tags, no alias bombs, no duplicate keys.
+    data = to_plain(parse_text(read_text(Path(path), path, "thresholds file"), path))
     if isinstance(data, dict) and isinstance(data.get("acceptance"), dict):
         data = data["acceptance"]
     if data is not None and not isinstance(data, dict):
@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_pairs(args.device_type, args.bytes, args.iters, args.out, args.format, print)
     except BurninInputError as err:
         print(f"error: {err.render()}", file=sys.stderr)
+        return 2
+    except UserError as err:  # the shared file reader's refusals (FIFOs, sizes, non-strict JSON)
+        print(f"error: {err.format_message()}", file=sys.stderr)
         return 2
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from aifactory.blueprint.files import present
 from aifactory.blueprint.sources import display_path
 from aifactory.blueprint.yamlsrc import parse_text, read_text
 from aifactory.errors import UserError
@@ -35,10 +36,10 @@ def load_config(path: Path | None) -> PolicyConfig:
     """Read the config (`path`, else ./.aifactory-policy.yaml when present, else defaults)."""
     if path is None:
         path = Path(DEFAULT_FILE)
-        if not path.is_file():
+        if not present(path, DEFAULT_FILE):
             return PolicyConfig()
     display = display_path(path)
-    doc = parse_text(read_text(path, display), display)
+    doc = parse_text(read_text(path, display, "policy config"), display)
     if not isinstance(doc.value, dict):
         raise UserError.at(doc.loc, "policy config must be a mapping", "see docs/policy/README.md")
     for key, node in doc.value.items():
