@@ -119,9 +119,12 @@ def present(path: Path, display: str) -> bool:
     """Whether something is at `path` (a dangling or looping symlink counts: reading it then says why)."""
     check_name(path, display)
     try:
-        return os.path.lexists(path)
-    except (OSError, ValueError):
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):  # too long a name, a loop in a parent: reading it says why
         return True
+    return True
 
 
 def _no_constant(name: str) -> float:

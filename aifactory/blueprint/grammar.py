@@ -29,10 +29,12 @@ def _refuse(kind: str, raw: str, expected: str) -> PydanticCustomError:
                                {"kind": kind, "raw": repr(raw), "expected": expected})
 
 
-def _full(pattern: str, kind: str, expected: str, max_len: int = 253) -> AfterValidator:
+def _full(pattern: str, kind: str, expected: str, max_len: int = 253, empty: bool = False) -> AfterValidator:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
+        if empty and value == "":
+            return value
         if len(value) > max_len or not compiled.fullmatch(value):
             raise _refuse(kind, value, expected)
         return value
@@ -123,13 +125,16 @@ Registry = Annotated[str, _full(rf"{_HOST_PORT}(?:/[a-z0-9._/-]+)?", "registry",
                                 "'registry.site.example:5000/mirror'", 512)]
 LustreNid = Annotated[str, _full(r"(?:[A-Za-z0-9._-]+@[a-z]+[0-9]*)(?::[A-Za-z0-9._-]+@[a-z]+[0-9]*)*",
                                  "Lustre NID", "NID[:NID...] where a NID is ADDRESS@NETWORK, e.g. '10.0.0.5@o2ib' "
-                                 "or 'mgs1@tcp:mgs2@tcp'", 512)]
+                                 "or 'mgs1@tcp:mgs2@tcp'", 512, empty=True)]
 ObjectName = Annotated[str, _full(r"[A-Za-z0-9][A-Za-z0-9._-]*", "name",
-                                  "letters, digits, '.', '_' and '-', starting with a letter or digit", 115)]
+                                  "letters, digits, '.', '_' and '-', starting with a letter or digit", 115,
+                                  empty=True)]
 KeyRef = Annotated[str, _full(r"[A-Za-z0-9._/:@-]*", "key reference",
                               "a key name of letters, digits and . _ / : @ - (never the key itself)", 256)]
 MigProfile = Annotated[str, _full(r"[a-z0-9.+-]*", "MIG profile", "a MIG profile such as '1g.10gb' or "
                                   "'all-1g.10gb'", 64)]
+# "" where a field may be left empty: one validator, so a bad value gets one message (a union would give two).
+OptionalHost = Annotated[str, AfterValidator(lambda v: v if v == "" else _host(v))]
 Text = Annotated[str, AfterValidator(_text)]
 Description = Annotated[str, AfterValidator(_description)]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aifactory.blueprint.files import check_name, is_file
 from aifactory.blueprint.merge import merge
-from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text
+from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text, to_plain
 from aifactory.errors import Location, UserError
 
 MAX_EXTENDS = 8
@@ -162,9 +162,11 @@ def _set(node: YNode, parts: list[str], value: YNode, loc: Location) -> YNode:
         return YNode(items, node.loc)
     if node.value is not None and not isinstance(node.value, dict):
         # Without this the scalar would silently become a mapping and the error would blame the file.
-        raise UserError.at(loc, f"{head!r} cannot go under the value {node.value!r} at {node.loc}",
+        shown = repr(to_plain(node))[:60]  # the plain value: a YNode's repr is no user's business
+        raise UserError.at(loc, f"{head!r} cannot go under the value {shown} at {node.loc}",
                            "set the value itself (drop the last part of PATH), or fix PATH")
     mapping = dict(node.value) if isinstance(node.value, dict) else {}
     child = mapping.get(head, YNode({}, loc))
     mapping[head] = _set(child, rest, value, loc)
-    return YNode(mapping, node.loc)
+    # `--set a.b=null` deletes `b`: a required key then goes missing from `a`, and that is the flag's doing.
+    return YNode(mapping, loc if not rest and value.value is None else node.loc)

@@ -14,6 +14,7 @@ its lines, and the loaded blueprint's `source` is the stack file (the file under
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ BLUEPRINT_KEY = "aifactory:blueprint"
 OVERRIDES_KEY = "aifactory:overrides"
 REGION_KEY = "aifactory:region"
 _YAML = (".yaml", ".yml")
+_REGION = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # as site.region: a DNS label
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,8 @@ def parse_stack(doc: YNode, path: Path, file: str | None = None) -> StackFile | 
         raise UserError.at(overrides.loc, f"`{OVERRIDES_KEY}` must be a mapping",
                            "write the keys to override under it, e.g. `site: {region: eu-central}`")
     region = config.value.get(REGION_KEY)
-    if region is not None and (not isinstance(region.value, str) or not region.value):
-        raise UserError.at(region.loc, f"`{REGION_KEY}` must be a region id",
+    if region is not None and (not isinstance(region.value, str) or not _REGION.fullmatch(region.value)):
+        raise UserError.at(region.loc, f"`{REGION_KEY}` must be a region id (a string of lowercase letters, digits and '-')",
                            "e.g. `aifactory:region: de-stuttgart` (or leave it out to use site.region)")
     return StackFile(path, file, ref, region.value if region is not None else "", overrides)
 

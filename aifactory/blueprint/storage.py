@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from aifactory.blueprint.base import StrictModel
-from aifactory.blueprint.grammar import Host, KeyRef, LustreNid, MountPath, ObjectName
+from aifactory.blueprint.grammar import Host, KeyRef, LustreNid, MountPath, ObjectName, OptionalHost
 from aifactory.blueprint.site import Jurisdiction
 from aifactory.blueprint.types import DataSize, Throughput
 
@@ -32,7 +32,7 @@ class _FileSystem(StrictModel):
 
 class Lustre(_FileSystem):
     type: Literal["lustre"]
-    mgs_nid: LustreNid | Literal[""] = ""
+    mgs_nid: LustreNid = ""
     fs_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,8}$")] = "lustre"
 
 
@@ -43,17 +43,17 @@ class Weka(_FileSystem):
 
 class Vast(_FileSystem):
     type: Literal["vast"]
-    vip_pool: Host | Literal[""] = ""
+    vip_pool: OptionalHost = ""
 
 
 class StorageScale(_FileSystem):
     type: Literal["storage-scale"]
-    cluster_name: ObjectName | Literal[""] = ""
+    cluster_name: ObjectName = ""
 
 
 class Nfs(_FileSystem):
     type: Literal["nfs"]
-    server: Host | Literal[""] = ""
+    server: OptionalHost = ""
     export: MountPath = "/export"
     version: Literal["3", "4.1", "4.2"] = "4.2"
 
