@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aifactory.blueprint.files import check_name, is_file
 from aifactory.blueprint.merge import merge
 from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text, to_plain
 from aifactory.errors import Location, UserError
+from aifactory.files import check_name, is_file
 
 MAX_EXTENDS = 8
 

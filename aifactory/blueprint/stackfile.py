@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aifactory.blueprint.files import check_name, is_file
 from aifactory.blueprint.loader import LoadedBlueprint, load_blueprint, load_tree, validate_tree
 from aifactory.blueprint.sources import display_path, load_file, named_blueprint, repository_root
 from aifactory.blueprint.yamlsrc import YNode, parse_text
 from aifactory.errors import Location, UserError
+from aifactory.files import check_name, is_file
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # this checkout: its stacks/ is the Pulumi project
 STACKS = CHECKOUT / "stacks"
@@ -91,7 +91,8 @@ def parse_stack(doc: YNode, path: Path, file: str | None = None) -> StackFile | 
                            "write the keys to override under it, e.g. `site: {region: eu-central}`")
     region = config.value.get(REGION_KEY)
     if region is not None and (not isinstance(region.value, str) or not _REGION.fullmatch(region.value)):
-        raise UserError.at(region.loc, f"`{REGION_KEY}` must be a region id (a string of lowercase letters, digits and '-')",
+        raise UserError.at(region.loc,
+                           f"`{REGION_KEY}` must be a region id (a string of lowercase letters, digits and '-')",
                            "e.g. `aifactory:region: de-stuttgart` (or leave it out to use site.region)")
     return StackFile(path, file, ref, region.value if region is not None else "", overrides)
 

@@ -295,7 +295,7 @@ class _FlowScan:
 def read_text(path: Path, display: str, what: str = "file") -> str:
     """Read a small UTF-8 text file, refusing binary, oversized and non-UTF-8 input (and anything
     `files.read_bytes` refuses: FIFOs, devices, directories, symlink loops, impossible names)."""
-    from aifactory.blueprint.files import read_bytes
+    from aifactory.files import read_bytes
 
     data = read_bytes(path, display, MAX_BYTES, what)
     if b"\x00" in data:

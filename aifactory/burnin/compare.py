@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aifactory.blueprint.files import check_name
 from aifactory.burnin import REPORT_SCHEMA_VERSION, BurninInputError
 from aifactory.burnin.report import FILES, read_report
 from aifactory.burnin.stats import low_outliers
 from aifactory.burnin.thresholds import Thresholds
+from aifactory.files import check_name
 from aifactory.io import atomic_write_tree, dumps_json
 
 FLEET_SHORTFALL = 0.05  # shared/BURNIN.md: across the fleet, flag outliers more than 5 % short

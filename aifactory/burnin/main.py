@@ -24,13 +24,19 @@ def load_thresholds(path: str | None) -> Any:
 
     if not path:
         return Thresholds()
-    from aifactory.blueprint.files import present
-    from aifactory.blueprint.yamlsrc import parse_text, read_text, to_plain
+    import yaml
+
+    from aifactory.files import present, read_bytes
 
     if not present(Path(path), path):
         raise BurninInputError("thresholds file not found", hint="pass a YAML file", file=path)
-    # The blueprint's safe reader: size and depth limits, no tags, no alias bombs, no duplicate keys.
-    data = to_plain(parse_text(read_text(Path(path), path, "thresholds file"), path))
+    # The shared reader (regular files, a size cap); not the blueprint's YAML reader, which needs pydantic,
+    # and the suite runs on nodes without it. A thresholds file is a flat mapping of a dozen numbers.
+    raw = read_bytes(Path(path), path, 64 << 10, "thresholds file")
+    try:
+        data = yaml.safe_load(raw.decode("utf-8", errors="replace"))
+    except yaml.YAMLError as err:
+        raise BurninInputError(f"malformed YAML: {err}", hint="fix the YAML syntax", file=path) from None
     if isinstance(data, dict) and isinstance(data.get("acceptance"), dict):
         data = data["acceptance"]
     if data is not None and not isinstance(data, dict):

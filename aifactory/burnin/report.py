@@ -135,7 +135,7 @@ MAX_REPORT_BYTES = 32 << 20  # 32 MiB: a report of a few hundred GPUs with telem
 
 def read_report(path: Path) -> dict[str, Any]:
     """Load a report written by this suite; anything else is unusable input."""
-    from aifactory.blueprint.files import load_json, present
+    from aifactory.files import load_json, present
 
     if not present(path, str(path)):
         raise BurninInputError(

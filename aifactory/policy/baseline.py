@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from aifactory.blueprint.files import load_json, present
 from aifactory.errors import Location, UserError
+from aifactory.files import load_json, present
 from aifactory.io import atomic_write, dumps_json
 from aifactory.policy.model import Finding
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aifactory.blueprint import LoadedBlueprint
-from aifactory.blueprint.files import present
+from aifactory.files import present
 from aifactory.policy.config import PolicyConfig, load_config
 from aifactory.policy.engine import evaluate, sort_key
 from aifactory.policy.model import Finding, Severity

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from aifactory.blueprint.files import present
 from aifactory.blueprint.sources import display_path
 from aifactory.blueprint.yamlsrc import parse_text, read_text
 from aifactory.errors import UserError
+from aifactory.files import present
 from aifactory.policy.model import LEVELS, SEVERITIES, Level, Severity
 from aifactory.policy.registry import get_rule
 

@@ -89,14 +89,14 @@ def scan(file: str, text: str) -> dict[int, list[Waiver]]:
 def _source_text(path: Path) -> str:
     """The text of a finding's file, for its waiver comments; a file that cannot be read has none (the
     blueprint loader has already refused it with the reason)."""
-    from aifactory.blueprint.files import is_file
-    from aifactory.blueprint.yamlsrc import read_text
+    from aifactory.blueprint.yamlsrc import MAX_BYTES
+    from aifactory.files import is_file
 
-    if not is_file(path):
-        return ""
     try:
-        return read_text(path, str(path))
-    except UserError:
+        if not is_file(path) or path.stat().st_size > MAX_BYTES:
+            return ""
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
         return ""
 
 

@@ -78,8 +78,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         repo = _copy(tmp_path_factory.mktemp(category))
         before = _snapshot_safe(repo)
         names = sorted(CASES[category])
+        argvs = [[str(a) for a in CASES[category][n]["args"]] for n in names]
         with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-            runs = list(pool.map(lambda n: _run(repo, [str(a) for a in CASES[category][n]["args"]]), names))
+            runs = list(pool.map(_run, [repo] * len(argvs), argvs))
         after = _snapshot_safe(repo)
         out[category] = {"runs": dict(zip(names, runs, strict=True)), "changed": sorted(
             k for k in before.keys() | after.keys() if before.get(k) != after.get(k))}

@@ -73,7 +73,9 @@ def read_bytes(path: Path, display: str, limit: int, what: str = "file") -> byte
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
         problem, fix = _why(err)
-        raise UserError.at(Location(display), f"cannot read the {what}: {problem}", fix) from None
+        missing = err.errno == errno.ENOENT
+        message = f"{problem} (or not a regular file)" if missing else f"cannot read the {what}: {problem}"
+        raise UserError.at(Location(display), message, fix) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
