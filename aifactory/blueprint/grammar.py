@@ -3,7 +3,7 @@ configuration, an sbatch script or a Kubernetes object.
 
 A value is checked against the grammar of the place it lands in, not merely quoted there: a quoted host name
 with a space still breaks an fstab line, and an unquoted one with `$(...)` runs code. Each type refuses with
-the raw value quoted and the form it expects (docs/blueprint.md, "Value grammars").
+the raw value quoted and the form it expects (docs/blueprint.md).
 """
 
 from __future__ import annotations
