@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.grammar import MigProfile
 from aifactory.blueprint.refs import NodeSkuId
 from aifactory.blueprint.types import GpuSpec, Power
 
@@ -14,7 +15,10 @@ from aifactory.blueprint.types import GpuSpec, Power
 class Mig(StrictModel):
     enabled: bool = False
     strategy: Literal["single", "mixed"] = "single"
-    profile: str = ""
+    profile: MigProfile = ""
+
+
+MAX_NODES = 1_000_000  # compute.nodes, and scalable_units x nodes_per_su
 
 
 class Compute(StrictModel):
@@ -24,7 +28,7 @@ class Compute(StrictModel):
     )
     scalable_units: Annotated[int, Field(ge=1, le=4096)] = 1
     nodes_per_su: Annotated[int, Field(ge=1, le=4096)] = 32
-    nodes: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+    nodes: Annotated[int, Field(ge=1, le=MAX_NODES)] | None = Field(
         default=None, description="Total node count; default: scalable_units x nodes_per_su less fabric-manager slots."
     )
     nodes_per_rack: Annotated[int, Field(ge=1, le=128)] | None = Field(
@@ -34,6 +38,17 @@ class Compute(StrictModel):
     gpu_power_cap: Power | None = Field(default=None, description="Per-GPU power limit, e.g. '600W'.")
     mig: Mig = Field(default_factory=Mig)
     login_nodes: Annotated[int, Field(ge=0, le=64)] = 0
+
+    @model_validator(mode="after")
+    def _derived_nodes(self) -> Compute:
+        # Each bound alone allows 4096 x 4096 = 16.7 million slots; the plan sizes from the product.
+        slots = self.scalable_units * self.nodes_per_su
+        if slots > MAX_NODES:
+            raise ValueError(
+                f"scalable_units x nodes_per_su = {self.scalable_units} x {self.nodes_per_su} = {slots} node "
+                f"slots, over the limit of {MAX_NODES}; lower scalable_units or nodes_per_su"
+            )
+        return self
 
     @field_validator("gpu")
     @classmethod

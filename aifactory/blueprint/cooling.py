@@ -57,4 +57,4 @@ class Cooling(StrictModel):
     facility_power: Power = Field(description="Facility power budget incl. cooling overhead, e.g. '2MW'.")
     pue_target: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
     redundancy: Literal["N", "N+1", "2N"] = "N+1"
-    rack_groups: Annotated[list[RackGroup], Field(min_length=1)]
+    rack_groups: Annotated[list[RackGroup], Field(min_length=1, max_length=256)]

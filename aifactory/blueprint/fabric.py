@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.grammar import NcclKey, NcclValue
 from aifactory.blueprint.refs import SwitchId
 from aifactory.blueprint.site import Name
-from aifactory.blueprint.types import Cidr, LinkSpeed, Ratio
+from aifactory.blueprint.types import Cidr, LinkSpeed, Ratio, special_range
+
+MAX_PARTITIONS = 4094  # one per VLAN at most
+MAX_NCCL = 128
 
 
 class Partition(StrictModel):
@@ -35,7 +40,7 @@ class _ComputeFabricBase(StrictModel):
     oversubscription: Ratio = 1.0
     tiers: Literal["auto", 2, 3] = "auto"
     fabric_manager: FabricManager = Field(default_factory=FabricManager)
-    partitions: list[Partition] = Field(default_factory=list)
+    partitions: Annotated[list[Partition], Field(max_length=MAX_PARTITIONS)] = Field(default_factory=list)
 
 
 class InfinibandFabric(_ComputeFabricBase):
@@ -74,6 +79,15 @@ class Addressing(StrictModel):
     compute: Cidr
     pkey_base: Annotated[int, Field(ge=0x0001, le=0x7FFF)] = 0x1000
 
+    @field_validator("oob", "inband", "storage", "compute")
+    @classmethod
+    def _routable(cls, net: IPv4Network | IPv6Network) -> IPv4Network | IPv6Network:
+        # Carving loopback, multicast or link-local space (or all of it) would address nodes that cannot exist.
+        kind = special_range(net)
+        if kind:
+            raise ValueError(f"supernet {str(net)!r} is {kind} space; use a private range such as 10.0.0.0/16")
+        return net
+
 
 class Fabric(StrictModel):
     compute: ComputeFabric
@@ -81,4 +95,6 @@ class Fabric(StrictModel):
     inband: Network
     oob: Network
     addressing: Addressing
-    nccl: dict[str, str] = Field(default_factory=dict, description="NCCL_* environment for jobs.")
+    nccl: Annotated[dict[NcclKey, NcclValue], Field(max_length=MAX_NCCL)] = Field(
+        default_factory=dict, description="NCCL_* environment for jobs (NCCL_ names, values without spaces)."
+    )

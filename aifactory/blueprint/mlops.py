@@ -9,17 +9,20 @@ from pydantic import Field
 from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.site import Name
 
+MAX_PARTITIONS = 256
+MAX_TENANTS = 1000
+
 
 class SlurmPartition(StrictModel):
     name: Name
-    nodes: Literal["all"] | Annotated[int, Field(ge=1)] = "all"
+    nodes: Literal["all"] | Annotated[int, Field(ge=1, le=1_000_000)] = "all"
     default: bool = False
     max_time: Annotated[str, Field(pattern=r"^(INFINITE|[0-9]+(-[0-9]{1,2})?(:[0-9]{2}){0,2})$")] = "INFINITE"
 
 
 class Slurm(StrictModel):
     cluster_name: Name = "aifactory"
-    partitions: Annotated[list[SlurmPartition], Field(min_length=1)] = Field(
+    partitions: Annotated[list[SlurmPartition], Field(min_length=1, max_length=MAX_PARTITIONS)] = Field(
         default_factory=lambda: [SlurmPartition(name="gpu", default=True)]
     )
     topology_aware: bool = True
@@ -29,7 +32,7 @@ class Slurm(StrictModel):
 class Kubernetes(StrictModel):
     distribution: Literal["kubeadm", "rke2", "k3s", "openshift"] = "kubeadm"
     control_plane_nodes: Annotated[int, Field(ge=1, le=7)] = 3
-    gpu_nodes: Literal["all", "none"] | Annotated[int, Field(ge=0)] = "all"
+    gpu_nodes: Literal["all", "none"] | Annotated[int, Field(ge=0, le=1_000_000)] = "all"
     scheduler: Literal["kueue", "volcano", "default"] = "kueue"
 
 
@@ -85,4 +88,4 @@ class Components(StrictModel):
 class Mlops(StrictModel):
     orchestrator: Orchestrator
     components: Components = Field(default_factory=Components)
-    tenants: list[Tenant] = Field(default_factory=list)
+    tenants: Annotated[list[Tenant], Field(max_length=MAX_TENANTS)] = Field(default_factory=list)

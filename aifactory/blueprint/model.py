@@ -11,6 +11,7 @@ from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.compute import Compute
 from aifactory.blueprint.cooling import Cooling
 from aifactory.blueprint.fabric import Fabric
+from aifactory.blueprint.grammar import Description
 from aifactory.blueprint.mlops import Mlops
 from aifactory.blueprint.site import Name, Site
 from aifactory.blueprint.software import Software
@@ -23,8 +24,8 @@ class Blueprint(StrictModel):
     api_version: Literal["aifactory/v1"] = Field(alias="apiVersion")
     kind: Literal["Blueprint"]
     name: Name
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
-    reference_architecture: Annotated[str, StringConstraints(max_length=300)] = ""
+    description: Annotated[Description, StringConstraints(max_length=2000)] = ""
+    reference_architecture: Annotated[Description, StringConstraints(max_length=300)] = ""
     site: Site
     compute: Compute
     fabric: Fabric

@@ -7,10 +7,13 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.grammar import Registry, Text, Url
 from aifactory.blueprint.types import Cidr
 
 # ISO 3166-1 alpha-2 country code, or "EU" for the European Union as one jurisdiction.
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^(EU|[A-Z]{2})$")]
+MAX_LIST = 64  # mirrors, registries, replication targets
+MAX_RESERVED = 1024
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
 
 
@@ -29,7 +32,7 @@ class KeyCustody(StrictModel):
 
     provider: Literal["hsm", "kms", "vault", "vendor-managed"]
     location: Jurisdiction
-    operator: str = ""
+    operator: Text = ""
 
 
 class Mirror(StrictModel):
@@ -37,9 +40,11 @@ class Mirror(StrictModel):
 
     name: Name
     kind: Literal["oci", "helm", "apt", "pypi", "models"]
-    url: Annotated[str, StringConstraints(pattern=r"^(https?|oci)://[^\s]+$")]
+    url: Url
     location: Jurisdiction
-    mirrors: list[str] = Field(default_factory=list, description="Upstream registries this mirror serves.")
+    mirrors: Annotated[list[Registry], Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Upstream registries this mirror serves."
+    )
 
 
 class Sovereignty(StrictModel):
@@ -48,11 +53,11 @@ class Sovereignty(StrictModel):
     enforced: bool = False
     residency: Residency
     key_custody: KeyCustody
-    mirrors: list[Mirror] = Field(default_factory=list)
-    allowed_registries: list[str] = Field(default_factory=list)
+    mirrors: Annotated[list[Mirror], Field(max_length=MAX_LIST)] = Field(default_factory=list)
+    allowed_registries: Annotated[list[Registry], Field(max_length=MAX_LIST)] = Field(default_factory=list)
     vendor_telemetry: bool = True
     cross_border_replication: bool = False
-    replication_targets: list[Jurisdiction] = Field(default_factory=list)
+    replication_targets: Annotated[list[Jurisdiction], Field(max_length=MAX_LIST)] = Field(default_factory=list)
     operator_location: Jurisdiction
 
 
@@ -60,6 +65,8 @@ class Site(StrictModel):
     name: Name
     region: Name
     jurisdiction: Jurisdiction
-    city: str = ""
+    city: Text = ""
     sovereignty: Sovereignty
-    reserved_cidrs: list[Cidr] = Field(default_factory=list, description="Ranges the site already uses.")
+    reserved_cidrs: Annotated[list[Cidr], Field(max_length=MAX_RESERVED)] = Field(
+        default_factory=list, description="Ranges the site already uses."
+    )

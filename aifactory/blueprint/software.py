@@ -7,13 +7,15 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.grammar import OptionalUrl
+from aifactory.blueprint.site import Name
 
 Version = Annotated[str, StringConstraints(pattern=r"^v?[0-9]+(\.[0-9A-Za-z-]+){0,3}$")]
 
 
 class Chart(StrictModel):
     version: Version
-    repository: str = Field(default="", description="Upstream repo; sovereign sites rewrite it to a mirror.")
+    repository: OptionalUrl = Field(default="", description="Upstream repo; sovereign sites rewrite it to a mirror.")
     image_digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
 
 
@@ -27,4 +29,4 @@ class Software(StrictModel):
     rocm: Version | None = None
     slurm: Version | None = None
     kubernetes: Version | None = None
-    charts: dict[str, Chart] = Field(default_factory=dict)
+    charts: Annotated[dict[Name, Chart], Field(max_length=128)] = Field(default_factory=dict)

@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 from aifactory.blueprint.merge import merge
-from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text
+from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text, to_plain
 from aifactory.errors import Location, UserError
+from aifactory.files import check_name, is_file
 
 MAX_EXTENDS = 8
 
@@ -31,17 +32,27 @@ def repository_root(start: Path) -> Path:
     return start
 
 
+def real_path(path: Path) -> Path:
+    """`path.resolve()`, or the absolute path where it cannot be resolved (a symlink loop, too long a name):
+    the reader then refuses the file with the reason."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return path.absolute()
+
+
 def display_path(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(real_path(path).relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
 
 
 def resolve_reference(ref: str, loc: Location | None) -> Path:
     """A CLI argument or `extends:` value: a file path, or a catalogue name."""
+    check_name(ref, ref)
     path = Path(ref)
-    if path.suffix in (".yaml", ".yml") or os.sep in ref or path.exists():
+    if path.suffix in (".yaml", ".yml") or os.sep in ref or _exists(path):
         return path
     if ref in catalogue_names():
         return blueprints_dir() / f"{ref}.yaml"
@@ -51,6 +62,13 @@ def resolve_reference(ref: str, loc: Location | None) -> Path:
                        suggest(ref, catalogue_names()).replace("valid ids", "catalogue"))
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long for the file system is not a catalogue name either
+        return True
+
+
 def load_file(path: Path) -> YNode:
     display = display_path(path)
     return parse_text(read_text(path, display), display)
@@ -58,7 +76,7 @@ def load_file(path: Path) -> YNode:
 
 def load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> YNode:
     """Load a blueprint and, recursively, what it `extends:`; the child's values win."""
-    chain = (*chain, path.resolve())
+    chain = (*chain, real_path(path))
     doc = load_file(path)
     if not isinstance(doc.value, dict):
         raise UserError.at(doc.loc, "a blueprint must be a mapping of keys to values",
@@ -76,7 +94,7 @@ def load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> YNode:
 
 def _check_link(target: Path, chain: tuple[Path, ...], ref: YNode) -> None:
     """Errors about an `extends:` link point at the `extends:` line that makes them, not at a whole file."""
-    if target.resolve() in chain:
+    if real_path(target) in chain:
         cycle = " -> ".join(display_path(p) for p in (*chain, target))
         raise UserError.at(ref.loc, f"`extends:` forms a cycle: {cycle}",
                            "remove one `extends:` so the chain ends at a blueprint without one")
@@ -95,17 +113,22 @@ def named_blueprint(ref: YNode, key: str, base: Path, relative_to: str) -> Path:
     repository enclosing `base` (or inside the catalogue folder) once symlinks are followed, and names a file.
     Every refusal points at `ref`'s line."""
     name: str = ref.value
+    check_name(name, str(ref.loc))
     if name in catalogue_names() and not name.endswith((".yaml", ".yml")):
         return blueprints_dir() / f"{name}.yaml"
     if os.path.isabs(name):
         raise UserError.at(ref.loc, f"`{key}: {name}` is an absolute path",
                            f"use a catalogue name or a path relative to {relative_to}")
-    target = (base / name).resolve()
+    try:
+        target = (base / name).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: Python 3.11's resolve() on a symlink loop
+        raise UserError.at(ref.loc, f"`{key}: {name}` cannot be resolved (a symlink loop or too long a path)",
+                           "name a real file inside the repository") from None
     roots = {repository_root(base.resolve()), blueprints_dir().resolve()}
     if not any(target.is_relative_to(root) for root in roots):
         raise UserError.at(ref.loc, f"`{key}: {name}` points outside the repository",
                            "keep base blueprints inside the repository (or use a catalogue name)")
-    if not target.is_file():
+    if not is_file(target):
         from aifactory.catalog import suggest
 
         hint = suggest(name, catalogue_names()).replace("valid ids", "catalogue names")
@@ -139,9 +162,11 @@ def _set(node: YNode, parts: list[str], value: YNode, loc: Location) -> YNode:
         return YNode(items, node.loc)
     if node.value is not None and not isinstance(node.value, dict):
         # Without this the scalar would silently become a mapping and the error would blame the file.
-        raise UserError.at(loc, f"{head!r} cannot go under the value {node.value!r} at {node.loc}",
+        shown = repr(to_plain(node))[:60]  # the plain value: a YNode's repr is no user's business
+        raise UserError.at(loc, f"{head!r} cannot go under the value {shown} at {node.loc}",
                            "set the value itself (drop the last part of PATH), or fix PATH")
     mapping = dict(node.value) if isinstance(node.value, dict) else {}
     child = mapping.get(head, YNode({}, loc))
     mapping[head] = _set(child, rest, value, loc)
-    return YNode(mapping, node.loc)
+    # `--set a.b=null` deletes `b`: a required key then goes missing from `a`, and that is the flag's doing.
+    return YNode(mapping, loc if not rest and value.value is None else node.loc)

@@ -14,6 +14,7 @@ its lines, and the loaded blueprint's `source` is the stack file (the file under
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from aifactory.blueprint.loader import LoadedBlueprint, load_blueprint, load_tre
 from aifactory.blueprint.sources import display_path, load_file, named_blueprint, repository_root
 from aifactory.blueprint.yamlsrc import YNode, parse_text
 from aifactory.errors import Location, UserError
+from aifactory.files import check_name, is_file
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # this checkout: its stacks/ is the Pulumi project
 STACKS = CHECKOUT / "stacks"
@@ -29,6 +31,7 @@ BLUEPRINT_KEY = "aifactory:blueprint"
 OVERRIDES_KEY = "aifactory:overrides"
 REGION_KEY = "aifactory:region"
 _YAML = (".yaml", ".yml")
+_REGION = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # as site.region: a DNS label
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,9 @@ def parse_stack(doc: YNode, path: Path, file: str | None = None) -> StackFile | 
         raise UserError.at(overrides.loc, f"`{OVERRIDES_KEY}` must be a mapping",
                            "write the keys to override under it, e.g. `site: {region: eu-central}`")
     region = config.value.get(REGION_KEY)
-    if region is not None and (not isinstance(region.value, str) or not region.value):
-        raise UserError.at(region.loc, f"`{REGION_KEY}` must be a region id",
+    if region is not None and (not isinstance(region.value, str) or not _REGION.fullmatch(region.value)):
+        raise UserError.at(region.loc,
+                           f"`{REGION_KEY}` must be a region id (a string of lowercase letters, digits and '-')",
                            "e.g. `aifactory:region: de-stuttgart` (or leave it out to use site.region)")
     return StackFile(path, file, ref, region.value if region is not None else "", overrides)
 
@@ -100,7 +104,7 @@ def stack_names(folder: Path = STACKS) -> list[str]:
 def stack_path(stack: str, folder: Path = STACKS) -> Path:
     """`folder/Pulumi.<stack>.yaml`; an unknown name (or one that is a path) is a UserError."""
     path = folder / f"Pulumi.{stack}.yaml"
-    if "/" in stack or "\\" in stack or stack in ("", ".", "..") or not path.is_file():
+    if "/" in stack or "\\" in stack or stack in ("", ".", "..") or not is_file(path):
         raise UserError.at(
             Location(display_path(path)),
             f"no stack named {stack!r}",
@@ -141,14 +145,15 @@ def load_stack(stack: StackFile, sets: Iterable[str] = ()) -> LoadedBlueprint:
 
 def load_source(ref: str, sets: Iterable[str] = ()) -> tuple[LoadedBlueprint, StackFile | None]:
     """What a command argument names: a stack file, a blueprint file or a catalogue name; `--set` applies last."""
+    check_name(ref, ref)
     path = Path(ref)
-    if path.name in ("Pulumi.yaml", "Pulumi.yml") and path.is_file():
+    if path.name in ("Pulumi.yaml", "Pulumi.yml") and is_file(path):
         raise UserError.at(
             Location(display_path(path), 1),
             "this is a Pulumi project file; it names no blueprint",
             f"check the stack files beside it instead: {path.parent / 'Pulumi.<stack>.yaml'}",
         )
-    if path.is_file():
+    if is_file(path):
         stack = parse_stack(load_file(path), path)
         if stack is not None:
             return load_stack(stack, sets), stack

@@ -7,16 +7,17 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.grammar import Host, KeyRef, LustreNid, MountPath, ObjectName, OptionalHost
 from aifactory.blueprint.site import Jurisdiction
 from aifactory.blueprint.types import DataSize, Throughput
 
-MountPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._/-]*$")]
+MAX_HOSTS = 256
 
 
 class Encryption(StrictModel):
     at_rest: bool = True
     in_transit: bool = True
-    key_ref: str = Field(default="", description="Key name in the site's key custody system (no secrets).")
+    key_ref: KeyRef = Field(default="", description="Key name in the site's key custody system (no secrets).")
 
 
 class _FileSystem(StrictModel):
@@ -31,28 +32,28 @@ class _FileSystem(StrictModel):
 
 class Lustre(_FileSystem):
     type: Literal["lustre"]
-    mgs_nid: str = ""
+    mgs_nid: LustreNid = ""
     fs_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,8}$")] = "lustre"
 
 
 class Weka(_FileSystem):
     type: Literal["weka"]
-    backend_hosts: list[str] = Field(default_factory=list)
+    backend_hosts: Annotated[list[Host], Field(max_length=MAX_HOSTS)] = Field(default_factory=list)
 
 
 class Vast(_FileSystem):
     type: Literal["vast"]
-    vip_pool: str = ""
+    vip_pool: OptionalHost = ""
 
 
 class StorageScale(_FileSystem):
     type: Literal["storage-scale"]
-    cluster_name: str = ""
+    cluster_name: ObjectName = ""
 
 
 class Nfs(_FileSystem):
     type: Literal["nfs"]
-    server: str = ""
+    server: OptionalHost = ""
     export: MountPath = "/export"
     version: Literal["3", "4.1", "4.2"] = "4.2"
 
@@ -65,7 +66,7 @@ class ObjectStore(StrictModel):
     capacity: DataSize
     location: Jurisdiction | None = None
     encryption: Encryption = Field(default_factory=Encryption)
-    replication_targets: list[Jurisdiction] = Field(default_factory=list)
+    replication_targets: Annotated[list[Jurisdiction], Field(max_length=64)] = Field(default_factory=list)
     versioning: bool = True
 
 

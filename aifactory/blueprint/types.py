@@ -131,6 +131,18 @@ def parse_cidr(raw: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         ) from None
 
 
+def special_range(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """What makes `net` unusable as a supernet to carve node addresses from ("" where nothing does)."""
+    if net.prefixlen == 0:
+        return "the whole address"
+    for kind, test in (("loopback", net.is_loopback), ("multicast", net.is_multicast),
+                       ("link-local", net.is_link_local), ("unspecified", net.is_unspecified),
+                       ("reserved", net.is_reserved)):
+        if test:
+            return kind
+    return ""
+
+
 def parse_ratio(raw: object) -> float:
     """Oversubscription such as '1:1' or '4:3' (downlinks:uplinks) -> 1.0, 1.333."""
     if isinstance(raw, int | float) and not isinstance(raw, bool) and raw >= 1:

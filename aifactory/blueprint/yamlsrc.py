@@ -292,20 +292,12 @@ class _FlowScan:
         self.pos = len(text)
 
 
-def read_text(path: Path, display: str) -> str:
-    """Read a small UTF-8 text file, refusing binary, oversized and non-UTF-8 input."""
-    try:
-        if not path.is_file():
-            raise UserError.at(Location(display), "no such file (or not a regular file)",
-                               "check the path; `aifactory blueprints list` shows the catalogue")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise UserError.at(Location(display, 1), f"file is {size} bytes, over the {MAX_BYTES}-byte limit",
-                               "a blueprint is a few KiB; split it with `extends:`")
-        data = path.read_bytes()
-    except OSError as err:
-        raise UserError.at(Location(display), f"cannot read the file: {err.strerror}",
-                           "check the path and its permissions") from None
+def read_text(path: Path, display: str, what: str = "file") -> str:
+    """Read a small UTF-8 text file, refusing binary, oversized and non-UTF-8 input (and anything
+    `files.read_bytes` refuses: FIFOs, devices, directories, symlink loops, impossible names)."""
+    from aifactory.files import read_bytes
+
+    data = read_bytes(path, display, MAX_BYTES, what)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise UserError.at(Location(display, line), "the file is binary (it contains NUL bytes)",

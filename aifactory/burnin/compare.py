@@ -16,6 +16,7 @@ from aifactory.burnin import REPORT_SCHEMA_VERSION, BurninInputError
 from aifactory.burnin.report import FILES, read_report
 from aifactory.burnin.stats import low_outliers
 from aifactory.burnin.thresholds import Thresholds
+from aifactory.files import check_name
 from aifactory.io import atomic_write_tree, dumps_json
 
 FLEET_SHORTFALL = 0.05  # shared/BURNIN.md: across the fleet, flag outliers more than 5 % short
@@ -32,12 +33,20 @@ def _m(gpu: dict[str, Any], phase: str, key: str) -> Any:
     return ((gpu["phases"].get(phase) or {}).get("metrics") or {}).get(key)
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # too long a name: the reader says so
+        return False
+
+
 def collect(paths: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """(file, report) for every report named or found under a named folder, in a stable order."""
     found: list[Path] = []
     for raw in paths:
+        check_name(raw, raw)
         p = Path(raw)
-        if p.is_dir():
+        if _is_dir(p):
             found += sorted(p.rglob(FILES["json"]))
         else:
             found.append(p)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aifactory.burnin import BurninInputError
 from aifactory.burnin.profiles import PROFILE_NAMES
+from aifactory.errors import UserError
 
 FORMATS = ("text", "json", "junit")
 
@@ -25,10 +26,15 @@ def load_thresholds(path: str | None) -> Any:
         return Thresholds()
     import yaml
 
+    from aifactory.files import present, read_bytes
+
+    if not present(Path(path), path):
+        raise BurninInputError("thresholds file not found", hint="pass a YAML file", file=path)
+    # The shared reader (regular files, a size cap); not the blueprint's YAML reader, which needs pydantic,
+    # and the suite runs on nodes without it. A thresholds file is a flat mapping of a dozen numbers.
+    raw = read_bytes(Path(path), path, 64 << 10, "thresholds file")
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BurninInputError("thresholds file not found", hint="pass a YAML file", file=path) from None
+        data = yaml.safe_load(raw.decode("utf-8", errors="replace"))
     except yaml.YAMLError as err:
         raise BurninInputError(f"malformed YAML: {err}", hint="fix the YAML syntax", file=path) from None
     if isinstance(data, dict) and isinstance(data.get("acceptance"), dict):
@@ -105,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_pairs(args.device_type, args.bytes, args.iters, args.out, args.format, print)
     except BurninInputError as err:
         print(f"error: {err.render()}", file=sys.stderr)
+        return 2
+    except UserError as err:  # the shared file reader's refusals (FIFOs, sizes, non-strict JSON)
+        print(f"error: {err.format_message()}", file=sys.stderr)
         return 2
 
 

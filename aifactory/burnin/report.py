@@ -130,16 +130,18 @@ def write_artifacts(report: dict[str, Any], out_dir: Path, plots: bool = True) -
     return atomic_write_tree(out_dir, files)
 
 
+MAX_REPORT_BYTES = 32 << 20  # 32 MiB: a report of a few hundred GPUs with telemetry is a few MiB
+
+
 def read_report(path: Path) -> dict[str, Any]:
     """Load a report written by this suite; anything else is unusable input."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    from aifactory.files import load_json, present
+
+    if not present(path, str(path)):
         raise BurninInputError(
             "results file not found", hint="pass burnin-report.json files or their folders", file=str(path)
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BurninInputError(f"not valid JSON: {err}", hint="pass a burnin-report.json", file=str(path)) from None
+        )
+    data = load_json(path, str(path), MAX_REPORT_BYTES, "burn-in report")
     if not isinstance(data, dict) or data.get("kind") != "aifactory.burnin.report":
         raise BurninInputError(
             "not an aifactory burn-in report (no kind: aifactory.burnin.report)",

@@ -7,6 +7,7 @@ fleet view into `<results>/fleet/`. Rendering is deterministic (same inputs, sam
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,10 @@ from typing import Any
 from aifactory.burnin import BurninInputError
 
 RUN = "python -m aifactory.burnin"
+MAX_NODES = 100_000
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9._/-]*")
+_IMAGE = re.compile(r"[a-z0-9][a-z0-9._-]*(?::[0-9]{1,5})?(?:/[a-z0-9._-]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+                    r"(?:@sha256:[0-9a-f]{64})?")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,21 @@ class ScaleOut:
     master_port: int = 29511
 
     def check(self) -> None:
+        # `results` lands in an #SBATCH line, in `bash -c '...'` and in plain shell lines: quoting cannot be
+        # right for all three, so only plain absolute paths are accepted.
+        if not _SAFE_PATH.fullmatch(self.results) or "/../" in f"{self.results}/" or len(self.results) > 255:
+            raise BurninInputError(
+                f"--results {self.results!r} is not a plain absolute path",
+                hint="use letters, digits, '.', '_', '-' and '/' only, no '..', e.g. /shared/burnin",
+            )
+        if not _IMAGE.fullmatch(self.image) or len(self.image) > 512:
+            raise BurninInputError(
+                f"--image {self.image!r} is not a container image reference",
+                hint="e.g. registry.site.example/aifactory-burnin:1.0 or name@sha256:<digest>",
+            )
+        if self.nodes > MAX_NODES:
+            raise BurninInputError(f"--nodes {self.nodes} is over the limit of {MAX_NODES}",
+                                   hint=f"burn in at most {MAX_NODES} nodes per job")
         if self.nodes < 1 or self.gpus_per_node < 0:
             raise BurninInputError(
                 f"--nodes {self.nodes} / --gpus-per-node {self.gpus_per_node} make no fleet",

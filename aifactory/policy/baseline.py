@@ -10,28 +10,25 @@ from pathlib import Path
 from typing import Any
 
 from aifactory.errors import Location, UserError
+from aifactory.files import load_json, present
 from aifactory.io import atomic_write, dumps_json
 from aifactory.policy.model import Finding
 
 VERSION = 1
+MAX_BASELINE_BYTES = 16 << 20  # 16 MiB: tens of thousands of accepted findings
 _FIELDS = ("fingerprint", "rule", "file", "pointer", "value", "owner", "reason")
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:
     """Entries by fingerprint; raises UserError for a missing or malformed file."""
     display = str(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not present(path, display):
         raise UserError.at(
             Location(display),
             "baseline file not found",
             "create it with `aifactory policy check FILE --baseline PATH --update-baseline`",
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError.at(
-            Location(display), f"baseline is not readable JSON: {err}", "regenerate it with --update-baseline"
-        ) from None
+        )
+    data: Any = load_json(path, display, MAX_BASELINE_BYTES, "baseline")
     if (
         not isinstance(data, dict)
         or data.get("version") != VERSION
@@ -67,7 +64,7 @@ def mark(findings: Iterable[Finding], entries: dict[str, dict[str, Any]]) -> lis
 def update(path: Path, findings: Iterable[Finding], owner: str, reason: str) -> int:
     """Merge the current unwaived findings into the baseline (existing entries keep their owner and reason).
     Returns how many entries were added."""
-    entries = load(path) if path.exists() else {}
+    entries = load(path) if present(path, str(path)) else {}
     added = 0
     for f in findings:
         if f.waived or f.fingerprint in entries:

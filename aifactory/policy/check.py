@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aifactory.blueprint import LoadedBlueprint
+from aifactory.files import present
 from aifactory.policy.config import PolicyConfig, load_config
 from aifactory.policy.engine import evaluate, sort_key
 from aifactory.policy.model import Finding, Severity
@@ -88,7 +89,7 @@ def gate(targets: Sequence[Target], options: CheckOptions) -> Report:
     if baseline is not None:
         from aifactory.policy.baseline import load, mark
 
-        if baseline.exists():
+        if present(baseline, str(baseline)):
             findings = mark(findings, load(baseline))
     return Report(sorted(findings, key=sort_key), refs, options.threshold)
 

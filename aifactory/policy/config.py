@@ -17,6 +17,7 @@ from typing import cast
 from aifactory.blueprint.sources import display_path
 from aifactory.blueprint.yamlsrc import parse_text, read_text
 from aifactory.errors import UserError
+from aifactory.files import present
 from aifactory.policy.model import LEVELS, SEVERITIES, Level, Severity
 from aifactory.policy.registry import get_rule
 
@@ -35,10 +36,10 @@ def load_config(path: Path | None) -> PolicyConfig:
     """Read the config (`path`, else ./.aifactory-policy.yaml when present, else defaults)."""
     if path is None:
         path = Path(DEFAULT_FILE)
-        if not path.is_file():
+        if not present(path, DEFAULT_FILE):
             return PolicyConfig()
     display = display_path(path)
-    doc = parse_text(read_text(path, display), display)
+    doc = parse_text(read_text(path, display, "policy config"), display)
     if not isinstance(doc.value, dict):
         raise UserError.at(doc.loc, "policy config must be a mapping", "see docs/policy/README.md")
     for key, node in doc.value.items():

@@ -131,7 +131,7 @@ class Finding:
     @property
     def identity(self) -> tuple[str, str, str, str]:
         """What the finding is, independent of line numbers: rule, file, JSON pointer and offending value."""
-        value = json.dumps(self.value, sort_keys=True, default=str)
+        value = json.dumps(self.value, sort_keys=True, default=str, allow_nan=False)
         return (self.rule, self.location.file, self.pointer, value)
 
     @property
@@ -175,4 +175,4 @@ class Finding:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(value, default=str, allow_nan=False))

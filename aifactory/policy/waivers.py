@@ -86,6 +86,20 @@ def scan(file: str, text: str) -> dict[int, list[Waiver]]:
     return out
 
 
+def _source_text(path: Path) -> str:
+    """The text of a finding's file, for its waiver comments; a file that cannot be read has none (the
+    blueprint loader has already refused it with the reason)."""
+    from aifactory.blueprint.yamlsrc import MAX_BYTES
+    from aifactory.files import is_file
+
+    try:
+        if not is_file(path) or path.stat().st_size > MAX_BYTES:
+            return ""
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def apply(findings: Iterable[Finding], today: dt.date, read: dict[str, str] | None = None) -> list[Finding]:
     """Attach the waiver that covers each finding (marking expired ones and noting it)."""
     texts = read if read is not None else {}
@@ -96,8 +110,7 @@ def apply(findings: Iterable[Finding], today: dt.date, read: dict[str, str] | No
         if file not in tables:
             text = texts.get(file)
             if text is None:
-                path = Path(file)
-                text = path.read_text(encoding="utf-8") if path.is_file() else ""
+                text = _source_text(Path(file))
             tables[file] = scan(file, text)
         waiver = next((w for w in tables[file].get(f.location.line, []) if f.rule in w.rules), None)
         if waiver is None:

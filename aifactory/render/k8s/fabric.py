@@ -37,7 +37,7 @@ def nic_cluster_policy(ctx: Ctx) -> Manifest:
     spec: dict[str, Any] = {
         "rdmaSharedDevicePlugin": {
             **_img(ctx, "rdmaSharedDevicePlugin"),
-            "config": json.dumps(device_config, sort_keys=True),
+            "config": json.dumps(device_config, sort_keys=True, allow_nan=False),
         },
     }
     if ctx.bp.software.ofed:
