@@ -50,6 +50,7 @@ def _node_targets(prometheus: str, timeout_s: float = 90) -> dict[str, str]:
 def test_lab_up_run_and_down() -> None:
     up = _cli("lab", "up", "--nodes", "2", "--format", "json", timeout=1500)
     try:
+        assert "{" in up.stdout, f"lab up printed no result (exit {up.returncode}): {up.stderr[-4000:]}"
         data = json.loads(up.stdout[up.stdout.index("{") :])
         assert data["converge"]["succeeded"], up.stdout[-4000:]
         ctl = data["controller"]
