@@ -3,7 +3,6 @@ blueprint, plus the few variables that make its hosts run here."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,6 @@ LAB_BLUEPRINT = "lab"
 MIN_NODES, MAX_NODES = 1, 3
 MLFLOW_PORT = 5000
 PROMETHEUS_PORT = 9090
-# Slurm's memory per lab node: small enough for any machine, enough for the CPU burn-in.
-NODE_MEMORY_MB = 2048
 # NCCL over the lab bridge: no RDMA device, sockets on the container's only interface. The blueprint's own
 # `fabric.nccl` settings win over these.
 LAB_NCCL_ENV = {"NCCL_IB_DISABLE": "1", "NCCL_SOCKET_IFNAME": "eth0"}
@@ -58,33 +55,37 @@ def lab_design(nodes: int) -> LabDesign:
     return LabDesign(bp, hosts, str(bp.fabric.addressing.inband))
 
 
-def lab_vars(design: LabDesign, venv: Path, ssh_key: Path, munge_key: Path) -> dict[str, Any]:
-    """The blueprint's group variables plus the lab's differences from production, and why: no clock or
-    sysctl changes (the kernel is this machine's), process tracking without cgroups (containers share this
-    kernel's cgroup tree), simulated GPU device files, and the shared file system by bind mount at the
-    blueprint's mount point (this kernel has no NFS)."""
-    variables = blueprint_group_vars(
-        design.blueprint, design.hosts, cpus=os.cpu_count() or 1, memory_mb=NODE_MEMORY_MB
-    )
+def lab_vars(design: LabDesign, venv: Path, ssh_key: Path) -> dict[str, Any]:
+    """The blueprint's group variables as production renders them (`blueprint_group_vars`, no node sizes
+    of the lab's own, the factory munge key made by the munge role), plus the lab's differences from
+    production, each with its reason beside it."""
+    variables = blueprint_group_vars(design.blueprint, design.hosts)
     variables.update(
         {
+            # Ansible's way in: the key `lab up` made, as root (the hosts are the lab's own containers).
             "ansible_user": "root",
             "ansible_ssh_private_key_file": str(ssh_key),
+            # The clock and the kernel are this machine's: no chrony, no sysctl load (the files are written).
             "base_time_sync": False,
             "base_sysctl_apply": False,
-            "munge_key_src": str(munge_key),
+            # The containers share this kernel's cgroup tree: Slurm tracks processes without cgroups.
             "slurm_common_proctrack_type": "proctrack/linuxproc",
             "slurm_common_task_plugin": "task/none",
+            # No GPU here: device files for the simulated GPUs gres.conf names (see hosts.lab_host).
             "slurm_compute_simulated_gpus": SIMULATED_GPUS,
+            # This kernel has no NFS: the shared file system is a bind mount at the blueprint's mount point.
             "storage_client_mounts": [
                 {"type": "bind", "source": SHARED_EXPORT, "path": design.shared_mount, "options": "bind"}
             ],
+            # No RDMA device on the lab bridge (LAB_NCCL_ENV).
             "fabric_nccl_env": {**LAB_NCCL_ENV, **variables["fabric_nccl_env"]},
+            # The hosts have no route out (no PyPI): MLflow and the burn-in suite come from the lab's venv,
+            # mounted read-only, and the suite is the source tree on that venv's path.
             "mlflow_venv": str(venv),
             "mlflow_port": MLFLOW_PORT,
             "prometheus_listen": f"0.0.0.0:{PROMETHEUS_PORT}",
             "burnin_venv": str(venv),
-            "burnin_install": False,  # the suite is the source tree on the venv's path
+            "burnin_install": False,
         }
     )
     return variables

@@ -1,5 +1,6 @@
 """The lab's hosts: one controller (Slurm controller, login, Prometheus, MLflow) and N compute nodes,
-each a privileged podman container on the lab's own bridge network, reached by Ansible over SSH."""
+each a privileged podman container on the lab's own bridge network, booted with systemd as PID 1 like a
+production node, reached by Ansible over SSH (the image's ssh.service)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ SHARED_EXPORT = "/srv/lab-shared"
 
 def lab_host(host: Host) -> Host:
     """The plan's host as the lab runs it: compute nodes get simulated GPUs (device files and gres), since
-    the lab's node SKU has none; names, functions, placement and addresses stay the plan's."""
+    the lab's node SKU has none and this machine has no GPU, so Slurm's GPU scheduling can still be tested;
+    names, functions, placement and addresses stay the plan's."""
     if "compute" in host.functions:
         return replace(host, gpus=SIMULATED_GPUS)
     return host
@@ -39,10 +41,12 @@ def create_network(state: LabState, subnet: str) -> None:
 
 
 def start_host(state: LabState, host: Host, image: str, mounts: dict[str, str]) -> None:
-    """Start one host; it is recorded in the state before anything else can fail."""
+    """Start one host; it is recorded in the state before anything else can fail. systemd is PID 1
+    (`--systemd=always`: podman gives it the tmpfs mounts and stop signal it needs); privileged, since the
+    hosts mount file systems and make device nodes as the roles do on real nodes."""
     volumes = [arg for src, dest in sorted(mounts.items()) for arg in ("-v", f"{src}:{dest}")]
     done = podman(
-        "run", "-d", "--privileged", "--init", "--no-hosts",
+        "run", "-d", "--privileged", "--systemd=always", "--no-hosts",
         "--name", host.hostname, "--hostname", host.hostname,
         "--network", NETWORK, "--ip", host.inband_ip,
         "--label", "aifactory.lab=1",

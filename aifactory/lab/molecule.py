@@ -127,8 +127,10 @@ def run_scenario(role: str, image: str, containers_conf: Path, log_dir: Path, ti
     except subprocess.TimeoutExpired as exc:
         parts = [p.decode(errors="replace") if isinstance(p, bytes) else (p or "") for p in (exc.stdout, exc.stderr)]
         output, rc = "".join(parts) + f"\nmolecule timed out after {timeout:.0f}s\n", -1
-        # The instance may still run: remove it by the name this runner gave it.
-        subprocess.run(["podman", "rm", "-f", instance_name(role)], capture_output=True, check=False)
+        # The instances may still run: remove them by the names this runner gave them (a scenario with two
+        # hosts names its second `<instance>-peer`).
+        for name in (instance_name(role), instance_name(role) + "-peer"):
+            subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
     log.write_text(output)
     step = None if rc == 0 else (_failed_step(output) or "molecule")
     return ScenarioResult(role, rc == 0, time.monotonic() - start, step, str(log))

@@ -8,7 +8,8 @@ from typing import Any
 from aifactory.lab.podman import exec_in, podman
 from aifactory.lab.state import LabState
 
-DAEMONS = ("munged", "slurmctld", "slurmd", "node_exporter", "prometheus", "mlflow")
+# The systemd units the roles run on lab hosts.
+DAEMONS = ("munge", "slurmctld", "slurmd", "prometheus-node-exporter", "prometheus", "mlflow")
 
 
 def _http_ok(url: str) -> bool:
@@ -20,9 +21,7 @@ def _http_ok(url: str) -> bool:
 
 
 def _daemons(name: str) -> list[str]:
-    script = "; ".join(
-        f"/usr/local/sbin/aifactory-daemon status {d} 2>/dev/null && echo {d}" for d in DAEMONS
-    )
+    script = "; ".join(f"systemctl is-active --quiet {d} && echo {d}" for d in DAEMONS)
     done = exec_in(name, ["sh", "-c", script + "; true"], timeout=30)
     return sorted(done.stdout.split())
 

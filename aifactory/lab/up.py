@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import time
 from collections.abc import Callable
@@ -32,17 +31,14 @@ def source_dir() -> Path:
     return Path(os.environ.get("AIFACTORY_LAB_SRC", str(REPO_ROOT)))
 
 
-def _keys(directory: Path) -> tuple[Path, Path]:
-    """An SSH key for Ansible and a munge key for the cluster, made fresh for each lab."""
+def _ssh_key(directory: Path) -> Path:
+    """An SSH key for Ansible, made fresh for each lab. (The munge key is the factory's, made and copied by
+    the munge role as in production.)"""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     ssh_key = directory / "id_ed25519"
     if not ssh_key.exists():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh_key)], check=True)
-    munge_key = directory / "munge.key"
-    if not munge_key.exists():
-        munge_key.write_bytes(secrets.token_bytes(1024))
-        munge_key.chmod(0o400)
-    return ssh_key, munge_key
+    return ssh_key
 
 
 def _wait_ssh(addresses: list[str], key: Path, timeout_s: float = 60) -> None:
@@ -76,7 +72,7 @@ def build_hosts(design: LabDesign, step: Step) -> LabState:
     ref = image.ensure_image(log)
     step("venv: MLflow, torch (CPU) and PyYAML for the hosts (cached)")
     env_dir = venv.ensure_venv(log)
-    ssh_key, munge_key = _keys(state_dir() / "keys")
+    ssh_key = _ssh_key(state_dir() / "keys")
     shared = state_dir() / "shared"
     shared.mkdir(parents=True, exist_ok=True)
     state.directories = sorted({*state.directories, str(state_dir())})
@@ -90,7 +86,7 @@ def build_hosts(design: LabDesign, step: Step) -> LabState:
         if host.hostname not in state.containers:
             hosts.start_host(state, host, ref, mounts)
     _wait_ssh([h.inband_ip for h in lab], ssh_key)
-    write_inventory(inventory_dir(), design, lab_vars(design, env_dir, ssh_key, munge_key))
+    write_inventory(inventory_dir(), design, lab_vars(design, env_dir, ssh_key))
     return state
 
 

@@ -80,6 +80,16 @@ def _extract(key: Any, container: Any) -> Any:
 
 def _environment() -> NativeEnvironment:
     env = NativeEnvironment(undefined=StrictUndefined)
+    # The roles are written against Ansible's filters (intersect, union, ...): take Ansible's own where it is
+    # installed (the deploy extra), so the manifest evaluates them as a converge would.
+    try:
+        from ansible.plugins.filter.core import FilterModule as CoreFilters
+        from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
+    except ImportError:  # pragma: no cover - the deploy extra is not installed
+        pass
+    else:
+        env.filters.update(CoreFilters().filters())
+        env.filters.update(MathFilters().filters())
     env.filters.update({"bool": _bool, "flatten": _flatten, "extract": _extract})
     return env
 

@@ -27,6 +27,13 @@ def _cli(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _exec(host: str, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", "exec", host, *command], capture_output=True, text=True, timeout=90, check=False,
+        env={**os.environ, "CONTAINERS_CONF": "/var/lib/aifactory/lab/containers.conf"},
+    )  # fmt: skip
+
+
 def _node_targets(prometheus: str, timeout_s: float = 90) -> dict[str, str]:
     """Node-exporter targets and their health, once every one has been scraped (bounded wait)."""
     deadline = time.monotonic() + timeout_s
@@ -43,6 +50,7 @@ def _node_targets(prometheus: str, timeout_s: float = 90) -> dict[str, str]:
 def test_lab_up_run_and_down() -> None:
     up = _cli("lab", "up", "--nodes", "2", "--format", "json", timeout=1500)
     try:
+        assert "{" in up.stdout, f"lab up printed no result (exit {up.returncode}): {up.stderr[-4000:]}"
         data = json.loads(up.stdout[up.stdout.index("{") :])
         assert data["converge"]["succeeded"], up.stdout[-4000:]
         ctl = data["controller"]
@@ -53,6 +61,14 @@ def test_lab_up_run_and_down() -> None:
             env={**os.environ, "CONTAINERS_CONF": "/var/lib/aifactory/lab/containers.conf"},
         )  # fmt: skip
         assert ["lab001", "lab002"] == sorted(hostnames.stdout.split()), hostnames.stderr
+        # Production-like hosts: systemd is PID 1, every host holds the one factory munge key, and the
+        # roles' daemons are the packages' (or the role's) units, active.
+        assert {"systemd"} == {_exec(h, "cat", "/proc/1/comm").stdout.strip() for h in data["addresses"]}
+        keys = {_exec(h, "sha256sum", "/etc/munge/munge.key").stdout.split()[0] for h in data["addresses"]}
+        assert 1 == len(keys)
+        units = {"munge", "slurmctld", "prometheus", "mlflow", "prometheus-node-exporter"}
+        assert "active\n" * len(units) == _exec(ctl, "systemctl", "is-active", *sorted(units)).stdout
+        assert "active\n" * 2 == _exec("lab001", "systemctl", "is-active", "munge", "slurmd").stdout
         assert "ran" == data["burnin"].get("status"), data["burnin"]
         # Every node reported a verdict (a shared, loaded CPU may make one WARN; that is the suite's call).
         assert ["lab001", "lab002"] == sorted(data["burnin"]["verdicts"])

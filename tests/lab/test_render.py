@@ -156,3 +156,20 @@ def test_lab_design_follows_the_node_count() -> None:
 def test_lab_design_rejects_node_counts_outside_one_to_three(nodes: int) -> None:
     with pytest.raises(UserError, match=f"--nodes {nodes} is outside the lab's range 1-3"):
         lab_design(nodes)
+
+
+def test_lab_vars_keep_production_node_sizes_and_set_no_munge_key(tmp_path: Path) -> None:
+    """The lab renders Slurm's node lines as production does (no CPU or memory sizes of its own) and leaves
+    the factory munge key to the munge role; its remaining differences are the ones it documents."""
+    from aifactory.lab.config import lab_vars
+    from aifactory.render.group_vars import blueprint_group_vars
+
+    design = lab_design(2)
+    variables = lab_vars(design, tmp_path / "venv", tmp_path / "id_ed25519")
+    production = blueprint_group_vars(design.blueprint, design.hosts)
+    assert production["slurm_common_nodes"] == variables["slurm_common_nodes"]
+    assert all("cpus" not in n or not n["cpus"] for n in variables["slurm_common_nodes"])
+    assert all("memory_mb" not in n or not n["memory_mb"] for n in variables["slurm_common_nodes"])
+    assert not any(key.startswith("munge_") for key in variables)
+    # Simulated GPUs are the one sizing difference: gres on the compute nodes (no GPU on this machine).
+    assert [2, 2] == [n["gpus"] for n in variables["slurm_common_nodes"]]
