@@ -64,6 +64,8 @@ def up(
         "controller": result.state.controller,
         "burnin": {k: v for k, v in result.burnin.items() if k != "output_tail"},
         "converge": conv.as_dict() if conv else None,
+        "mirror": result.state.mirror,
+        "network": {"name": result.state.network, "bridge": result.state.bridge, "gateway": result.state.gateway},
         "services": result.state.services,
         "timings": result.state.timings,
     }
@@ -161,7 +163,7 @@ def molecule_cmd(
     progress, task = _progress()
     with progress:
         progress.update(task, description="lab image")
-        image = ensure_image(log_dir / "image.log")
+        image = ensure_image(log_dir / "image.log", "molecule")
         results = molecule.run_all(
             selected, image, containers_conf(), log_dir, lambda role: progress.update(task, description=f"role {role}")
         )

@@ -55,13 +55,28 @@ def lab_design(nodes: int) -> LabDesign:
     return LabDesign(bp, hosts, str(bp.fabric.addressing.inband))
 
 
-def lab_vars(design: LabDesign, venv: Path, ssh_key: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LabMirrors:
+    """Where the lab serves its mirrors (on its bridge address) and the key its apt repository is signed with."""
+
+    apt: str
+    apt_key: str
+    pypi: str
+
+
+def lab_vars(design: LabDesign, venv: Path, ssh_key: Path, mirrors: LabMirrors) -> dict[str, Any]:
     """The blueprint's group variables as production renders them (`blueprint_group_vars`, no node sizes
-    of the lab's own, the factory munge key made by the munge role), plus the lab's differences from
-    production, each with its reason beside it."""
+    of the lab's own, the factory munge key made by the munge role), the lab's own mirrors in the variables
+    a sovereign site's `site.sovereignty.mirrors` renders into, plus the lab's differences from production,
+    each with its reason beside it."""
     variables = blueprint_group_vars(design.blueprint, design.hosts)
     variables.update(
         {
+            # The hosts have no route out: every .deb and wheel comes from the lab's mirrors (aifactory/lab/
+            # mirrors.py), through the same base-role variables a sovereign site's mirrors set.
+            "base_apt_mirror": mirrors.apt,
+            "base_apt_mirror_key": mirrors.apt_key,
+            "base_pypi_mirror": mirrors.pypi,
             # Ansible's way in: the key `lab up` made, as root (the hosts are the lab's own containers).
             "ansible_user": "root",
             "ansible_ssh_private_key_file": str(ssh_key),
@@ -79,9 +94,11 @@ def lab_vars(design: LabDesign, venv: Path, ssh_key: Path) -> dict[str, Any]:
             ],
             # No RDMA device on the lab bridge (LAB_NCCL_ENV).
             "fabric_nccl_env": {**LAB_NCCL_ENV, **variables["fabric_nccl_env"]},
-            # The hosts have no route out (no PyPI): MLflow and the burn-in suite come from the lab's venv,
-            # mounted read-only, and the suite is the source tree on that venv's path.
-            "mlflow_venv": str(venv),
+            # MLflow is pip-installed by its role from the lab's PyPI mirror, as in production. The burn-in
+            # suite is not: its environment holds torch (a ~190 MB wheel, ~1.7 GB installed), and installing it
+            # on every compute node would make the first converge several minutes longer on this machine's two
+            # shared cores. The compute nodes run the suite from the lab's venv (the same lock's wheels, built
+            # once on this machine), mounted read-only, with the source tree on its path.
             "mlflow_port": MLFLOW_PORT,
             "prometheus_listen": f"0.0.0.0:{PROMETHEUS_PORT}",
             "burnin_venv": str(venv),

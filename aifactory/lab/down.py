@@ -5,18 +5,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from aifactory.lab import hosts
+from aifactory.lab import hosts, mirrors
 from aifactory.lab.paths import state_dir
 from aifactory.lab.state import LabState
 
 
 def lab_down() -> list[str]:
-    """Remove the lab's containers (their daemons end with them), network and state directory. Returns
-    what could not be removed (empty when all is gone)."""
+    """Stop the mirrors' server (by its recorded PID), remove the lab's containers (their daemons end with
+    them), network, bridge and state directory. Returns what could not be removed (empty when all is gone)."""
     state = LabState.load()
     left: list[str] = []
     if state is not None:
-        left = hosts.remove_hosts(state)
+        if not mirrors.stop(state):
+            left.append(f"mirror server (PID {state.mirror.get('pid')})")
+        left += hosts.remove_hosts(state)
     if not left:
         root = state_dir()
         for directory in sorted({*(state.directories if state else []), str(root)}):

@@ -1,9 +1,19 @@
 """The lab's hosts: one controller (Slurm controller, login, Prometheus, MLflow) and N compute nodes,
 each a privileged podman container on the lab's own bridge network, booted with systemd as PID 1 like a
-production node, reached by Ansible over SSH (the image's ssh.service)."""
+production node, reached by Ansible over SSH (the image's ssh.service).
+
+The network has no route off it: `podman network create --internal`. With podman 4's CNI backend an internal
+bridge is no gateway (the bridge plugin's `isGateway: false`, no masquerading) and the hosts get no default
+route, only the lab subnet on their interface; so the bridge has no address on this machine either, and
+nothing here could reach the hosts. The lab therefore makes the bridge itself before any host joins it (the
+bridge plugin takes an existing bridge of its name as it is) and gives it the subnet's gateway address: this
+machine reaches the hosts (Ansible, the lab's mirrors, the tests) and the hosts reach this machine on that one
+address, and nothing beyond it (no route, no NAT)."""
 
 from __future__ import annotations
 
+import ipaddress
+import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,12 +42,37 @@ def controller_of(hosts: Sequence[Host]) -> str:
     return next(h.hostname for h in hosts if "slurm-controller" in h.functions)
 
 
+def gateway_of(subnet: str) -> str:
+    """This machine's address on the lab network: the subnet's first address (podman's gateway)."""
+    return str(next(ipaddress.ip_network(subnet).hosts()))
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False, timeout=30)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)} failed: {done.stderr.strip()}")
+    return done
+
+
+def link_exists(name: str) -> bool:
+    return bool(name) and _ip("link", "show", "dev", name, check=False).returncode == 0
+
+
 def create_network(state: LabState, subnet: str) -> None:
-    """The lab's bridge on the blueprint's in-band network (`fabric.addressing.inband`)."""
+    """The lab's internal bridge on the blueprint's in-band network (`fabric.addressing.inband`), with this
+    machine's gateway address on it; network and bridge are recorded before anything else can fail."""
+    gateway = gateway_of(subnet)
     if podman("network", "exists", NETWORK, check=False).returncode != 0:
-        podman("network", "create", "--subnet", subnet, NETWORK)
-    state.network, state.subnet = NETWORK, subnet
+        podman("network", "create", "--internal", "--subnet", subnet, "--gateway", gateway, NETWORK)
+    bridge = podman("network", "inspect", NETWORK, "--format", "{{.NetworkInterface}}").stdout.strip()
+    state.network, state.subnet, state.bridge, state.gateway = NETWORK, subnet, bridge, gateway
     state.save()
+    if not link_exists(bridge):
+        _ip("link", "add", "name", bridge, "type", "bridge")
+    prefix = ipaddress.ip_network(subnet).prefixlen
+    if f" {gateway}/" not in _ip("-o", "addr", "show", "dev", bridge).stdout:
+        _ip("addr", "add", f"{gateway}/{prefix}", "dev", bridge)
+    _ip("link", "set", bridge, "up")
 
 
 def start_host(state: LabState, host: Host, image: str, mounts: dict[str, str]) -> None:
@@ -69,9 +104,11 @@ def remove_hosts(state: LabState) -> list[str]:
     exists = (
         podman("network", "exists", state.network, check=False).returncode == 0 if state.network else False
     )
-    network_there = exists
-    if network_there and podman("network", "rm", state.network, check=False).returncode != 0:
+    if exists and podman("network", "rm", state.network, check=False).returncode != 0:
         left.append(f"network {state.network}")
+    # The bridge is the lab's own (made by create_network): removed by its recorded name once the network is.
+    if not left and link_exists(state.bridge) and _ip("link", "del", state.bridge, check=False).returncode != 0:
+        left.append(f"bridge {state.bridge}")
     return left
 
 

@@ -17,6 +17,9 @@ class LabState:
 
     network: str = ""
     subnet: str = ""
+    bridge: str = ""  # the network's bridge interface on this machine
+    gateway: str = ""  # this machine's address on it (the mirrors are served there)
+    mirror: dict[str, Any] = field(default_factory=dict)  # the mirrors' server: pid, address, port, url, dir
     containers: dict[str, str] = field(default_factory=dict)  # host name -> container ID
     addresses: dict[str, str] = field(default_factory=dict)  # host name -> address
     directories: list[str] = field(default_factory=list)

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from aifactory.deploy.ansible import REPO_ROOT, RunResult, run_playbook
-from aifactory.lab import burnin_job, hosts, image, venv
-from aifactory.lab.config import MLFLOW_PORT, PROMETHEUS_PORT, LabDesign, lab_design, lab_vars, write_inventory
+from aifactory.lab import burnin_job, hosts, image, mirrors, venv
+from aifactory.lab.config import (
+    MLFLOW_PORT,
+    PROMETHEUS_PORT,
+    LabDesign,
+    LabMirrors,
+    lab_design,
+    lab_vars,
+    write_inventory,
+)
 from aifactory.lab.paths import state_dir
 from aifactory.lab.state import LabState
 
@@ -68,16 +76,19 @@ def build_hosts(design: LabDesign, step: Step) -> LabState:
     log = state_dir() / "build.log"
     state_dir().mkdir(parents=True, exist_ok=True)
     state = LabState.load() or LabState()
-    step("image: debootstrap Debian root file system (cached)")
-    ref = image.ensure_image(log)
+    step("image: bare debootstrap Debian root file system (cached)")
+    ref = image.ensure_image(log, image.LAB)
     step("venv: MLflow, torch (CPU) and PyYAML for the hosts (cached)")
     env_dir = venv.ensure_venv(log)
     ssh_key = _ssh_key(state_dir() / "keys")
     shared = state_dir() / "shared"
     shared.mkdir(parents=True, exist_ok=True)
     state.directories = sorted({*state.directories, str(state_dir())})
-    step("hosts: bridge network and podman containers")
+    step("network: internal bridge, no route out")
     hosts.create_network(state, design.subnet)
+    step("mirrors: apt and PyPI from the lab's manifest (cached), served on the lab bridge")
+    served = mirrors.start(state, design)
+    step("hosts: podman containers")
     lab = design.hosts
     state.controller = hosts.controller_of(lab)
     state.shared_mount = design.shared_mount
@@ -86,7 +97,8 @@ def build_hosts(design: LabDesign, step: Step) -> LabState:
         if host.hostname not in state.containers:
             hosts.start_host(state, host, ref, mounts)
     _wait_ssh([h.inband_ip for h in lab], ssh_key)
-    write_inventory(inventory_dir(), design, lab_vars(design, env_dir, ssh_key))
+    lab_mirrors = LabMirrors(mirrors.apt_url(served), mirrors.signing_key(served), mirrors.pypi_url(served))
+    write_inventory(inventory_dir(), design, lab_vars(design, env_dir, ssh_key, lab_mirrors))
     return state
 
 

@@ -1,8 +1,12 @@
-"""The lab end to end: up with two compute nodes, Slurm runs across them, burn-in lands in MLflow,
-Prometheus scrapes every node, a second converge changes nothing, and down leaves nothing behind."""
+"""The lab end to end: up with two compute nodes on a network with no route out, every package installed
+from the lab's own mirrors, Slurm runs across them, burn-in lands in MLflow, Prometheus scrapes every node, a
+second converge changes nothing, and down leaves nothing behind (no server, container, network or bridge)."""
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import itertools
 import json
 import os
 import subprocess
@@ -46,6 +50,78 @@ def _node_targets(prometheus: str, timeout_s: float = 90) -> dict[str, str]:
         time.sleep(3)
 
 
+def _outside_address(subnet: str) -> str:
+    """An address of this machine outside the lab subnet (its own interface, never a remote host)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    lab = ipaddress.ip_network(subnet)
+    for line in out.splitlines():
+        addr = ipaddress.ip_interface(line.split()[3]).ip
+        if addr not in lab:
+            return str(addr)
+    pytest.fail(f"this machine has no address outside {subnet} to test the lab's isolation against")
+
+
+def _no_way_out(host: str, outside: str) -> None:
+    """The host has no default route, and connecting to an address of this machine off the lab network fails
+    for want of a route (not because the port is closed)."""
+    routes = _exec(host, "ip", "-4", "route", "show").stdout
+    assert "default" not in routes, routes
+    probe = _exec(host, "python3", "-c", "import socket, sys\n"
+                  "try:\n    socket.create_connection((sys.argv[1], 22), timeout=5)\n"
+                  "except OSError as e:\n    print(e.errno)\nelse:\n    print('connected')", outside)  # fmt: skip
+    assert str(errno.ENETUNREACH) == probe.stdout.strip(), (probe.stdout, probe.stderr)
+
+
+def _installed(host: str) -> set[str]:
+    out = _exec(host, "dpkg-query", "-W", "-f", "${db:Status-Status} ${Package}=${Version}\n").stdout
+    return {line.split()[1] for line in out.splitlines() if line.startswith("installed ")}
+
+
+def _only_the_mirror(host: str, mirror: dict[str, str], bare: set[str], offered: set[str]) -> None:
+    """apt knows no source but the lab's mirror, and every package the roles installed (all that the bare
+    image did not hold) is a version the mirror serves, installed from it."""
+    sources = _exec(host, "sh", "-c", "ls /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null").stdout
+    assert ["aifactory-mirror.sources"] == sources.split(), sources
+    lists = _exec(host, "sh", "-c", "cd /var/lib/apt/lists && ls -p | grep -v / | grep -v '^lock$'").stdout
+    prefix = f"{mirror['address']}:{mirror['port']}_apt_dists_bookworm_"
+    names = [n.replace("%3a", ":") for n in lists.split()]
+    assert names and all(n.startswith(prefix) for n in names), names
+    added = _installed(host) - bare
+    assert added, f"{host}: the roles installed no package"
+    assert not added - offered, f"{host}: installed but not from the mirror: {sorted(added - offered)}"
+    # apt's own word for one of them: the installed version's origins are the mirror and dpkg's status only.
+    policy = _exec(host, "apt-cache", "policy", "slurm-client").stdout
+    table = policy.split("***", 1)[1].splitlines()[1:]
+    origins = [line.split(None, 1)[1] for line in itertools.takewhile(lambda x: x.startswith("        "), table)]
+    assert f"{mirror['url']}/apt bookworm/main amd64 Packages" in origins, policy
+    assert {"/var/lib/dpkg/status", f"{mirror['url']}/apt bookworm/main amd64 Packages"} >= set(origins), policy
+
+
+def _mirror_packages(url: str) -> set[str]:
+    with urllib.request.urlopen(url + "/apt/dists/bookworm/main/binary-amd64/Packages", timeout=30) as resp:
+        text = resp.read().decode()
+    fields = [dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and line[0] != " ")
+              for stanza in text.split("\n\n") if stanza.strip()]  # fmt: skip
+    return {f"{f['Package']}={f['Version']}" for f in fields}
+
+
+def _bare_packages(image: str) -> set[str]:
+    out = subprocess.run(
+        ["podman", "run", "--rm", "--network", "none", image, "dpkg-query", "-W", "-f", "${Package}=${Version}\n"],
+        capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "CONTAINERS_CONF": "/var/lib/aifactory/lab/containers.conf"},
+    ).stdout  # fmt: skip
+    return set(out.split())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        return b"http.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
 def test_lab_up_run_and_down() -> None:
     up = _cli("lab", "up", "--nodes", "2", "--format", "json", timeout=1500)
@@ -55,6 +131,21 @@ def test_lab_up_run_and_down() -> None:
         assert data["converge"]["succeeded"], up.stdout[-4000:]
         ctl = data["controller"]
         assert ["lab001", "lab002", "slurmctl01"] == sorted(data["addresses"])
+        mirror, network = data["mirror"], data["network"]
+        # Air-gapped: no host has a route off the lab network; the mirrors answer on this machine's bridge
+        # address, and every package the roles installed came from them.
+        outside = _outside_address("10.99.1.0/24")
+        from aifactory.lab.image import LAB, image_ref
+
+        bare, offered = _bare_packages(image_ref(LAB)), _mirror_packages(mirror["url"])
+        assert network["gateway"] == mirror["address"]
+        for host in data["addresses"]:
+            _no_way_out(host, outside)
+            _only_the_mirror(host, mirror, bare, offered)
+        # MLflow came from the PyPI mirror into the role's own venv, not from this machine's.
+        pip_conf = _exec(ctl, "cat", "/etc/pip.conf").stdout
+        assert f"index-url = {mirror['url']}/pypi/simple" in pip_conf, pip_conf
+        assert 0 == _exec(ctl, "test", "-x", "/opt/mlflow/venv/bin/mlflow").returncode
         hostnames = subprocess.run(
             ["podman", "exec", ctl, "timeout", "60", "srun", "-N2", "hostname"],
             capture_output=True, text=True, timeout=90, check=False,
@@ -85,6 +176,13 @@ def test_lab_up_run_and_down() -> None:
         down = _cli("lab", "down", timeout=300)
     assert down.returncode == 0, down.stderr
     assert not Path("/var/lib/aifactory/lab").exists()
+    if "data" in locals():
+        assert not _pid_alive(int(data["mirror"]["pid"])), "the mirror server outlived lab down"
+        bridge = subprocess.run(["ip", "link", "show", "dev", data["network"]["bridge"]], capture_output=True,
+                                check=False)  # fmt: skip
+        assert bridge.returncode != 0, f"bridge {data['network']['bridge']} left behind"
+    network = subprocess.run(["podman", "network", "exists", "aifactory-lab"], capture_output=True, check=False)
+    assert network.returncode != 0, "network aifactory-lab left behind"
     left = subprocess.run(["podman", "ps", "-a", "--filter", "label=aifactory.lab=1", "-q"],
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert left.stdout.strip() == ""

@@ -161,11 +161,12 @@ def test_lab_design_rejects_node_counts_outside_one_to_three(nodes: int) -> None
 def test_lab_vars_keep_production_node_sizes_and_set_no_munge_key(tmp_path: Path) -> None:
     """The lab renders Slurm's node lines as production does (no CPU or memory sizes of its own) and leaves
     the factory munge key to the munge role; its remaining differences are the ones it documents."""
-    from aifactory.lab.config import lab_vars
+    from aifactory.lab.config import LabMirrors, lab_vars
     from aifactory.render.group_vars import blueprint_group_vars
 
     design = lab_design(2)
-    variables = lab_vars(design, tmp_path / "venv", tmp_path / "id_ed25519")
+    mirrors = LabMirrors("http://10.99.1.1:8000/apt", "KEY", "http://10.99.1.1:8000/pypi/simple")
+    variables = lab_vars(design, tmp_path / "venv", tmp_path / "id_ed25519", mirrors)
     production = blueprint_group_vars(design.blueprint, design.hosts)
     assert production["slurm_common_nodes"] == variables["slurm_common_nodes"]
     assert all("cpus" not in n or not n["cpus"] for n in variables["slurm_common_nodes"])
@@ -173,3 +174,23 @@ def test_lab_vars_keep_production_node_sizes_and_set_no_munge_key(tmp_path: Path
     assert not any(key.startswith("munge_") for key in variables)
     # Simulated GPUs are the one sizing difference: gres on the compute nodes (no GPU on this machine).
     assert [2, 2] == [n["gpus"] for n in variables["slurm_common_nodes"]]
+
+
+def test_lab_vars_install_from_the_lab_mirrors_through_the_base_role(tmp_path: Path) -> None:
+    """The lab's hosts take packages from the lab's mirrors by the variables a site's mirrors render into,
+    and MLflow is pip-installed by its role (from that index) rather than run from this machine's venv."""
+    from aifactory.lab.config import LabMirrors, lab_vars
+
+    mirrors = LabMirrors("http://10.99.1.1:8000/apt", "-----BEGIN PGP", "http://10.99.1.1:8000/pypi/simple")
+    variables = lab_vars(lab_design(1), tmp_path / "venv", tmp_path / "id_ed25519", mirrors)
+    assert "http://10.99.1.1:8000/apt" == variables["base_apt_mirror"]
+    assert "-----BEGIN PGP" == variables["base_apt_mirror_key"]
+    assert "http://10.99.1.1:8000/pypi/simple" == variables["base_pypi_mirror"]
+    assert "mlflow_venv" not in variables
+
+
+def test_lab_network_gateway_is_the_subnets_first_address() -> None:
+    from aifactory.lab.hosts import gateway_of
+
+    assert "10.99.1.1" == gateway_of(lab_design(1).subnet)
+    assert "192.168.7.129" == gateway_of("192.168.7.128/25")

@@ -76,7 +76,7 @@ needs_podman_root = pytest.mark.skipif(
 def lab_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     from aifactory.lab.image import ensure_image
 
-    return ensure_image(tmp_path_factory.mktemp("image") / "image.log")
+    return ensure_image(tmp_path_factory.mktemp("image") / "image.log", "molecule")
 
 
 @pytest.mark.slow
