@@ -212,10 +212,20 @@ def fetch_debs(apt: Any, packages: Sequence[Mapping[str, Any]], into: Path) -> l
     out = []
     for deb in debs:
         path = into / deb.filename
+        # apt-get download names a file after the version with its epoch (`dmsetup_2%3a1.02.185-2_amd64.deb`),
+        # the archive's Filename drops it (`dmsetup_1.02.185-2_amd64.deb`): keep the archive's name.
+        fetched = into / downloaded_name(deb.name, deb.version, deb.architecture)
+        if not path.exists() and fetched.exists():
+            fetched.rename(path)
         if not path.exists() or sha256_file(path) != deb.sha256:
             raise RuntimeError(f"{deb.filename}: missing or not the manifest's SHA-256 after download")
         out.append(path)
     return out
+
+
+def downloaded_name(name: str, version: str, arch: str) -> str:
+    """The file name `apt-get download` gives a package: the version's `:` quoted as `%3a`."""
+    return f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
 
 
 @dataclass(frozen=True)

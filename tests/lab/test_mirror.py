@@ -270,3 +270,23 @@ def test_group_vars_map_the_blueprints_mirrors() -> None:
     assert {"base_apt_mirror": "https://apt.aifactory.example.de",
             "base_pypi_mirror": "https://pypi.aifactory.example.de/simple"} == mirror_vars(eu)  # fmt: skip
     assert {} == mirror_vars(load_blueprint("lab").model)
+
+
+def test_fetch_debs_finds_a_package_whose_version_has_an_epoch(tmp_path: Path) -> None:
+    """`apt-get download` keeps the epoch in the file name (`%3a`), the archive's Filename drops it."""
+    import hashlib
+
+    from aifactory.lab.mirror import fetch_debs
+
+    body = b"not really a deb"
+
+    class FakeApt:
+        def download(self, debs: list[object], into: Path) -> None:
+            into.mkdir(parents=True, exist_ok=True)
+            (into / "dmsetup_2%3a1.02.185-2_amd64.deb").write_bytes(body)
+
+    record = {"name": "dmsetup", "version": "2:1.02.185-2", "architecture": "amd64",
+              "filename": "dmsetup_1.02.185-2_amd64.deb", "size": len(body),
+              "sha256": hashlib.sha256(body).hexdigest(), "uri": ""}  # fmt: skip
+    paths = fetch_debs(FakeApt(), [record], tmp_path / "debs")
+    assert [tmp_path / "debs" / "dmsetup_1.02.185-2_amd64.deb"] == paths
