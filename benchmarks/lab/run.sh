@@ -1,5 +1,6 @@
 #!/bin/sh
-# `lab up` cold (empty cache: debootstrap, mirrors, venv, podman image all built) and warm (everything cached),
+# `lab up` cold (empty cache: debootstrap, the resolved manifest, the apt and PyPI mirrors, the burn-in venv and
+# the podman image all built) and warm (everything cached),
 # the first converge, and a second converge (target: at most 0.1 of the first): the default skip-fast one,
 # then one with --full (every task runs). The text of `lab up` and `lab status` is kept in
 # /tmp/aifactory-lab-{up,status}.txt (the README's tour shows them). Usage (root, no other lab running):
@@ -10,7 +11,7 @@ PY=${PY:-.venv/bin/python}
 cold_cache=$(mktemp -d /var/tmp/aifactory-lab-cold-XXXXXX)
 export AIFACTORY_LAB_CACHE="$cold_cache"
 # Cold: the lab's own image is removed by its reference, so it is built again from the empty cache.
-image=$($PY -c 'from aifactory.lab.image import image_ref; print(image_ref())')
+image=$($PY -c 'from aifactory.lab.image import LAB, image_ref; print(image_ref(LAB))')
 podman image rm -f "$image" >/dev/null 2>&1 || true
 start=$(date +%s)
 $PY cli.py lab up --nodes 2 > /tmp/aifactory-lab-up-cold.txt
@@ -35,6 +36,13 @@ cold = load("/tmp/aifactory-lab-status-cold.json")["timings"]
 timings = load("/tmp/aifactory-lab-status.json")["timings"]
 first = timings["converge_s"]
 print(json.dumps({"command": "sh benchmarks/lab/run.sh",
+    "machine": "2 cores, 24 GiB, Debian 12, no GPU; shared with other jobs while it ran (times are upper bounds)",
+    "note": ("cold: an empty AIFACTORY_LAB_CACHE and the lab image removed, so debootstrap, manifest resolution "
+             "(apt index download), the apt and PyPI mirror fill (.debs and wheels downloaded), the burn-in "
+             "venv and the podman image are all built; warm: all of those cached, new hosts. Both converges "
+             "install every role package from the lab's apt mirror and MLflow from its PyPI mirror onto bare "
+             "hosts with no route out. second_converge_s is the default converge (hosts matching their record "
+             "of the last converge join no further play); second_converge_full_s runs every task (--full)."),
     "cold_lab_up_wall_s": int(sys.argv[1]), "cold_first_converge_s": cold["converge_s"],
     "warm_lab_up_wall_s": int(sys.argv[2]), "warm_lab_up_s": timings["up_s"], "first_converge_s": first,
     "second_converge_s": again["seconds"], "second_converge_changed": again["changed"],

@@ -81,8 +81,8 @@ def _installed(host: str) -> set[str]:
 def _only_the_mirror(host: str, mirror: dict[str, str], bare: set[str], offered: set[str]) -> None:
     """apt knows no source but the lab's mirror, and every package the roles installed (all that the bare
     image did not hold) is a version the mirror serves, installed from it."""
-    sources = _exec(host, "sh", "-c", "ls /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null").stdout
-    assert ["aifactory-mirror.sources"] == sources.split(), sources
+    sources = _exec(host, "find", "/etc/apt/sources.list", "/etc/apt/sources.list.d", "-type", "f").stdout
+    assert ["/etc/apt/sources.list.d/aifactory-mirror.sources"] == sources.split(), sources
     lists = _exec(host, "sh", "-c", "cd /var/lib/apt/lists && ls -p | grep -v / | grep -v '^lock$'").stdout
     prefix = f"{mirror['address']}:{mirror['port']}_apt_dists_bookworm_"
     names = [n.replace("%3a", ":") for n in lists.split()]
