@@ -93,6 +93,7 @@ def rootfs_tarball(kind: Kind) -> Path:
 
 
 def _run(cmd: list[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as fh:
         fh.write(("$ " + " ".join(cmd) + "\n").encode())
         fh.flush()
@@ -112,7 +113,6 @@ def _pack(root: Path, tarball: Path, log: Path) -> None:
 def _bootstrap(root: Path, log: Path) -> None:
     """The lab hosts' root: minbase and the bootstrap packages, then apt's index and fetched .debs dropped,
     so the host knows no package source but what the roles give it."""
-    log.parent.mkdir(parents=True, exist_ok=True)
     include = ",".join(BOOTSTRAP_PACKAGES)
     _run(["debootstrap", "--variant=minbase", f"--include={include}", SUITE, str(root), MIRROR], log)
     for sub in ("var/lib/apt/lists", "var/cache/apt/archives"):
