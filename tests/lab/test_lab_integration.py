@@ -1,6 +1,7 @@
 """The lab end to end: up with two compute nodes on a network with no route out, every package installed
 from the lab's own mirrors, Slurm runs across them, burn-in lands in MLflow, Prometheus scrapes every node, a
-second converge changes nothing, and down leaves nothing behind (no server, container, network or bridge)."""
+second converge changes nothing (nor does the Pulumi node-group provider's), and down leaves nothing behind (no
+server, container, network or bridge)."""
 
 from __future__ import annotations
 
@@ -172,6 +173,11 @@ def test_lab_up_run_and_down() -> None:
         assert {f"{addr}:9100": "up" for addr in data["addresses"].values()} == targets
         again = _cli("lab", "converge", "--format", "json", timeout=900)
         assert json.loads(again.stdout[again.stdout.index("{") :])["changed"] == 0, again.stdout[-3000:]
+        # The Pulumi node-group provider, stored and loaded back as the engine does, converges the same hosts
+        # through limits of the same inventory, controller first, and changes nothing.
+        from tests.lab.test_nodegroups_provider import converge_lab_through_provider
+
+        converge_lab_through_provider()
     finally:
         down = _cli("lab", "down", timeout=300)
     assert down.returncode == 0, down.stderr

@@ -211,7 +211,6 @@ def render_role_template(name: str, variables: dict[str, object]) -> str:
                              keep_trailing_newline=True, trim_blocks=True)  # Ansible's template defaults
     defaults = yaml.safe_load((ROLE / "defaults/main.yml").read_text())
     scope = {**defaults, "ansible_facts": {"distribution_release": "bookworm"}, **variables}
-    scope["base_apt_mirror_suites"] = [env.from_string(s).render(scope) for s in scope["base_apt_mirror_suites"]]
     return env.get_template(name).render(scope)
 
 
