@@ -33,9 +33,9 @@ def converge_lab_through_provider() -> None:
         props = group_props(group, str(SITE_PLAYBOOK))
         created = provider.create(props)
         assert (True, 0) == (created.outs["converged"], created.outs["rc"]), group.name
-        assert not provider.diff(created.id_, created.outs, props).changes
+        assert not provider.diff(created.id, created.outs, props).changes
         # The lab converged these hosts with the same inventory and roles: the skip-fast check holds.
-        again = provider.update(created.id_, created.outs, props)
+        again = provider.update(created.id, created.outs, props)
         assert 0 == again.outs["changed"], group.name
 
 
