@@ -2,26 +2,22 @@
 
 Regenerate the goldens after an intended change with:
 
-    AIFACTORY_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/blueprint/test_reference.py
+    AIFACTORY_REGEN=1 .venv/bin/python -m pytest tests/blueprint/test_reference.py
 
 then review `git diff tests/golden/blueprints/` before committing.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from aifactory.blueprint import load_blueprint
 from aifactory.blueprint.sources import catalogue_names
-from aifactory.io import atomic_write, dumps_json
+from aifactory.io import dumps_json
+from tests.conftest import REFERENCE_BLUEPRINTS, REPO, golden_file
 
-REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "blueprints"
-NAMES = sorted(p.stem for p in (REPO / "blueprints").glob("*.yaml"))
-REGEN = os.environ.get("AIFACTORY_REGEN_GOLDEN") == "1"
+NAMES = REFERENCE_BLUEPRINTS
 
 
 def test_catalogue_lists_every_file_in_blueprints() -> None:
@@ -34,10 +30,7 @@ def test_reference_blueprint_matches_its_golden(name: str) -> None:
     loaded = load_blueprint(REPO / "blueprints" / f"{name}.yaml")
     assert name == loaded.model.name
     text = dumps_json(loaded.model.model_dump(mode="json", by_alias=True))
-    golden = GOLDEN / f"{name}.json"
-    if REGEN:
-        atomic_write(golden, text)
-    assert golden.read_text(encoding="utf-8") == text, "intended? AIFACTORY_REGEN_GOLDEN=1 (see module doc)"
+    assert golden_file(GOLDEN / f"{name}.json", text) == text, "intended? AIFACTORY_REGEN=1 (see module doc)"
 
 
 def test_no_stale_goldens() -> None:

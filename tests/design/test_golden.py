@@ -7,25 +7,20 @@ and review the diff."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from aifactory.cli.plan import load_and_plan
 from aifactory.io import dumps_json
+from tests.conftest import REFERENCE_BLUEPRINTS, REPO, golden_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 GOLDEN = ROOT / "tests" / "golden" / "plans"
-BLUEPRINTS = sorted(p.stem for p in (ROOT / "blueprints").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("name", BLUEPRINTS)
+@pytest.mark.parametrize("name", REFERENCE_BLUEPRINTS)
 def test_golden_plan(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     _, _, data = load_and_plan(f"blueprints/{name}.yaml", None)
-    path = GOLDEN / f"{name}.json"
-    if os.environ.get("AIFACTORY_REGEN"):
-        path.write_text(dumps_json(data), encoding="utf-8")
-    assert json.loads(path.read_text(encoding="utf-8")) == data
+    assert json.loads(golden_file(GOLDEN / f"{name}.json", dumps_json(data))) == data
     assert data["findings"] == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,11 @@ from typer.testing import CliRunner
 from aifactory.cli.main import app
 from aifactory.render.manifest import locked_wheels
 from aifactory.render.rolepackages import RoleReader, host_pattern
+from tests.conftest import REFERENCE_BLUEPRINTS, REPO, golden_file
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "manifest"
-ROOT = Path(__file__).resolve().parents[2]
-BLUEPRINTS = sorted(p.stem for p in (ROOT / "blueprints").glob("*.yaml"))
+GOLDEN = REPO / "tests" / "golden" / "manifest"
+ROOT = REPO
+BLUEPRINTS = REFERENCE_BLUEPRINTS
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -28,9 +28,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_design_manifest_matches_golden(name: str) -> None:
     code, out, _ = run("manifest", name, "--no-resolve", "--format", "json")
     assert 0 == code
-    if os.environ.get("AIFACTORY_REGEN") == "1":  # as the golden plans and inventories: regenerate, then review
-        (GOLDEN / f"{name}.json").write_text(out)
-    assert (GOLDEN / f"{name}.json").read_text() == out
+    assert golden_file(GOLDEN / f"{name}.json", out) == out
 
 
 @pytest.mark.parametrize("name", BLUEPRINTS)
