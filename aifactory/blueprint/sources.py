@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aifactory import resources
 from aifactory.blueprint.merge import merge
 from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text, to_plain
 from aifactory.errors import Location, UserError
@@ -14,9 +15,9 @@ MAX_EXTENDS = 8
 
 
 def blueprints_dir() -> Path:
-    """The reference catalogue: $AIFACTORY_BLUEPRINTS, else `blueprints/` of this checkout."""
+    """The reference catalogue: $AIFACTORY_BLUEPRINTS, else the blueprints the package ships."""
     env = os.environ.get("AIFACTORY_BLUEPRINTS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "blueprints"
+    return Path(env) if env else resources.blueprints_dir()
 
 
 def catalogue_names() -> list[str]:
