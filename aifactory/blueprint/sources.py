@@ -43,10 +43,18 @@ def real_path(path: Path) -> Path:
 
 
 def display_path(path: Path) -> str:
+    """A file as messages and outputs name it: relative to the working directory; a file of the catalogue the
+    package ships as `blueprints/NAME.yaml` (the same from a checkout and from any installed copy); else as
+    given."""
+    real = real_path(path)
     try:
-        return str(real_path(path).relative_to(Path.cwd().resolve()))
+        return str(real.relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        pass
+    catalogue = resources.blueprints_dir()
+    if real.is_relative_to(catalogue):
+        return str(Path("blueprints") / real.relative_to(catalogue))
+    return str(path)
 
 
 def resolve_reference(ref: str, loc: Location | None) -> Path:
