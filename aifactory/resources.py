@@ -18,7 +18,8 @@ In a source checkout (and an editable install of it) those entries are symlinks 
 runs; setuptools follows the links and copies the files into the wheel and the sdist.
 
 Paths returned are real, resolved file-system paths: an installed wheel and an editable install are plain
-directories; a zipped install is unpacked once, for the life of the process, through `as_file`.
+directories; a package imported from a zip file is unpacked through `as_file` for the life of the process
+(folders need Python 3.12's `as_file`; pip never installs a wheel zipped).
 """
 
 from __future__ import annotations
