@@ -215,3 +215,10 @@ def test_first_commands_in_an_empty_folder(wheel_venv: WheelVenv, tmp_path: Path
     assert files and files == sorted(p.relative_to(checkout_out) for p in checkout_out.rglob("*") if p.is_file())
     for name in files:
         assert (wheel_out / name).read_bytes() == (checkout_out / name).read_bytes(), name
+
+
+def test_a_command_that_needs_an_extra_says_which(wheel_venv: WheelVenv, tmp_path: Path) -> None:
+    # The core set has no Ansible: `manifest` (which reads the roles with Ansible's filters) names the extra.
+    done = wheel_venv.run("manifest", "lab", "--no-resolve", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "sovereign-aifactory[deploy]" in done.stderr and "Traceback" not in done.stderr
