@@ -22,9 +22,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # Not the product: what a copy of the checkout leaves out before it builds (the rest, junk included, stays,
-# so the wheel's exclusions are tested on a tree that has __pycache__ folders and caches).
-_NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "out",
-                                     ".lab", ".whl", ".pulumi-state")
+# so the wheel's exclusions are tested on a tree that has __pycache__ folders and caches): VCS data and
+# virtual environments anywhere, earlier build outputs, tool caches and run state at the top.
+_NOWHERE = shutil.ignore_patterns(".git", ".venv", "node_modules", "*.egg-info")
+_TOP = {"build", "dist", "out", ".lab", ".whl", ".pulumi-state", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+        ".hypothesis"}
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    top = _TOP.intersection(names) if Path(folder) == REPO else set()
+    return set(_NOWHERE(folder, names)) | top
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ def _run(args: list[str], cwd: Path, timeout: float) -> None:
 
 def copy_checkout(target: Path) -> Path:
     """This checkout's working tree (links kept as links), without its VCS data and virtual environments."""
-    shutil.copytree(REPO, target, symlinks=True, ignore=_NOT_COPIED)
+    shutil.copytree(REPO, target, symlinks=True, ignore=_not_copied)
     return target
 
 
