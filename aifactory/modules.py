@@ -11,8 +11,9 @@ Each module is a folder `modules/<layer>/<name>/` with a `module.yaml`:
     inputs: {...}                   # documentation: what the args carry
     roles: [...]                    # Ansible roles the module drives, if any
 
-`discover()` scans `modules/*/*/module.yaml` under the repository and every folder in `$AIFACTORY_MODULES`
-(os.pathsep separated), so users add modules without touching the library. Files are imported as
+`discover()` scans `modules/*/*/module.yaml` of the modules the package ships (`aifactory.resources`) and
+every folder in `$AIFACTORY_MODULES` (os.pathsep separated), so users add modules without touching the
+library. Files are imported as
 `modules.<layer>.<name>.<file>` (a namespace package rooted at the folder's grandparent), which keeps classes
 importable by the Pulumi dynamic-provider host as well.
 """
@@ -29,10 +30,11 @@ from typing import Any
 
 import yaml
 
+from aifactory import resources
 from aifactory.errors import Location, UserError
 
 LAYERS = ("compute", "fabric", "storage", "cooling", "mlops")
-REPO_MODULES = Path(__file__).resolve().parents[1] / "modules"
+REPO_MODULES = resources.modules_dir()  # the modules the package ships (in a checkout: its modules/)
 _REQUIRED = ("name", "layer", "type", "entry", "args")
 
 
@@ -157,8 +159,8 @@ class StackContext:
     """What every module's `Args.from_stack()` receives: the checked blueprint and everything derived from it.
 
     `plan` is the design engine's Plan (None until that engine is installed); `hosts` its host records;
-    `rendered` the Kubernetes layer from `aifactory.render.kubernetes.build`; `repo` the checkout, where the
-    Ansible playbooks and roles live."""
+    `rendered` the Kubernetes layer from `aifactory.render.kubernetes.build`; `repo` the folder where the
+    Ansible playbooks and roles live (`playbooks/site.yml`, `roles/`): the collection the package ships."""
 
     loaded: Any  # aifactory.blueprint.LoadedBlueprint
     region: str
@@ -166,4 +168,4 @@ class StackContext:
     rendered: Any  # aifactory.render.kubernetes.Rendered
     plan: Any = None
     hosts: tuple[Any, ...] = ()
-    repo: Path = REPO_MODULES.parent
+    repo: Path = field(default_factory=resources.collection_dir)

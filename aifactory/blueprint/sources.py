@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aifactory import resources
 from aifactory.blueprint.merge import merge
 from aifactory.blueprint.yamlsrc import YNode, parse_text, read_text, to_plain
 from aifactory.errors import Location, UserError
@@ -14,9 +15,9 @@ MAX_EXTENDS = 8
 
 
 def blueprints_dir() -> Path:
-    """The reference catalogue: $AIFACTORY_BLUEPRINTS, else `blueprints/` of this checkout."""
+    """The reference catalogue: $AIFACTORY_BLUEPRINTS, else the blueprints the package ships."""
     env = os.environ.get("AIFACTORY_BLUEPRINTS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "blueprints"
+    return Path(env) if env else resources.blueprints_dir()
 
 
 def catalogue_names() -> list[str]:
@@ -42,10 +43,18 @@ def real_path(path: Path) -> Path:
 
 
 def display_path(path: Path) -> str:
+    """A file as messages and outputs name it: relative to the working directory; a file of the catalogue the
+    package ships as `blueprints/NAME.yaml` (the same from a checkout and from any installed copy); else as
+    given."""
+    real = real_path(path)
     try:
-        return str(real_path(path).relative_to(Path.cwd().resolve()))
+        return str(real.relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        pass
+    catalogue = resources.blueprints_dir()
+    if real.is_relative_to(catalogue):
+        return str(Path("blueprints") / real.relative_to(catalogue))
+    return str(path)
 
 
 def resolve_reference(ref: str, loc: Location | None) -> Path:

@@ -19,14 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aifactory import resources
 from aifactory.blueprint.loader import LoadedBlueprint, load_blueprint, load_tree, validate_tree
 from aifactory.blueprint.sources import display_path, load_file, named_blueprint, repository_root
 from aifactory.blueprint.yamlsrc import YNode, parse_text
 from aifactory.errors import Location, UserError
 from aifactory.files import check_name, is_file
 
-CHECKOUT = Path(__file__).resolve().parents[2]  # this checkout: its stacks/ is the Pulumi project
-STACKS = CHECKOUT / "stacks"
+STACKS = resources.stacks_dir()  # the Pulumi project the package ships (in a checkout: its stacks/)
 BLUEPRINT_KEY = "aifactory:blueprint"
 OVERRIDES_KEY = "aifactory:overrides"
 REGION_KEY = "aifactory:region"

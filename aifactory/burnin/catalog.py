@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aifactory import resources
 from aifactory.burnin import BurninInputError
 
-CATALOG_PATH = Path(__file__).resolve().parent.parent / "catalog" / "data" / "gpus.yaml"
+CATALOG_PATH = resources.package_file("catalog", "data", "gpus.yaml")
 
 REFERENCE_FIELDS = (
     "bf16_tflops",

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from aifactory import resources
 from aifactory.burnin import BurninInputError
 from aifactory.io import atomic_write_tree, dumps_json
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
+SCHEMA_PATH = resources.package_file("burnin", "schema", "report.schema.json")
 FILES = {"json": "burnin-report.json", "text": "burnin-summary.txt", "junit": "burnin-junit.xml"}
 
 # Headline figure per phase for the summary table: (column, phase, getter, format).

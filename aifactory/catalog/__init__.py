@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import difflib
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-DATA = Path(__file__).parent / "data"
+from aifactory import resources
+
+DATA = resources.package_file("catalog", "data")
 
 
 class _Entry(BaseModel):

@@ -1,6 +1,7 @@
 """Run the site playbook through ansible-runner, with progress and per-host results.
 
-The roles and playbooks live at the top of the repository; ansible-runner is imported only when a run
+The roles and the site playbook are the collection aifactory.factory that ships in the package
+(`aifactory.resources`: in a checkout, its top-level roles/ and playbooks/); ansible-runner is imported only when a run
 starts. Limits accept host names, `rack:NAME` and `su:N`, translated to the inventory's groups.
 """
 
@@ -14,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aifactory import resources
 from aifactory.render.inventory import group_name
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ROLES_DIR = REPO_ROOT / "roles"
-ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"  # roles_path and the aifactory.factory collection path
-SITE_PLAYBOOK = REPO_ROOT / "playbooks" / "site.yml"
+ROLES_DIR = resources.roles_dir()
+ANSIBLE_CFG = resources.ansible_cfg()  # roles_path and the aifactory.factory collection path
+COLLECTIONS_PATH = resources.collections_path()  # holds ansible_collections/aifactory/factory
+SITE_PLAYBOOK = resources.site_playbook()
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped")
 
 
@@ -82,13 +84,14 @@ def translate_limit(items: Sequence[str]) -> str:
 
 
 def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for ansible-playbook: the repository's ansible.cfg (roles and the aifactory.factory
-    collection the site playbook names them by) whatever the working directory, no host-key prompts,
+    """Environment for ansible-playbook: the package's ansible.cfg and the aifactory.factory collection the
+    site playbook names its roles by (from the installed package) whatever the working directory, no host-key prompts,
     pipelined SSH with shared connections, and this interpreter's bin directory first so the matching
     ansible runs."""
     env = {
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(ROLES_DIR),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=900s -o UserKnownHostsFile=/dev/null",

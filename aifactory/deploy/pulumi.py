@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aifactory import resources
 from aifactory.blueprint import LoadedBlueprint
-from aifactory.blueprint.stackfile import CHECKOUT, STACKS, load_stack, read_stack
+from aifactory.blueprint.stackfile import STACKS, load_stack, read_stack
 from aifactory.errors import Location, Problem, UserError
 from aifactory.modules import Registry, StackContext, discover
 from aifactory.render.kubernetes import build
 
-REPO = CHECKOUT
-STATE_DIR = REPO / ".pulumi-state"
+# The checkout the program runs from (put on the program's PYTHONPATH), None for an installed package; the
+# local state backend lives at its root, else in the folder the command runs in.
+REPO = resources.source_root()
+STATE_DIR = (REPO or Path.cwd()) / ".pulumi-state"
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ def _workspace_env() -> dict[str, str]:
             "export PULUMI_CONFIG_PASSPHRASE=... (or PULUMI_CONFIG_PASSPHRASE_FILE)",
         )
     STATE_DIR.mkdir(parents=True, exist_ok=True)
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    path = os.pathsep.join(p for p in (str(REPO or ""), os.environ.get("PYTHONPATH", "")) if p)
     return {
         "PULUMI_BACKEND_URL": f"file://{STATE_DIR}",
         "PYTHONPATH": path,

@@ -21,12 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aifactory import resources
 from aifactory.errors import UserError
 from aifactory.lab import venv
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLES_DIR = ROOT / "roles"
-BASE_CONFIG = ROOT / ".config" / "molecule" / "config.yml"
+ROLES_DIR = resources.roles_dir()
+# Molecule runs each scenario from its role's folder and writes its state there, with the shared configuration
+# of the checkout's .config/: the scenarios run from a source checkout, not from an installed package.
+CHECKOUT = resources.source_root()
+BASE_CONFIG = (CHECKOUT / ".config" / "molecule" / "config.yml") if CHECKOUT else None
 SCENARIO = "default"
 VENV_ENV = "AIFACTORY_LAB_VENV"
 
@@ -58,6 +61,10 @@ def scenario_roles(roles_dir: Path = ROLES_DIR) -> list[str]:
 
 def select_roles(requested: list[str], roles_dir: Path = ROLES_DIR) -> list[str]:
     """The requested roles (all when none), refusing names that have no scenario."""
+    if BASE_CONFIG is None:
+        raise UserError.at(None, "the molecule scenarios run from a source checkout (molecule writes beside each "
+                           "role), not from an installed package",
+                           hint="git clone the aifactory repository and run `aifactory lab molecule` from its venv")
     known = scenario_roles(roles_dir)
     unknown = [r for r in requested if r not in known]
     if unknown:
@@ -109,7 +116,8 @@ def run_scenario(role: str, image: str, containers_conf: Path, log_dir: Path, ti
     """`molecule test` for one role; the full output goes to `<log_dir>/<role>.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{role}.log"
-    cmd = [str(Path(sys.executable).parent / "molecule"), "--base-config", str(BASE_CONFIG), "test", "-s", SCENARIO]
+    molecule = str(Path(sys.executable).parent / "molecule")
+    cmd = [molecule, "--base-config", str(BASE_CONFIG or ""), "test", "-s", SCENARIO]
     start = time.monotonic()
     if uses_lab_venv(role):
         venv.ensure_venv(log_dir / "venv.log")

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aifactory.deploy.ansible import REPO_ROOT, RunResult, run_playbook
+from aifactory import resources
+from aifactory.deploy.ansible import RunResult, run_playbook
 from aifactory.lab import burnin_job, hosts, image, mirrors, venv
 from aifactory.lab.config import (
     MLFLOW_PORT,
@@ -35,8 +36,9 @@ class UpResult:
 
 
 def source_dir() -> Path:
-    """The source tree the hosts see (burn-in suite); `AIFACTORY_LAB_SRC` overrides this checkout."""
-    return Path(os.environ.get("AIFACTORY_LAB_SRC", str(REPO_ROOT)))
+    """The source tree the hosts see (the folder holding the `aifactory` package with its burn-in suite: a
+    checkout, or the installed package's site-packages); `AIFACTORY_LAB_SRC` overrides it."""
+    return Path(os.environ.get("AIFACTORY_LAB_SRC", str(resources.package_dir().parent)))
 
 
 def _ssh_key(directory: Path) -> Path:

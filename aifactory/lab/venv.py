@@ -8,13 +8,14 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+from aifactory import resources
 from aifactory.lab.hosts import SRC_MOUNT
 from aifactory.lab.paths import cache_dir
 
 MLFLOW_VERSION = "3.17.2"
 # The locked set (scripts/lock from requirements/lab.in, which pins MLflow and torch exactly), installed
-# with every hash checked.
-LOCK = Path(__file__).resolve().parents[2] / "requirements" / "lab.txt"
+# with every hash checked. It ships in the package (in a checkout: requirements/lab.txt).
+LOCK = resources.lab_lock()
 
 
 def venv_dir() -> Path:

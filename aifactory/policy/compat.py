@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from aifactory import resources
 from aifactory.blueprint.software import Software
 
-COMPAT_FILE = Path(__file__).resolve().parents[1] / "catalog" / "data" / "compat.yaml"
+COMPAT_FILE = resources.package_file("catalog", "data", "compat.yaml")
 PIN_KEYS = ("os", "driver", "cuda", "dcgm", "nccl", "ofed", "rocm", "slurm", "kubernetes")
 Miss = tuple[tuple[str | int, ...], str, list[str]]
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aifactory import resources
 from aifactory.blueprint.model import Blueprint
 from aifactory.errors import Location, UserError
 from aifactory.render.aptresolve import RELEASE_ARCHIVES, AptRoot, Deb, resolve
@@ -28,8 +29,7 @@ from aifactory.render.inventory import HostLike, host_vars, inventory_tree
 from aifactory.render.rolepackages import RolePackage, RoleReader, host_pattern, play_roles
 
 SCHEMA = "aifactory/manifest/v1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LAB_LOCK = REPO_ROOT / "requirements" / "lab.txt"
+LAB_LOCK = resources.lab_lock()
 # Debian releases the blueprint's `software.os` may name, and their code names (the apt suite).
 DEBIAN_SUITES = {"debian-12": "bookworm"}
 
@@ -158,10 +158,7 @@ def manifest(bp: Blueprint, hosts: Sequence[HostLike], roles_dir: Path, playbook
 
 
 def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
+    return resources.display(path)
 
 
 def resolve_apt(doc: dict[str, Any], classes: Sequence[HostClass], apt: AptRoot) -> dict[str, Any]:

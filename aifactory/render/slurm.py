@@ -1,22 +1,23 @@
 """Slurm configuration: the role variables of `slurm_common`, and the files its templates make from them.
 
-The templates live in the role (`roles/slurm_common/templates/`) and are plain Jinja, so this module renders
-the very same files the role writes: a golden test or `slurmd -G` can check them without a host.
+The templates live in the role (`roles/slurm_common/templates/`, shipped in the package) and are plain
+Jinja, so this module renders the very same files the role writes: a golden test or `slurmd -G` can check
+them without a host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from aifactory import resources
 from aifactory.render.hostlist import compress
 from aifactory.render.inventory import HostLike, compute_hosts, topology_switches
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "roles" / "slurm_common" / "templates"
+TEMPLATES = resources.roles_dir() / "slurm_common" / "templates"
 FILES = ("slurm.conf", "gres.conf", "topology.conf", "cgroup.conf")
 
 

@@ -84,4 +84,5 @@ def test_init_keeps_a_catalogue_name(scratch: Path) -> None:
     assert 0 == done.exit_code, done.output
     written = yaml.safe_load((scratch / "stacks" / "Pulumi.de-julich.yaml").read_text(encoding="utf-8"))
     assert "lab" == written["config"]["aifactory:blueprint"]
-    assert {"lab"} == _loaded_by_every_command("stacks/Pulumi.de-julich.yaml", str(REPO / "blueprints" / "lab.yaml"))
+    # A catalogue file is shown by its catalogue path, wherever the package is installed.
+    assert {"lab"} == _loaded_by_every_command("stacks/Pulumi.de-julich.yaml", "blueprints/lab.yaml")

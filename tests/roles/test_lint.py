@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aifactory.deploy.ansible import REPO_ROOT, ansible_env
+from aifactory.deploy.ansible import ansible_env
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 BIN = Path(sys.executable).parent
 

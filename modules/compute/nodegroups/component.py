@@ -15,7 +15,7 @@ from aifactory.modules import StackContext
 from modules.compute.nodegroups.groups import NodeGroup, group_props, node_groups
 
 TOKEN = "aifactory:compute:NodeGroups"
-PLAYBOOK = Path("playbooks") / "site.yml"  # the site playbook of the Ansible layer, relative to the repository
+PLAYBOOK = Path("playbooks") / "site.yml"  # the site playbook, relative to StackContext.repo
 
 
 @dataclass(frozen=True)
