@@ -252,7 +252,8 @@ def check_target(target: Path) -> None:
         try:
             empty = not any(target.iterdir())
         except OSError as err:
-            raise _refuse(target, f"the target folder cannot be read: {err.strerror}", "choose another folder") from None
+            raise _refuse(target, f"the target folder cannot be read: {err.strerror}",
+                          "choose another folder") from None
         if not empty:
             raise _refuse(target, "the target folder exists and is not empty",
                           "choose a new folder (aifactory new never writes into an existing repository)")
@@ -285,7 +286,8 @@ def write(scaffold: Scaffold, target: Path) -> list[str]:
         check(scaffold, tmp)
         os.replace(tmp, target)  # rename(2) also replaces an empty folder
     except OSError as err:
-        raise _refuse(target, f"cannot write the repository: {err.strerror}", "check the folder's permissions") from None
+        raise _refuse(target, f"cannot write the repository: {err.strerror}",
+                      "check the folder's permissions") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -8,9 +8,10 @@
 
 The repository root is the repository that holds the stack file (`stack_repository`): the folder above the
 Pulumi project the stack file sits in, else the enclosing git checkout. A path is read against it by the
-rule `extends:` uses (`sources.named_blueprint` is the one rule for both): an absolute path, a path that leaves the repository (`../`,
-a symlink out) or a value that is no string is refused at the stack file's line. Values the stack file sets keep
-its lines, and the loaded blueprint's `source` is the stack file (the file under review).
+rule `extends:` uses (`sources.named_blueprint` is the one rule for both): an absolute path, a path that
+leaves the repository (`../`, a symlink out) or a value that is no string is refused at the stack file's line.
+Values the stack file sets keep its lines, and the loaded blueprint's `source` is the stack file (the file
+under review).
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def test_action_metadata_is_complete_and_scripts_take_inputs_only_through_env() 
             # An expression inside the script is pasted into it before bash parses it (word splitting,
             # injection): every value reaches the script as a quoted environment variable instead.
             assert "${{" not in step["run"], step["name"]
-        for expr in re.findall(r"\$\{\{\s*(.*?)\s*\}\}", json.dumps(step)) + [step.get("if", "")]:
+        for expr in [*re.findall(r"\$\{\{\s*(.*?)\s*\}\}", json.dumps(step)), step.get("if", "")]:
             for ref in re.findall(r"steps\.([\w-]+)\.outputs", expr):
                 assert ref in ids, f"{step['name']} reads the outputs of unknown step {ref}"
             for ref in re.findall(r"inputs\.([\w-]+)", expr):
