@@ -6,7 +6,8 @@ Conventions in the README's console blocks: a line `...` stands for any number o
 output is the command's exit code (`$ echo $?` followed by N says the same); a command marked `# (excerpt)`
 prints JSON of which the README shows some keys (a dotted key is a path into the document). The lab's
 commands (`sudo .venv/bin/aifactory lab ...`) need root and minutes: the lab integration test runs them.
-Commands that write (init, render) run in a scratch copy of the repository's inputs, the others from the root.
+Commands that write (init, render, new) run in a scratch copy of the repository's inputs, and so do the ones
+that read what `new` wrote there (`my-factory/...`); the others run from the root.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 COLUMNS = "100"
-WRITERS = {"init", "render"}
+WRITERS = {"init", "render", "new"}
+SCAFFOLD = "my-factory/"  # the repository the tour's `aifactory new` writes
 
 
 @dataclass
@@ -95,7 +97,7 @@ STEPS = tour_steps(README.read_text(encoding="utf-8"))
 
 def test_the_tour_has_its_commands() -> None:
     commands = [s.command.split()[1] for s in STEPS]
-    assert {"blueprints", "validate", "plan", "policy", "init", "render"} <= set(commands)
+    assert {"blueprints", "validate", "plan", "policy", "init", "render", "new"} <= set(commands)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +113,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("step", STEPS, ids=lambda s: s.command[:60])
 def test_tour_step_prints_what_the_readme_shows(step: Step, scratch: Path) -> None:
     args = step.command.split()[1:]
-    cwd = scratch if args[0] in WRITERS else REPO
+    cwd = scratch if args[0] in WRITERS or any(a.startswith(SCAFFOLD) for a in args) else REPO
     env = {**os.environ, "COLUMNS": COLUMNS, "NO_COLOR": "1", "TERM": "dumb"}
     done = subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
