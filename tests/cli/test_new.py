@@ -244,3 +244,16 @@ def test_a_folder_the_system_will_not_let_it_write_in_is_refused(
     monkeypatch.setattr(scaffold.tempfile, "mkdtemp", refuse)
     _refused(_invoke(str(tmp_path / "repo"), "-b", BP, "-r", REGION), "cannot write in", "Permission denied")
     _nothing_left(tmp_path, set())
+
+
+def test_diff_base_in_a_scaffold_keeps_the_installed_catalogue(tmp_path: Path) -> None:
+    """`--diff-base` reads the base tree from git; in a user's repository (no catalogue of its own) a
+    catalogue name in `extends:` must still mean the installed catalogue, not the base tree's blueprints/."""
+    repo = tmp_path / "infra"
+    assert _new(repo).returncode == 0
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *args], cwd=repo, check=True, capture_output=True, timeout=60)
+    done = run_cli("policy", "check", "--diff-base", "HEAD", SITE, STACK, cwd=repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 finding(s)" in done.stdout  # nothing is new against the base
