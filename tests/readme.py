@@ -19,7 +19,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 COLUMNS = "100"  # the terminal width the tour was taken at
-WRITERS = {"init", "render"}  # commands that write: they run in a scratch copy of the tour's inputs
+WRITERS = {"init", "render", "new"}  # commands that write: they run in a scratch copy of the tour's inputs
+SCAFFOLD = "my-factory/"  # the repository the tour's `aifactory new` writes; steps that read it run there too
 INPUTS = ("blueprints", "stacks")  # what the tour's commands read from the folder they run in
 
 
@@ -58,6 +59,11 @@ def tour_steps(text: str) -> list[Step]:
             else:
                 current.expected.append(line)
     return [s for s in steps if s.command.startswith("aifactory ")]
+
+
+def in_scratch(step: Step) -> bool:
+    """Whether the step writes, or reads what a writing step left, so it runs in the scratch repository."""
+    return step.args[0] in WRITERS or any(a.startswith(SCAFFOLD) for a in step.args)
 
 
 def readme_steps() -> list[Step]:

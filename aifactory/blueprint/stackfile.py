@@ -6,10 +6,12 @@
       aifactory:region: de-stuttgart               # optional; default: the merged blueprint's site.region
       aifactory:overrides: {site: {...}}           # deep-merged onto the blueprint (null deletes a key)
 
-The repository root is the folder holding `.git` that encloses the stack file, found as `extends:` finds it
-(`sources.named_blueprint` is the one rule for both): an absolute path, a path that leaves the repository (`../`,
-a symlink out) or a value that is no string is refused at the stack file's line. Values the stack file sets keep
-its lines, and the loaded blueprint's `source` is the stack file (the file under review).
+The repository root is the repository that holds the stack file (`stack_repository`): the folder above the
+Pulumi project the stack file sits in, else the enclosing git checkout. A path is read against it by the
+rule `extends:` uses (`sources.named_blueprint` is the one rule for both): an absolute path, a path that
+leaves the repository (`../`, a symlink out) or a value that is no string is refused at the stack file's line.
+Values the stack file sets keep its lines, and the loaded blueprint's `source` is the stack file (the file
+under review).
 """
 
 from __future__ import annotations
@@ -56,11 +58,25 @@ class StackFile:
 
     def blueprint_path(self) -> Path:
         """The blueprint file: a catalogue entry, or a file inside the repository enclosing the stack file."""
-        root = repository_root(self.path.resolve().parent)
+        root = stack_repository(self.path.resolve().parent)
         return named_blueprint(self.blueprint_node, BLUEPRINT_KEY, root, "the repository root")
 
     def region_of(self, loaded: LoadedBlueprint) -> str:
         return self.region or loaded.model.site.region
+
+
+def stack_repository(folder: Path) -> Path:
+    """The repository that holds the stack files in `folder`: where `folder` is a Pulumi project (it holds
+    Pulumi.yaml), the folder above it, provided that lies inside the enclosing git checkout or there is none
+    (this checkout's stacks/, a fresh `aifactory new` scaffold before `git init`, one inside a larger
+    repository); otherwise the enclosing git checkout, else `folder` itself."""
+    folder = folder.resolve()
+    checkout = repository_root(folder)
+    if any(is_file(folder / name) for name in ("Pulumi.yaml", "Pulumi.yml")):
+        above = folder.parent
+        if not (checkout / ".git").exists() or above.is_relative_to(checkout):
+            return above
+    return checkout
 
 
 def is_stack_name(path: Path) -> bool:

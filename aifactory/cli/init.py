@@ -17,20 +17,55 @@ HEADER = """\
 # sovereign deployment: they must be inside {jurisdiction}. `aifactory policy check` this file in pull requests.
 """
 
+SITE_HEADER = """\
+# Pulumi stack for region {region}, written by `aifactory new`.
+# `pulumi up -s {region}` (in this folder) builds the site blueprint {blueprint}, which holds the
+# site's values (region, jurisdiction {jurisdiction}, sovereignty). `aifactory policy check` this file in pull
+# requests.
+"""
 
-def stack_document(blueprint: str, region: str, stacks_dir: Path = Path("stacks")) -> tuple[str, dict[str, Any]]:
+
+def stack_document(
+    blueprint: str,
+    region: str,
+    stacks_dir: Path = Path("stacks"),
+    *,
+    reference: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """The stack file's text and its data, for a blueprint re-homed to `region`. A blueprint path is written
-    relative to the repository that holds `stacks_dir`, the way every command reads it back."""
-    from aifactory.blueprint import load_blueprint
+    relative to the repository that holds `stacks_dir`, the way every command reads it back. `aifactory new`
+    passes the `reference` it writes and the `overrides` it keeps (none: its site blueprint holds them)."""
+    where = known_region(region)
+    if overrides is None:
+        from aifactory.blueprint import load_blueprint
+
+        overrides = region_overrides(load_blueprint(blueprint).model, region)
+    ref = reference if reference is not None else stack_reference(blueprint, stacks_dir)
+    settings: dict[str, Any] = {"aifactory:blueprint": ref, "aifactory:region": region}
+    if overrides:
+        settings["aifactory:overrides"] = overrides
+    config = {"config": settings}
+    body = yaml.safe_dump(config, sort_keys=True, default_flow_style=False, width=110)
+    header = HEADER if overrides else SITE_HEADER
+    return header.format(region=region, blueprint=ref, jurisdiction=where.jurisdiction) + body, config
+
+
+def known_region(region: str) -> Any:
+    """The catalogue's region entry; an unknown id is a UserError naming the nearest known ones."""
     from aifactory.catalog import get_catalog, suggest
 
     regions = get_catalog().regions
     if region not in regions:
         raise UserError.at(Location(f"--region {region}"), f"unknown region {region!r}",
                            suggest(region, list(regions)).replace("valid ids", "known regions"))
-    bp = load_blueprint(blueprint).model
-    ref = stack_reference(blueprint, stacks_dir)
-    where = regions[region]
+    return regions[region]
+
+
+def region_overrides(bp: Any, region: str) -> dict[str, Any]:
+    """What re-homes blueprint `bp` (a validated model) to `region`: the site, its residency, key custody and
+    operator location in the region's jurisdiction, and the backups' location where it has backups."""
+    where = known_region(region)
     j = where.jurisdiction
     site: dict[str, Any] = {"name": f"{bp.name}-{region}"[:63].rstrip("-"), "region": region, "jurisdiction": j,
                             "city": where.city}
@@ -42,10 +77,7 @@ def stack_document(blueprint: str, region: str, stacks_dir: Path = Path("stacks"
     overrides: dict[str, Any] = {"site": site}
     if bp.storage.backups is not None:
         overrides["storage"] = {"backups": {"location": j}}
-    config = {"config": {"aifactory:blueprint": ref, "aifactory:region": region,
-                         "aifactory:overrides": overrides}}
-    body = yaml.safe_dump(config, sort_keys=True, default_flow_style=False, width=110)
-    return HEADER.format(region=region, blueprint=ref, jurisdiction=j) + body, config
+    return overrides
 
 
 def stack_reference(blueprint: str, stacks_dir: Path) -> str:
@@ -53,13 +85,14 @@ def stack_reference(blueprint: str, stacks_dir: Path) -> str:
     to the root of the repository holding `stacks_dir` (it must lie inside it)."""
     import os
 
-    from aifactory.blueprint.sources import catalogue_names, repository_root
+    from aifactory.blueprint.sources import catalogue_names
+    from aifactory.blueprint.stackfile import stack_repository
 
     path = Path(blueprint)
     path_like = path.suffix in (".yaml", ".yml") or os.sep in blueprint or path.exists()
     if not path_like and blueprint in catalogue_names():
         return blueprint
-    root = repository_root(stacks_dir.resolve())
+    root = stack_repository(stacks_dir)
     target = path.resolve()
     if not target.is_relative_to(root):
         raise UserError.at(

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.blueprints",
     "aifactory.cli.validate",
     "aifactory.cli.init",
+    "aifactory.cli.new",
     "aifactory.cli.catalog",
     "aifactory.cli.plan",
     "aifactory.cli.policy",

@@ -55,10 +55,15 @@ def base_tree(ref: str, root: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def _catalogue(folder: Path) -> Iterator[None]:
-    # Catalogue names in `extends:` must resolve to the base version of blueprints/ as well.
+def _catalogue(tmp: Path, root: Path) -> Iterator[None]:
+    """Where the catalogue lives inside the repository under check (this project's own blueprints/), catalogue
+    names in `extends:` resolve to its base version too; a user's repository keeps the installed catalogue."""
+    from aifactory.blueprint.sources import blueprints_dir
+
     old = os.environ.get("AIFACTORY_BLUEPRINTS")
-    if not folder.is_dir():  # a repository without its own catalogue uses the installed one
+    current = blueprints_dir().resolve()
+    folder = tmp / current.relative_to(root.resolve()) if current.is_relative_to(root.resolve()) else None
+    if folder is None or not folder.is_dir():
         yield
         return
     os.environ["AIFACTORY_BLUEPRINTS"] = str(folder)
@@ -78,7 +83,7 @@ def base_identities(
     contribute none). Paths are mapped back to how they read in the working tree."""
     root = repo_root(Path.cwd())
     out: set[tuple[str, ...]] = set()
-    with base_tree(ref, root) as tmp, _catalogue(tmp / "blueprints"):
+    with base_tree(ref, root) as tmp, _catalogue(tmp, root):
         (tmp / ".git").mkdir(exist_ok=True)  # `extends:` may not leave the (base) repository
         for file in files:
             rel = Path(file).resolve().relative_to(root) if Path(file).exists() else Path(file)
