@@ -30,10 +30,10 @@ SETTINGS_GLOBS = (".aifactory-policy.yaml", ".aifactory-baseline.json")
 
 def ansible_collections_path() -> Path:
     """The folder holding `ansible_collections/aifactory/factory` of the installed package: what the
-    scaffold's ansible.cfg names as `collections_path`. The one place that knows where the collection lives."""
-    import aifactory
+    scaffold's ansible.cfg names as `collections_path` (aifactory.resources knows where the package keeps it)."""
+    from aifactory import resources
 
-    return Path(aifactory.__file__).resolve().parent.parent / "collections"
+    return resources.collections_path()
 
 
 @dataclass(frozen=True)
