@@ -22,11 +22,11 @@ class Partition(StrictModel):
 
     tenant: Name = Field(description="Tenant the partition isolates (a DNS-1123 label).")
     pkey: Annotated[int, Field(ge=0x0001, le=0x7FFF)] | None = Field(
-        None, description="InfiniBand partition key (1 to 0x7FFF); default: addressing.pkey_base plus the "
-        "partition's position."
+        None, description="InfiniBand partition key (1 to 0x7FFF); default: addressing.pkey_base + the "
+        "tenant's index (from 0) + 1."
     )
     vlan: Annotated[int, Field(ge=1, le=4094)] | None = Field(
-        None, description="Ethernet VLAN id (1 to 4094); default: 100 plus the partition's position."
+        None, description="Ethernet VLAN id (1 to 4094); default: 100 + the tenant's index (from 0)."
     )
 
 

@@ -88,8 +88,8 @@ class Site(StrictModel):
 
     name: Name = Field(description="Name of the site (a DNS-1123 label).")
     region: Name = Field(
-        description="Region the site belongs to; stack files select blueprints by it and deployed resources "
-        "carry it as a label."
+        description="Region of the site; rendered and deployed resources carry it as a label unless the stack "
+        "file sets its own aifactory:region."
     )
     jurisdiction: Jurisdiction = Field(
         description="ISO 3166-1 alpha-2 country code, or 'EU', whose law the site is under; residency and "

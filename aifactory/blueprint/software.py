@@ -19,7 +19,8 @@ class Chart(StrictModel):
     version: Version = Field(description="Chart version to install, e.g. 'v25.3.0'.")
     repository: OptionalUrl = Field(default="", description="Upstream repo; sovereign sites rewrite it to a mirror.")
     image_digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")] | None = Field(
-        None, description="Digest ('sha256:' and 64 hex digits) that pins the component's image instead of a tag."
+        None, description="Image digest ('sha256:' and 64 hex digits) of the chart's component; the policy asks "
+        "for one on every chart, and MinIO's image is pulled by it instead of a tag."
     )
 
 

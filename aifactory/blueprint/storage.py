@@ -16,7 +16,7 @@ MAX_HOSTS = 256
 
 class Encryption(StrictModel):
     at_rest: bool = Field(True, description="Encrypt data stored on disk.")
-    in_transit: bool = Field(True, description="Encrypt data on the network (TLS or the file system's own).")
+    in_transit: bool = Field(True, description="Encrypt data on the network.")
     key_ref: KeyRef = Field(default="", description="Key name in the site's key custody system (no secrets).")
 
 

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the blueprint JSON Schema for editors.
 
-        Point the YAML language server at it with a first-line comment in a blueprint:
+        Point the YAML language server at it with a comment line in a blueprint:
         `# yaml-language-server: $schema=../schema/blueprint.schema.json`
         """
         from aifactory.blueprint.jsonschema import blueprint_schema
