@@ -12,18 +12,46 @@ Positive = Annotated[float, Field(gt=0, le=1e6)]
 
 
 class Acceptance(StrictModel):
-    profile: Literal["quick", "acceptance", "soak"] = "acceptance"
+    """Burn-in thresholds a node must meet before it joins the factory (`aifactory burnin`)."""
+
+    profile: Literal["quick", "acceptance", "soak"] = Field(
+        "acceptance", description="Burn-in profile: 'quick' (between jobs), 'acceptance' (to join, about 15 "
+        "minutes) or 'soak' (long)."
+    )
     # Fractions of the catalogue reference: FAIL below fail_below, WARN below warn_below (BURNIN.md verdicts).
-    fail_below: Annotated[float, Field(gt=0, le=1)] = 0.85
-    warn_below: Annotated[float, Field(gt=0, le=1)] = 0.92
-    bf16_tflops_min: Positive | None = None
-    hbm_fraction_min: Annotated[float, Field(gt=0, le=1)] = 0.80
-    pcie_gbps_min: Positive | None = None
-    p2p_gbps_min: Positive | None = None
-    allreduce_busbw_gbps_min: Positive | None = None
-    max_gpu_temp_c: Annotated[float, Field(ge=30, le=110)] | None = None
-    max_throttle_fraction: Annotated[float, Field(ge=0, le=1)] = 0.01
-    time_budget_min: Annotated[float, Field(gt=0, le=10_080)] = 15
+    fail_below: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.85, description="A result below this fraction of the catalogue reference fails the node."
+    )
+    warn_below: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.92, description="A result below this fraction of the catalogue reference warns; at least fail_below."
+    )
+    bf16_tflops_min: Positive | None = Field(
+        None, description="Lowest acceptable dense BF16 matrix-multiply throughput per GPU, in TFLOPS; default: "
+        "the catalogue figure for the GPU."
+    )
+    hbm_fraction_min: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.80, description="Lowest acceptable HBM bandwidth as a fraction of the GPU's specified TB/s."
+    )
+    pcie_gbps_min: Positive | None = Field(
+        None, description="Lowest acceptable host-to-GPU PCIe copy bandwidth in GB/s; default: by PCIe generation."
+    )
+    p2p_gbps_min: Positive | None = Field(
+        None, description="Lowest acceptable GPU-to-GPU copy bandwidth in GB/s; default: the GPU's figure."
+    )
+    allreduce_busbw_gbps_min: Positive | None = Field(
+        None, description="Lowest acceptable NCCL all-reduce bus bandwidth at the largest size, in GB/s."
+    )
+    max_gpu_temp_c: Annotated[float, Field(ge=30, le=110)] | None = Field(
+        None, description="A GPU hotter than this, in degrees C, during burn-in fails the node; it is also the "
+        "threshold of the GPU temperature alert rule."
+    )
+    max_throttle_fraction: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.01, description="Largest share of telemetry samples (0 to 1) that may show hardware, thermal or power "
+        "throttling."
+    )
+    time_budget_min: Annotated[float, Field(gt=0, le=10_080)] = Field(
+        15, description="Longest a burn-in run may take, in minutes."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Acceptance:

@@ -13,31 +13,52 @@ from aifactory.blueprint.types import GpuSpec, Power
 
 
 class Mig(StrictModel):
-    enabled: bool = False
-    strategy: Literal["single", "mixed"] = "single"
-    profile: MigProfile = ""
+    """Multi-Instance GPU partitioning, applied through the GPU operator's MIG manager."""
+
+    enabled: bool = Field(False, description="Partition the GPUs with MIG.")
+    strategy: Literal["single", "mixed"] = Field(
+        "single", description="How MIG slices are advertised to Kubernetes: 'single' (one slice type per node, "
+        "as nvidia.com/gpu) or 'mixed' (each slice type as its own resource)."
+    )
+    profile: MigProfile = Field("", description="MIG profile meant for the GPUs, e.g. '1g.10gb' or "
+                                  "'all-1g.10gb' (recorded; the renderers pass on enabled and strategy).")
 
 
 MAX_NODES = 1_000_000  # compute.nodes, and scalable_units x nodes_per_su
 
 
 class Compute(StrictModel):
-    node_sku: NodeSkuId
+    """The GPU nodes: which catalogue SKU, how many, and how they sit in scalable units and racks."""
+
+    node_sku: NodeSkuId = Field(
+        description="Catalogue id of the GPU node (`aifactory catalog` lists them), e.g. 'dgx-h100'."
+    )
     gpu: GpuSpec | None = Field(
         default=None, description="Optional check, e.g. 'H100-SXM:8'; must match the SKU's GPUs."
     )
-    scalable_units: Annotated[int, Field(ge=1, le=4096)] = 1
-    nodes_per_su: Annotated[int, Field(ge=1, le=4096)] = 32
+    scalable_units: Annotated[int, Field(ge=1, le=4096)] = Field(
+        1, description="Number of scalable units (SUs), the repeating block the fabric is built from."
+    )
+    nodes_per_su: Annotated[int, Field(ge=1, le=4096)] = Field(
+        32, description="Node slots in one scalable unit, fabric-manager appliances' slots included."
+    )
     nodes: Annotated[int, Field(ge=1, le=MAX_NODES)] | None = Field(
         default=None, description="Total node count; default: scalable_units x nodes_per_su less fabric-manager slots."
     )
     nodes_per_rack: Annotated[int, Field(ge=1, le=128)] | None = Field(
         default=None, description="Default: as many as the rack group's power and cooling allow."
     )
-    hostname_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = "node"
-    gpu_power_cap: Power | None = Field(default=None, description="Per-GPU power limit, e.g. '600W'.")
-    mig: Mig = Field(default_factory=Mig)
-    login_nodes: Annotated[int, Field(ge=0, le=64)] = 0
+    hostname_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = Field(
+        "node", description="Prefix of the GPU nodes' host names in the inventory and cabling plan."
+    )
+    gpu_power_cap: Power | None = Field(
+        default=None, description="Per-GPU power limit in W (e.g. '600W'); the rack power and heat budget use "
+        "it instead of the SKU's maximum."
+    )
+    mig: Mig = Field(default_factory=Mig, description="Multi-Instance GPU settings.")
+    login_nodes: Annotated[int, Field(ge=0, le=64)] = Field(
+        0, description="Number of login hosts (management hosts for users, with the shared storage mounted)."
+    )
 
     @model_validator(mode="after")
     def _derived_nodes(self) -> Compute:

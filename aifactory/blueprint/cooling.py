@@ -19,42 +19,83 @@ def _compute_only() -> list[Holds]:
 
 
 class _RackGroup(StrictModel):
-    name: Name
-    capacity: Power = Field(description="Heat the method removes per rack, e.g. '40kW'.")
-    power_limit: Power | None = Field(default=None, description="Electrical feed per rack; default: capacity.")
-    holds: list[Holds] = Field(default_factory=_compute_only)
-    redundancy: Literal["N", "N+1", "2N"] = "N+1"
+    name: Name = Field(description="Name of the rack group (a DNS-1123 label).")
+    capacity: Power = Field(
+        description="Heat the method removes per rack in W, e.g. '40kW'; the design engine fits nodes per rack "
+        "to it."
+    )
+    power_limit: Power | None = Field(
+        default=None, description="Electrical feed per rack in W, e.g. '40kW'; default: capacity."
+    )
+    holds: list[Holds] = Field(
+        default_factory=_compute_only, description="What the group's racks hold: compute nodes, fabric "
+        "switches, storage, management hosts. Compute goes to the first group holding it, switches to the first "
+        "holding fabric."
+    )
+    redundancy: Literal["N", "N+1", "2N"] = Field(
+        "N+1", description="Redundancy of the group's cooling and power units (CRAH, CDU, UPS): none (N), one "
+        "spare (N+1) or doubled (2N)."
+    )
 
 
 class AirCooled(_RackGroup):
-    type: Literal["air"]
-    inlet_max_c: Annotated[float, Field(ge=10, le=45)] = 27.0
+    type: Literal["air"] = Field(description="Cooling method: room air.")
+    inlet_max_c: Annotated[float, Field(ge=10, le=45)] = Field(
+        27.0, description="Highest allowed air inlet temperature in degrees C (recorded; not checked by the "
+        "design engine)."
+    )
 
 
 class RearDoor(_RackGroup):
-    type: Literal["rear-door"]
-    active: bool = True
-    water_supply_c: Annotated[float, Field(ge=5, le=45)] = 18.0
+    type: Literal["rear-door"] = Field(description="Cooling method: rear-door heat exchangers.")
+    active: bool = Field(
+        True, description="Active (fan-assisted) doors; passive doors remove much less heat per rack (about "
+        "35 kW)."
+    )
+    water_supply_c: Annotated[float, Field(ge=5, le=45)] = Field(
+        18.0, description="Water supply temperature to the doors in degrees C (recorded; not checked by the "
+        "design engine)."
+    )
 
 
 class DirectLiquid(_RackGroup):
-    type: Literal["direct-liquid"]
-    liquid_fraction: Fraction = 0.75
-    water_class: Literal["W17", "W27", "W32", "W40", "W45", "W+"] = "W32"
-    supply_c: Annotated[float, Field(ge=5, le=60)] = 25.0
-    return_c: Annotated[float, Field(ge=5, le=70)] = 45.0
+    type: Literal["direct-liquid"] = Field(description="Cooling method: direct-to-chip liquid cooling.")
+    liquid_fraction: Fraction = Field(
+        0.75, description="Share of a rack's heat (0 to 1) the liquid loop carries; the rest goes to room air and "
+        "must stay within what air cooling removes."
+    )
+    water_class: Literal["W17", "W27", "W32", "W40", "W45", "W+"] = Field(
+        "W32", description="ASHRAE facility water class; it bounds the supply temperature (e.g. W32: 32 C)."
+    )
+    supply_c: Annotated[float, Field(ge=5, le=60)] = Field(
+        25.0, description="Coolant supply temperature in degrees C; at most the water class's maximum."
+    )
+    return_c: Annotated[float, Field(ge=5, le=70)] = Field(
+        45.0, description="Coolant return temperature in degrees C; must be above supply_c."
+    )
 
 
 class Immersion(_RackGroup):
-    type: Literal["immersion"]
-    fluid: Literal["single-phase", "two-phase"] = "single-phase"
+    type: Literal["immersion"] = Field(description="Cooling method: immersion tanks.")
+    fluid: Literal["single-phase", "two-phase"] = Field(
+        "single-phase", description="Immersion fluid type (recorded; not checked by the design engine)."
+    )
 
 
 RackGroup = Annotated[AirCooled | RearDoor | DirectLiquid | Immersion, Field(discriminator="type")]
 
 
 class Cooling(StrictModel):
-    facility_power: Power = Field(description="Facility power budget incl. cooling overhead, e.g. '2MW'.")
-    pue_target: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
-    redundancy: Literal["N", "N+1", "2N"] = "N+1"
-    rack_groups: Annotated[list[RackGroup], Field(min_length=1, max_length=256)]
+    """Facility power and the rack groups that hold the equipment."""
+
+    facility_power: Power = Field(description="Facility power budget in W incl. cooling overhead, e.g. '2MW'.")
+    pue_target: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
+        1.3, description="Power usage effectiveness (facility power / IT power) the design is sized with."
+    )
+    redundancy: Literal["N", "N+1", "2N"] = Field(
+        "N+1", description="Facility cooling and power redundancy: N (none), N+1 or 2N; it also sets the PDUs "
+        "per rack (one feed for N, an A and a B feed otherwise)."
+    )
+    rack_groups: Annotated[list[RackGroup], Field(min_length=1, max_length=256)] = Field(
+        description="Kinds of rack, each with its cooling method (`type`) and per-rack capacity."
+    )

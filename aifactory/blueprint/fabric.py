@@ -20,41 +20,70 @@ MAX_NCCL = 128
 class Partition(StrictModel):
     """An InfiniBand partition (P_Key) or, on Ethernet, a VLAN/VNI, for one tenant."""
 
-    tenant: Name
-    pkey: Annotated[int, Field(ge=0x0001, le=0x7FFF)] | None = None
-    vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
+    tenant: Name = Field(description="Tenant the partition isolates (a DNS-1123 label).")
+    pkey: Annotated[int, Field(ge=0x0001, le=0x7FFF)] | None = Field(
+        None, description="InfiniBand partition key (1 to 0x7FFF); default: addressing.pkey_base + the "
+        "tenant's index (from 0) + 1."
+    )
+    vlan: Annotated[int, Field(ge=1, le=4094)] | None = Field(
+        None, description="Ethernet VLAN id (1 to 4094); default: 100 + the tenant's index (from 0)."
+    )
 
 
 class FabricManager(StrictModel):
     """UFM (InfiniBand) or NetQ/controller appliance: it takes node slots and leaf ports."""
 
-    appliances: Annotated[int, Field(ge=0, le=8)] = 1
-    ports: Annotated[int, Field(ge=0, le=64)] = 4
+    appliances: Annotated[int, Field(ge=0, le=8)] = Field(
+        1, description="Number of fabric manager appliances; each takes node slots on the compute fabric."
+    )
+    ports: Annotated[int, Field(ge=0, le=64)] = Field(
+        4, description="Compute fabric ports each appliance uses; one node slot per `rails` ports (0: none)."
+    )
 
 
 class _ComputeFabricBase(StrictModel):
-    switch: SwitchId
-    link_speed: LinkSpeed = 400
-    rails: Annotated[int, Field(ge=1, le=64)] | None = Field(default=None, description="Default: the SKU's NICs.")
-    topology: Literal["rail-optimized", "fat-tree"] = "rail-optimized"
-    oversubscription: Ratio = 1.0
-    tiers: Literal["auto", 2, 3] = "auto"
-    fabric_manager: FabricManager = Field(default_factory=FabricManager)
-    partitions: Annotated[list[Partition], Field(max_length=MAX_PARTITIONS)] = Field(default_factory=list)
+    switch: SwitchId = Field(description="Catalogue id of the leaf and spine switch, e.g. 'qm9700'.")
+    link_speed: LinkSpeed = Field(
+        400, description="Speed of each node link in Gb/s, e.g. '400G'; a faster switch port is split to it."
+    )
+    rails: Annotated[int, Field(ge=1, le=64)] | None = Field(
+        default=None, description="Compute links per node, one per rail; default: the SKU's compute NICs."
+    )
+    topology: Literal["rail-optimized", "fat-tree"] = Field(
+        "rail-optimized", description="How node links reach the leaves: 'rail-optimized' (link n of every node "
+        "in an SU to the rail-n leaf) or a plain 'fat-tree'."
+    )
+    oversubscription: Ratio = Field(
+        1.0, description="Leaf downlinks to uplinks, e.g. '1:1' (non-blocking) or '2:1'."
+    )
+    tiers: Literal["auto", 2, 3] = Field(
+        "auto", description="Switch tiers of the Clos: 2 (leaf-spine), 3 (leaf-spine-core), or 'auto' for the "
+        "fewest that fit."
+    )
+    fabric_manager: FabricManager = Field(
+        default_factory=FabricManager, description="The fabric manager appliances (UFM, NetQ) on this fabric."
+    )
+    partitions: Annotated[list[Partition], Field(max_length=MAX_PARTITIONS)] = Field(
+        default_factory=list, description="Tenant isolation on the fabric; default: one per mlops tenant."
+    )
 
 
 class InfinibandFabric(_ComputeFabricBase):
-    type: Literal["infiniband"]
-    sharp: bool = True
-    adaptive_routing: bool = True
+    type: Literal["infiniband"] = Field(description="Compute fabric technology: InfiniBand.")
+    sharp: bool = Field(True, description="Use SHARP in-network reductions for collectives.")
+    adaptive_routing: bool = Field(True, description="Let the switches spread traffic over all paths.")
 
 
 class EthernetFabric(_ComputeFabricBase):
-    type: Literal["ethernet"]
-    flavor: Literal["roce", "spectrum-x"] = "roce"
-    planes: Annotated[int, Field(ge=1, le=2)] = 1
-    pfc: bool = True
-    ecn: bool = True
+    type: Literal["ethernet"] = Field(description="Compute fabric technology: Ethernet with RoCE.")
+    flavor: Literal["roce", "spectrum-x"] = Field(
+        "roce", description="Plain RoCEv2, or NVIDIA Spectrum-X (adaptive routing and congestion control)."
+    )
+    planes: Annotated[int, Field(ge=1, le=2)] = Field(
+        1, description="Independent copies of the fabric; each plane has its own switches and cables."
+    )
+    pfc: bool = Field(True, description="Priority flow control, for lossless RoCE traffic.")
+    ecn: bool = Field(True, description="Explicit congestion notification, for RoCE congestion control.")
 
 
 ComputeFabric = Annotated[InfinibandFabric | EthernetFabric, Field(discriminator="type")]
@@ -63,21 +92,23 @@ ComputeFabric = Annotated[InfinibandFabric | EthernetFabric, Field(discriminator
 class Network(StrictModel):
     """A secondary network: storage, in-band or out-of-band management."""
 
-    type: Literal["infiniband", "ethernet"] = "ethernet"
-    switch: SwitchId
-    link_speed: LinkSpeed
-    oversubscription: Ratio = 1.0
-    isolated: bool = True
+    type: Literal["infiniband", "ethernet"] = Field("ethernet", description="Network technology.")
+    switch: SwitchId = Field(description="Catalogue id of the network's switch, e.g. 'sn4600c'.")
+    link_speed: LinkSpeed = Field(description="Speed of each node link in Gb/s, e.g. '100G' or '1G'.")
+    oversubscription: Ratio = Field(1.0, description="Downlinks to uplinks, e.g. '1:1' or '4:1'.")
+    isolated: bool = Field(True, description="Whether the network is unreachable from tenant networks.")
 
 
 class Addressing(StrictModel):
     """Supernets the design engine carves into per-network, per-SU and per-rail subnets."""
 
-    oob: Cidr
-    inband: Cidr
-    storage: Cidr
-    compute: Cidr
-    pkey_base: Annotated[int, Field(ge=0x0001, le=0x7FFF)] = 0x1000
+    oob: Cidr = Field(description="Supernet of the out-of-band management network (BMCs), e.g. '10.0.0.0/16'.")
+    inband: Cidr = Field(description="Supernet of the in-band management network, e.g. '10.1.0.0/16'.")
+    storage: Cidr = Field(description="Supernet of the storage network, e.g. '10.2.0.0/16'.")
+    compute: Cidr = Field(description="Supernet of the compute fabric, carved per SU and per rail.")
+    pkey_base: Annotated[int, Field(ge=0x0001, le=0x7FFF)] = Field(
+        0x1000, description="First InfiniBand partition key; partitions without a pkey count up from it."
+    )
 
     @field_validator("oob", "inband", "storage", "compute")
     @classmethod
@@ -90,11 +121,15 @@ class Addressing(StrictModel):
 
 
 class Fabric(StrictModel):
-    compute: ComputeFabric
-    storage: Network | None = None
-    inband: Network
-    oob: Network
-    addressing: Addressing
+    """The networks of the factory and their addresses."""
+
+    compute: ComputeFabric = Field(description="The GPU-to-GPU fabric; `type` picks InfiniBand or Ethernet.")
+    storage: Network | None = Field(
+        None, description="Separate storage network; without one, storage traffic uses the in-band network."
+    )
+    inband: Network = Field(description="In-band management network (provisioning, services, users).")
+    oob: Network = Field(description="Out-of-band management network (BMCs).")
+    addressing: Addressing = Field(description="Supernets the networks' subnets are carved from.")
     nccl: Annotated[dict[NcclKey, NcclValue], Field(max_length=MAX_NCCL)] = Field(
         default_factory=dict, description="NCCL_* environment for jobs (NCCL_ names, values without spaces)."
     )

@@ -14,46 +14,73 @@ MAX_TENANTS = 1000
 
 
 class SlurmPartition(StrictModel):
-    name: Name
-    nodes: Literal["all"] | Annotated[int, Field(ge=1, le=1_000_000)] = "all"
-    default: bool = False
-    max_time: Annotated[str, Field(pattern=r"^(INFINITE|[0-9]+(-[0-9]{1,2})?(:[0-9]{2}){0,2})$")] = "INFINITE"
+    """A Slurm partition (queue)."""
+
+    name: Name = Field(description="Partition name (a DNS-1123 label).")
+    nodes: Literal["all"] | Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        "all", description="Compute nodes in the partition: 'all', or a count (the first N nodes)."
+    )
+    default: bool = Field(False, description="Jobs that name no partition go to this one.")
+    max_time: Annotated[str, Field(pattern=r"^(INFINITE|[0-9]+(-[0-9]{1,2})?(:[0-9]{2}){0,2})$")] = Field(
+        "INFINITE", description="Longest job run time, in Slurm's form ('INFINITE', '2-00:00:00', '90')."
+    )
 
 
 class Slurm(StrictModel):
-    cluster_name: Name = "aifactory"
+    """Slurm settings."""
+
+    cluster_name: Name = Field("aifactory", description="Slurm ClusterName.")
     partitions: Annotated[list[SlurmPartition], Field(min_length=1, max_length=MAX_PARTITIONS)] = Field(
-        default_factory=lambda: [SlurmPartition(name="gpu", default=True)]
+        default_factory=lambda: [SlurmPartition(name="gpu", default=True)],
+        description="Partitions; default: one default partition 'gpu' with every compute node.",
     )
-    topology_aware: bool = True
-    prolog_health_check: bool = True
+    topology_aware: bool = Field(
+        True, description="Schedule with the fabric's switch topology (recorded; topology.conf is always written)."
+    )
+    prolog_health_check: bool = Field(
+        True, description="Run a node health check before each job (recorded; not yet rendered)."
+    )
 
 
 class Kubernetes(StrictModel):
-    distribution: Literal["kubeadm", "rke2", "k3s", "openshift"] = "kubeadm"
-    control_plane_nodes: Annotated[int, Field(ge=1, le=7)] = 3
-    gpu_nodes: Literal["all", "none"] | Annotated[int, Field(ge=0, le=1_000_000)] = "all"
-    scheduler: Literal["kueue", "volcano", "default"] = "kueue"
+    """Kubernetes settings."""
+
+    distribution: Literal["kubeadm", "rke2", "k3s", "openshift"] = Field(
+        "kubeadm", description="Kubernetes distribution (recorded)."
+    )
+    control_plane_nodes: Annotated[int, Field(ge=1, le=7)] = Field(
+        3, description="Number of control plane hosts (management hosts, not GPU nodes)."
+    )
+    gpu_nodes: Literal["all", "none"] | Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        "all", description="GPU nodes that join Kubernetes: 'all', 'none' or a count (recorded)."
+    )
+    scheduler: Literal["kueue", "volcano", "default"] = Field(
+        "kueue", description="Batch scheduler for GPU jobs; kueue and volcano need their mlops.components entry."
+    )
 
 
 class SlurmOrchestrator(StrictModel):
-    type: Literal["slurm"]
-    slurm: Slurm = Field(default_factory=Slurm)
+    """Slurm only."""
+
+    type: Literal["slurm"] = Field(description="Orchestrator: Slurm.")
+    slurm: Slurm = Field(default_factory=Slurm, description="Slurm cluster settings.")
 
 
 class KubernetesOrchestrator(StrictModel):
-    type: Literal["kubernetes"]
-    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    """Kubernetes only."""
+
+    type: Literal["kubernetes"] = Field(description="Orchestrator: Kubernetes.")
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes, description="Kubernetes cluster settings.")
 
 
 class BothOrchestrators(StrictModel):
     """Slurm for training, Kubernetes for serving and services, on one fleet."""
 
-    type: Literal["both"]
-    slurm: Slurm = Field(default_factory=Slurm)
-    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    type: Literal["both"] = Field(description="Orchestrator: Slurm and Kubernetes.")
+    slurm: Slurm = Field(default_factory=Slurm, description="Slurm cluster settings.")
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes, description="Kubernetes cluster settings.")
     kubernetes_share: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.25, description="Fraction of GPU nodes given to Kubernetes; the rest run Slurm."
+        default=0.25, description="Fraction of GPU nodes given to Kubernetes; the rest run Slurm (recorded)."
     )
 
 
@@ -63,29 +90,38 @@ Orchestrator = Annotated[
 
 
 class Tenant(StrictModel):
-    name: Name
-    gpus: Annotated[int, Field(ge=0, le=10_000_000)]
-    namespace: Name | None = None
-    priority: Annotated[int, Field(ge=0, le=1000)] = 100
+    """A team or project with a GPU quota."""
+
+    name: Name = Field(description="Tenant name (a DNS-1123 label).")
+    gpus: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
+        description="GPU quota (the tenant's ResourceQuota and Kueue queue); it also sets the tenant's share "
+        "of the shared file system."
+    )
+    namespace: Name | None = Field(None, description="Kubernetes namespace of the tenant; default: its name.")
+    priority: Annotated[int, Field(ge=0, le=1000)] = Field(100, description="Scheduling priority (recorded).")
 
 
 class Components(StrictModel):
     """Which platform components run; versions are pinned under `software.charts`."""
 
-    gpu_operator: bool = True
-    network_operator: bool = True
-    dcgm_exporter: bool = True
-    prometheus: bool = True
-    kueue: bool = False
-    volcano: bool = False
-    kubeflow_trainer: bool = False
-    kuberay: bool = False
-    kserve: bool = False
-    nim: bool = False
-    mlflow: bool = True
+    gpu_operator: bool = Field(True, description="NVIDIA GPU Operator (drivers, device plugin, MIG manager).")
+    network_operator: bool = Field(True, description="NVIDIA Network Operator (RDMA, OFED driver).")
+    dcgm_exporter: bool = Field(True, description="DCGM exporter for GPU metrics.")
+    prometheus: bool = Field(True, description="Prometheus monitoring and the factory's alert rules.")
+    kueue: bool = Field(False, description="Kueue job queueing with per-tenant GPU quotas.")
+    volcano: bool = Field(False, description="Volcano batch scheduler.")
+    kubeflow_trainer: bool = Field(False, description="Kubeflow Trainer for distributed training jobs.")
+    kuberay: bool = Field(False, description="KubeRay operator for Ray clusters.")
+    kserve: bool = Field(False, description="KServe model serving.")
+    nim: bool = Field(False, description="NVIDIA NIM inference microservices.")
+    mlflow: bool = Field(True, description="MLflow experiment tracking.")
 
 
 class Mlops(StrictModel):
-    orchestrator: Orchestrator
-    components: Components = Field(default_factory=Components)
-    tenants: Annotated[list[Tenant], Field(max_length=MAX_TENANTS)] = Field(default_factory=list)
+    """Orchestration and the platform on top of it."""
+
+    orchestrator: Orchestrator = Field(description="Workload orchestrator; `type` picks Slurm, Kubernetes or both.")
+    components: Components = Field(default_factory=Components, description="Platform components to run.")
+    tenants: Annotated[list[Tenant], Field(max_length=MAX_TENANTS)] = Field(
+        default_factory=list, description="Tenants and their GPU quotas."
+    )

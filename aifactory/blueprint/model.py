@@ -21,16 +21,24 @@ API_VERSION = "aifactory/v1"
 
 
 class Blueprint(StrictModel):
-    api_version: Literal["aifactory/v1"] = Field(alias="apiVersion")
-    kind: Literal["Blueprint"]
-    name: Name
-    description: Annotated[Description, StringConstraints(max_length=2000)] = ""
-    reference_architecture: Annotated[Description, StringConstraints(max_length=300)] = ""
-    site: Site
-    compute: Compute
-    fabric: Fabric
-    storage: Storage
-    cooling: Cooling
-    mlops: Mlops
-    software: Software
-    acceptance: Acceptance = Field(default_factory=Acceptance)
+    """One AI factory, layer by layer: site, compute, fabric, storage, cooling, MLOps, software, acceptance."""
+
+    api_version: Literal["aifactory/v1"] = Field(alias="apiVersion", description="Format version: 'aifactory/v1'.")
+    kind: Literal["Blueprint"] = Field(description="Document kind: 'Blueprint'.")
+    name: Name = Field(description="Name of the blueprint (a DNS-1123 label); deployed resources carry it.")
+    description: Annotated[Description, StringConstraints(max_length=2000)] = Field(
+        "", description="What this factory is for (free text, shown in reports)."
+    )
+    reference_architecture: Annotated[Description, StringConstraints(max_length=300)] = Field(
+        "", description="The published reference design the blueprint follows, if any."
+    )
+    site: Site = Field(description="Where the factory stands and the sovereignty rules it lives under.")
+    compute: Compute = Field(description="The GPU nodes.")
+    fabric: Fabric = Field(description="Compute fabric, storage and management networks, and their addresses.")
+    storage: Storage = Field(description="File system, object store, backups and checkpoint sizing.")
+    cooling: Cooling = Field(description="Facility power and the rack groups with their cooling.")
+    mlops: Mlops = Field(description="Orchestrator, platform components and tenants.")
+    software: Software = Field(description="Version pins of the software stack.")
+    acceptance: Acceptance = Field(
+        default_factory=Acceptance, description="Burn-in thresholds a node must meet to join."
+    )

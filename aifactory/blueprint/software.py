@@ -14,19 +14,32 @@ Version = Annotated[str, StringConstraints(pattern=r"^v?[0-9]+(\.[0-9A-Za-z-]+){
 
 
 class Chart(StrictModel):
-    version: Version
+    """A Helm chart pin."""
+
+    version: Version = Field(description="Chart version to install, e.g. 'v25.3.0'.")
     repository: OptionalUrl = Field(default="", description="Upstream repo; sovereign sites rewrite it to a mirror.")
-    image_digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
+    image_digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")] | None = Field(
+        None, description="Image digest ('sha256:' and 64 hex digits) of the chart's component; the policy asks "
+        "for one on every chart, and MinIO's image is pulled by it instead of a tag."
+    )
 
 
 class Software(StrictModel):
-    os: Annotated[str, StringConstraints(pattern=r"^[a-z]+-[0-9.]+$")] = Field(description="e.g. 'ubuntu-22.04'")
-    driver: Version | None = None
-    cuda: Version | None = None
-    dcgm: Version | None = None
-    nccl: Version | None = None
-    ofed: Version | None = None
-    rocm: Version | None = None
-    slurm: Version | None = None
-    kubernetes: Version | None = None
-    charts: Annotated[dict[Name, Chart], Field(max_length=128)] = Field(default_factory=dict)
+    """Version pins; each set pin is passed to the Ansible roles and Kubernetes objects that install it."""
+
+    os: Annotated[str, StringConstraints(pattern=r"^[a-z]+-[0-9.]+$")] = Field(
+        description="Node operating system and release, e.g. 'ubuntu-22.04'."
+    )
+    driver: Version | None = Field(None, description="NVIDIA GPU driver version, e.g. '570.124.06'.")
+    cuda: Version | None = Field(None, description="CUDA toolkit version, e.g. '12.8'.")
+    dcgm: Version | None = Field(None, description="NVIDIA DCGM version, e.g. '4.1.1'.")
+    nccl: Version | None = Field(None, description="NCCL library version, e.g. '2.25.1'.")
+    ofed: Version | None = Field(
+        None, description="NVIDIA (Mellanox) OFED / DOCA driver version for the network operator."
+    )
+    rocm: Version | None = Field(None, description="AMD ROCm version (AMD GPU nodes), e.g. '6.3'.")
+    slurm: Version | None = Field(None, description="Slurm version, e.g. '24.11'.")
+    kubernetes: Version | None = Field(None, description="Kubernetes version, e.g. 'v1.31'.")
+    charts: Annotated[dict[Name, Chart], Field(max_length=128)] = Field(
+        default_factory=dict, description="Helm chart pins by component name (e.g. 'gpu-operator')."
+    )

@@ -15,78 +15,102 @@ MAX_HOSTS = 256
 
 
 class Encryption(StrictModel):
-    at_rest: bool = True
-    in_transit: bool = True
+    at_rest: bool = Field(True, description="Encrypt data stored on disk.")
+    in_transit: bool = Field(True, description="Encrypt data on the network.")
     key_ref: KeyRef = Field(default="", description="Key name in the site's key custody system (no secrets).")
 
 
 class _FileSystem(StrictModel):
-    tier: Literal["good", "better", "best"] = "better"
-    capacity: DataSize
+    tier: Literal["good", "better", "best"] = Field(
+        "better", description="DGX SuperPOD storage performance tier the throughput is checked against "
+        "(per 256 GPUs: good 15 GB/s read, better 40 GB/s, best 125 GB/s)."
+    )
+    capacity: DataSize = Field(description="Usable capacity in bytes, e.g. '2PB' or '500TB'.")
     read_throughput: Throughput = Field(description="Aggregate read the appliance delivers, e.g. '125GB/s'.")
-    write_throughput: Throughput
-    mount: MountPath = "/data"
+    write_throughput: Throughput = Field(description="Aggregate write the appliance delivers, e.g. '62GB/s'.")
+    mount: MountPath = Field("/data", description="Where nodes mount the file system.")
     location: Jurisdiction | None = Field(default=None, description="Default: the site's jurisdiction.")
-    encryption: Encryption = Field(default_factory=Encryption)
+    encryption: Encryption = Field(default_factory=Encryption, description="Encryption of the file system.")
 
 
 class Lustre(_FileSystem):
-    type: Literal["lustre"]
-    mgs_nid: LustreNid = ""
-    fs_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,8}$")] = "lustre"
+    type: Literal["lustre"] = Field(description="File system: Lustre.")
+    mgs_nid: LustreNid = Field(
+        "", description="NID(s) of the management server, e.g. '10.0.0.5@o2ib'; default: 'mgs@tcp'."
+    )
+    fs_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,8}$")] = Field(
+        "lustre", description="Lustre file system name (1 to 8 lowercase letters or digits)."
+    )
 
 
 class Weka(_FileSystem):
-    type: Literal["weka"]
-    backend_hosts: Annotated[list[Host], Field(max_length=MAX_HOSTS)] = Field(default_factory=list)
+    type: Literal["weka"] = Field(description="File system: WEKA.")
+    backend_hosts: Annotated[list[Host], Field(max_length=MAX_HOSTS)] = Field(
+        default_factory=list, description="WEKA backend hosts; clients mount from the first one."
+    )
 
 
 class Vast(_FileSystem):
-    type: Literal["vast"]
-    vip_pool: OptionalHost = ""
+    type: Literal["vast"] = Field(description="File system: VAST Data (over NFS).")
+    vip_pool: OptionalHost = Field("", description="Host name or address of the VAST virtual IP pool to mount.")
 
 
 class StorageScale(_FileSystem):
-    type: Literal["storage-scale"]
-    cluster_name: ObjectName = ""
+    type: Literal["storage-scale"] = Field(description="File system: IBM Storage Scale (GPFS).")
+    cluster_name: ObjectName = Field("", description="Name of the Storage Scale cluster (recorded).")
 
 
 class Nfs(_FileSystem):
-    type: Literal["nfs"]
-    server: OptionalHost = ""
-    export: MountPath = "/export"
-    version: Literal["3", "4.1", "4.2"] = "4.2"
+    type: Literal["nfs"] = Field(description="File system: NFS.")
+    server: OptionalHost = Field("", description="Host name or address of the NFS server.")
+    export: MountPath = Field("/export", description="Path the server exports.")
+    version: Literal["3", "4.1", "4.2"] = Field("4.2", description="NFS protocol version to mount with.")
 
 
 FileSystem = Annotated[Lustre | Weka | Vast | StorageScale | Nfs, Field(discriminator="type")]
 
 
 class ObjectStore(StrictModel):
-    type: Literal["minio", "ceph-rgw", "s3-compatible"]
-    capacity: DataSize
-    location: Jurisdiction | None = None
-    encryption: Encryption = Field(default_factory=Encryption)
-    replication_targets: Annotated[list[Jurisdiction], Field(max_length=64)] = Field(default_factory=list)
-    versioning: bool = True
+    type: Literal["minio", "ceph-rgw", "s3-compatible"] = Field(
+        description="Object store product: MinIO, Ceph RADOS Gateway, or another S3-compatible store."
+    )
+    capacity: DataSize = Field(description="Usable capacity in bytes, e.g. '4PB'.")
+    location: Jurisdiction | None = Field(None, description="Jurisdiction the store is in; default: the site's.")
+    encryption: Encryption = Field(default_factory=Encryption, description="Encryption of the object store.")
+    replication_targets: Annotated[list[Jurisdiction], Field(max_length=64)] = Field(
+        default_factory=list, description="Jurisdictions the store replicates objects to."
+    )
+    versioning: bool = Field(True, description="Keep earlier versions of overwritten objects (recorded).")
 
 
 class Backups(StrictModel):
-    location: Jurisdiction
-    retention_days: Annotated[int, Field(ge=1, le=36500)] = 30
-    encrypted: bool = True
+    location: Jurisdiction = Field(description="Jurisdiction the backups are kept in.")
+    retention_days: Annotated[int, Field(ge=1, le=36500)] = Field(30, description="Days a backup is kept.")
+    encrypted: bool = Field(True, description="Encrypt the backups.")
 
 
 class Checkpoints(StrictModel):
     """Checkpoint sizing: model parameters x bytes per parameter (weights + optimizer state) x retention."""
 
-    model_params_billion: Annotated[float, Field(gt=0, le=100_000)]
-    bytes_per_param: Annotated[float, Field(gt=0, le=64)] = 14.0
-    retained: Annotated[int, Field(ge=1, le=10_000)] = 5
+    model_params_billion: Annotated[float, Field(gt=0, le=100_000)] = Field(
+        description="Size of the largest model trained, in billions of parameters."
+    )
+    bytes_per_param: Annotated[float, Field(gt=0, le=64)] = Field(
+        14.0, description="Checkpoint bytes per parameter (weights plus optimizer state; 14 for mixed-precision "
+        "Adam)."
+    )
+    retained: Annotated[int, Field(ge=1, le=10_000)] = Field(5, description="Checkpoints kept at a time.")
 
 
 class Storage(StrictModel):
-    filesystem: FileSystem
-    object_store: ObjectStore | None = None
-    local_nvme_per_node: DataSize | None = None
-    backups: Backups | None = None
-    checkpoints: Checkpoints | None = None
+    """Shared storage of the factory."""
+
+    filesystem: FileSystem = Field(description="The shared parallel file system; `type` picks the product.")
+    object_store: ObjectStore | None = Field(None, description="An S3-compatible object store, if any.")
+    local_nvme_per_node: DataSize | None = Field(
+        None, description="Local NVMe cache per node in bytes, e.g. '30TB' (recorded)."
+    )
+    backups: Backups | None = Field(None, description="Backups of the data, if any.")
+    checkpoints: Checkpoints | None = Field(
+        None, description="Checkpoint sizing; the design checks that retained checkpoints fit the file system."
+    )

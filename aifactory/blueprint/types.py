@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetJsonSchemaHandler,
     PlainSerializer,
     WithJsonSchema,
@@ -188,8 +189,8 @@ class GpuSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    model: str
-    count: int
+    model: str = Field(description="GPU catalogue id, lowercase, e.g. 'h100-sxm'.")
+    count: int = Field(description="GPUs per node.")
 
     @model_validator(mode="before")
     @classmethod

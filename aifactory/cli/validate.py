@@ -53,17 +53,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the blueprint JSON Schema for editors.
 
-        Point the YAML language server at it with a first-line comment in a blueprint:
+        Point the YAML language server at it with a comment line in a blueprint:
         `# yaml-language-server: $schema=../schema/blueprint.schema.json`
         """
-        from aifactory.blueprint.model import Blueprint
+        from aifactory.blueprint.jsonschema import blueprint_schema
         from aifactory.io import atomic_write, dumps_json
 
-        doc = Blueprint.model_json_schema(by_alias=True)
-        doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        doc["$id"] = "blueprint.schema.json"
-        doc["properties"]["extends"] = {"type": "string", "description": "Catalogue name or relative path."}
-        text = dumps_json(doc)
+        text = dumps_json(blueprint_schema())
         if out is None:
             typer.echo(text, nl=False)
         else:

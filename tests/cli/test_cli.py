@@ -41,10 +41,10 @@ def test_every_reference_blueprint_validates_against_the_schema(name: str, schem
 
 
 def test_schema_accepts_an_unresolved_file_with_extends(schema: dict[str, object]) -> None:
-    """An editor sees the file itself: `extends:` is allowed, only keys the base supplies are missing."""
+    """An editor sees the file itself: with `extends:` nothing is required, the base supplies what is missing."""
     raw = yaml.safe_load((REPO / "tests/hostile/bases/chain-1.yaml").read_text(encoding="utf-8"))
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(raw))
-    assert {"required"} == {e.validator for e in errors}
+    errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(raw)]
+    assert [] == errors
 
 
 def test_schema_rejects_a_typo(schema: dict[str, object]) -> None:
