@@ -115,21 +115,18 @@ def _pulumi_project(site: str) -> str:
 
 
 PROGRAM = '''\
-"""This repository's Pulumi program: the one shipped in the installed sovereign-aifactory package.
+"""This repository's Pulumi program: the one the installed sovereign-aifactory package ships.
 
-Pulumi starts it in this folder (stacks/). It runs at the repository root, the folder above, where
-`aifactory policy check stacks/Pulumi.<stack>.yaml` runs, so the policy gate sees the same policy config,
-waivers and baseline; the stack files read are the ones in this folder.
+Pulumi starts it in this folder (stacks/, the project). The packaged program reads the stack files here and
+runs at the repository root, the folder above, where `aifactory policy check stacks/Pulumi.<stack>.yaml`
+runs, so the policy gate sees the same policy config, waivers and baseline.
 """
 
-import os
-from pathlib import Path
+import runpy
 
-from aifactory.deploy.pulumi import run_program
+from aifactory import resources
 
-HERE = Path(__file__).resolve().parent
-os.chdir(HERE.parent)
-run_program(stacks=HERE)
+runpy.run_path(str(resources.stack_program()), run_name="__main__")
 '''
 
 GITIGNORE = """\

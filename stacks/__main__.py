@@ -16,9 +16,9 @@ HERE = Path(__file__).resolve().parent
 if (HERE.parent / "aifactory" / "__init__.py").is_file():
     sys.path.insert(0, str(HERE.parent))  # a source checkout: its aifactory, installed or not
 
-from aifactory.blueprint.sources import repository_root  # noqa: E402
+from aifactory.blueprint.stackfile import stack_repository  # noqa: E402
 from aifactory.deploy.pulumi import run_program  # noqa: E402
 
 project = Path.cwd() if (Path.cwd() / "Pulumi.yaml").is_file() else HERE
-os.chdir(repository_root(project))
+os.chdir(stack_repository(project))
 run_program(stacks=project)
