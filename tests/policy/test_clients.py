@@ -249,3 +249,13 @@ def test_no_location_is_absolute_in_a_checkout_run(in_root: Path) -> None:
     for fmt in ("json", "sarif", "github"):
         text = _check("tests/policy/golden/pr-change.yaml", "--format", fmt)
         _no_absolute_path(text, ROOT)
+
+
+def test_github_annotations_stay_in_the_workspace(user_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _check("blueprints/site.yaml", "--format", "github").splitlines()
+    assert lines and all("file=blueprints/site.yaml," in ln for ln in lines if ln.startswith(("::error", "::warn")))
+    assert any("(value inherited from catalogue:dgx-h100-superpod.yaml:" in ln for ln in lines)
+    # a catalogue blueprint checked by name lies outside the workspace: no file= for it
+    monkeypatch.chdir(user_repo / "blueprints")
+    named = _check("dgx-h200-sovereign-eu", "--format", "github").splitlines()
+    assert named and not any("file=" in ln for ln in named)
