@@ -141,21 +141,17 @@ def _texts(targets: Sequence[Target], findings: Sequence[Finding]) -> dict[str, 
     """The text of each file the findings point at, by its reported (repository-relative) name: waiver comments
     are read from there whatever the current directory is."""
     from aifactory.blueprint.yamlsrc import MAX_BYTES
-    from aifactory.errors import UserError
-    from aifactory.files import read_bytes
+    from aifactory.files import is_file, read_bytes
 
     names = {f.location.file for f in findings}
     out: dict[str, str] = {}
     for target in targets:
-        root = Locator.for_file(target.file).root
+        root = Locator.for_file(target.checked).root
         for name in sorted(names - set(out)):
             path = root / name
-            if not path.is_file():
-                continue
-            try:
+            # anything else is left to the waiver reader, which finds no waiver in what it cannot read
+            if is_file(path) and path.stat().st_size <= MAX_BYTES:
                 out[name] = read_bytes(path, name, MAX_BYTES).decode("utf-8", errors="replace")
-            except UserError:
-                out[name] = ""
     return out
 
 

@@ -34,7 +34,8 @@ def _command(f: Finding, kind: str) -> str:
     props.append(f"title={escape_property(f'{f.rule} {f.title}')}")
     text = f"{f.message}. Fix: {f.remediation}"
     if f.inherited is not None:
-        text += f" (value inherited from {f.inherited})"
+        how = "set by" if f.inherited.file.startswith("--set ") else "inherited from"
+        text += f" (value {how} {f.inherited})"
     elif loc.base:
         text += f" (at {loc})"
     return f"::{kind} {','.join(props)}::{escape_data(text)}"
