@@ -156,7 +156,8 @@ def _texts(targets: Sequence[Target], findings: Sequence[Finding]) -> dict[str, 
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    # Two files extending one base report the base's finding twice; keep one.
+    # Two files extending one base of the repository report the base's finding twice; keep one. (A catalogue
+    # base's finding is anchored in each file that inherits it: one per file.)
     seen: set[tuple[str, ...]] = set()
     out = []
     for f in findings:

@@ -1,6 +1,8 @@
 """SARIF 2.1.0 for GitHub code scanning: stable rule ids, help text with the doc link, partialFingerprints,
 security-severity only on security/sovereignty rules; waived and baselined results are left out (uploaded
-suppressions reappear as open alerts)."""
+suppressions reappear as open alerts). URIs are repository-relative and percent-encoded; a value inherited from
+the catalogue is a related location under the `AIFACTORY_CATALOGUE` base, never an absolute path; every location
+has a region. Microsoft SARIF Multitool `validate` reports nothing on it (tests/policy/test_clients.py)."""
 
 from __future__ import annotations
 
