@@ -12,18 +12,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A position in a source file; line and column are 1-based, 0 means unknown."""
+    """A position in a source file; line and column are 1-based, 0 means unknown. `base` names the folder
+    `file` is relative to where that is not the repository: "catalogue" for the package's blueprint catalogue."""
 
     file: str
     line: int = 0
     column: int = 0
+    base: str = ""
 
     def __str__(self) -> str:
+        file = f"{self.base}:{self.file}" if self.base else self.file
         if self.line and self.column:
-            return f"{self.file}:{self.line}:{self.column}"
+            return f"{file}:{self.line}:{self.column}"
         if self.line:
-            return f"{self.file}:{self.line}"
-        return self.file
+            return f"{file}:{self.line}"
+        return file
 
 
 @dataclass(frozen=True, slots=True)

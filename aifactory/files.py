@@ -93,6 +93,28 @@ def read_bytes(path: Path, display: str, limit: int, what: str = "file") -> byte
     return data
 
 
+def read_head(path: Path, display: str, most: int, what: str = "file") -> bytes:
+    """The first `most` bytes of the regular file `path`, whatever its size (to tell what kind of file it is);
+    the same refusals as `read_bytes` for anything that is not a regular file."""
+    check_name(path, display)
+    if _pseudo(path):
+        raise UserError.at(Location(display), f"the {what} is under /proc, /sys or /dev, not a regular file",
+                           "give a file inside the repository")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        problem, fix = _why(err)
+        raise UserError.at(Location(display), f"cannot read the {what}: {problem}", fix) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError.at(Location(display), f"the {what} is {_kind(info.st_mode)}, not a regular file",
+                               "give a regular file, or remove it from the folder")
+        return _read_fd(fd, most, display, what)
+    finally:
+        os.close(fd)
+
+
 def _read_fd(fd: int, most: int, display: str, what: str) -> bytes:
     chunks: list[bytes] = []
     left = most

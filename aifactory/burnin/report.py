@@ -70,7 +70,9 @@ def _table(report: dict[str, Any]) -> str:
 
 
 def to_junit(report: dict[str, Any]) -> str:
-    """One testsuite per GPU (a testcase per phase) plus the node verdict; skips also fail the node case."""
+    """One testsuite per GPU (a testcase per phase) plus the node verdict, valid against the Jenkins xunit schema
+    (junit-10.xsd); a WARN verdict is spelled out in the node case's system-out and the suite's `verdict`
+    property."""
     root = ET.Element("testsuites", name="aifactory-burnin")
     for g in report["gpus"]:
         suite = ET.SubElement(root, "testsuite", name=f"gpu{g['index']}-{g['name'] or 'unknown'}")
@@ -96,7 +98,7 @@ def to_junit(report: dict[str, Any]) -> str:
                 ET.SubElement(case, "skipped", message=text or ph.get("note", ""))
                 counts["skipped"] += 1
             elif text:
-                ET.SubElement(case, "system-out").text = text
+                ET.SubElement(case, "system-out").text = f"{ph['status']}: {text}" if ph["status"] == "WARN" else text
         suite.attrib.update({k: str(v) for k, v in counts.items()})
     node = report["node"]
     suite = ET.SubElement(
@@ -108,12 +110,20 @@ def to_junit(report: dict[str, Any]) -> str:
         errors="0",
         skipped="0",
     )
+    # A WARN node passes (exit 0), so JUnit readers show a plain pass; the verdict and its reasons go where
+    # Jenkins, GitLab and GitHub reporters show them: the suite's properties and the case's standard output.
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="verdict", value=node["verdict"])
     case = ET.SubElement(suite, "testcase", classname="burnin.node", name="verdict")
     if node["verdict"] == "FAIL":
         fails = [r for r in node["reasons"] if r["severity"] == "fail"]
         ET.SubElement(
             case, "failure", message=",".join(sorted({r["code"] for r in fails})), type="FAIL"
         ).text = "\n".join(f"{r['code']}: {r['message']}" for r in fails)
+    elif node["verdict"] == "WARN":
+        warns = [r for r in node["reasons"] if r["severity"] == "warn"]
+        lines = [f"WARN: node {node['hostname']} passes with {len(warns)} warning(s)"]
+        lines += [f"WARN {r['code']}: {r['message']}" for r in warns]
+        ET.SubElement(case, "system-out").text = "\n".join(lines)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -35,7 +35,11 @@ def register(app: typer.Typer) -> None:
     @sub.command("check")
     def check(
         files: Annotated[
-            list[str], typer.Argument(help="Blueprints or stack files (stacks/Pulumi.<stack>.yaml).")
+            list[str],
+            typer.Argument(
+                help="Blueprints, stack files (stacks/Pulumi.<stack>.yaml), folders to search for them, or quoted "
+                "globs ('blueprints/**/*.yaml')."
+            ),
         ],
         fmt: Annotated[
             str, typer.Option("--format", "-f", help="text, json, sarif, junit or github.")
@@ -119,6 +123,7 @@ def _check(
 ) -> int:
     from aifactory.policy.check import CheckOptions, run_check, without_baseline
     from aifactory.policy.config import load_config
+    from aifactory.policy.inputs import expand
 
     _choice(fmt, _FORMATS, "--format")
     _choice(fail_on, _SEVERITIES, "--fail-on")
@@ -128,6 +133,7 @@ def _check(
             "--update-baseline needs --baseline FILE",
             "add --baseline .aifactory-baseline.json",
         )
+    files = expand(files)
     options = CheckOptions(
         tuple(sets), load_config(config), cast("Severity | None", fail_on), diff_base, baseline, no_waivers
     )

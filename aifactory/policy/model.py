@@ -115,6 +115,9 @@ class Finding:
     remediation: str
     related: Location | None = None
     related_path: BlueprintPath | None = None
+    # Where the offending value really is when it is in no file of the user's (a catalogue blueprint the user's
+    # file extends, or a --set argument); `location` is then the line of the user's file that inherited it.
+    inherited: Location | None = None
     waiver: Waiver | None = None
     note: str = ""
     baselined: bool = False
@@ -159,7 +162,8 @@ class Finding:
             "note": self.note,
             "baselined": self.baselined,
             "tags": list(self.tags),
-            "related": None if rel is None else {"file": rel.file, "line": rel.line, "column": rel.column},
+            "related": _location(rel),
+            "inherited": _location(self.inherited),
             "waiver": None,
         }
         if self.waiver is not None:
@@ -172,6 +176,12 @@ class Finding:
                 "line": w.location.line,
             }
         return out
+
+
+def _location(loc: Location | None) -> dict[str, Any] | None:
+    if loc is None:
+        return None
+    return {"file": loc.file, "line": loc.line, "column": loc.column, "base": loc.base or None}
 
 
 def _jsonable(value: Any) -> Any:

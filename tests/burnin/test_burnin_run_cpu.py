@@ -80,3 +80,20 @@ def test_blueprint_sets_the_limits(baseline_run):
         report["run"]["thresholds"]["time_budget_min"],
         report["node"]["gpu_id"],
     )
+
+
+def test_junit_is_valid_for_jenkins_and_shows_the_warn_verdict(baseline_run):
+    import xmlschema
+
+    from tests.policy.conftest import ROOT
+
+    _, report, out, _ = baseline_run
+    text = (out / "burnin-junit.xml").read_text()
+    xmlschema.XMLSchema(str(ROOT / "tests/data/junit-10.xsd")).validate(text)
+    assert "WARN" == report["node"]["verdict"]
+    node = next(s for s in ET.fromstring(text).findall("testsuite") if s.get("name") == "node")
+    assert {"verdict": "WARN"} == {p.get("name"): p.get("value") for p in node.iter("property")}
+    case = node.find("testcase")
+    assert case is not None and case.find("failure") is None  # a WARN node passes (exit 0)
+    out_text = case.findtext("system-out") or ""
+    assert out_text.startswith("WARN: node ") and "WARN SKIPPED_CUDA_REQUIRED" in out_text

@@ -64,9 +64,9 @@ def test_stack_file_findings_point_at_the_stack(tmp_path: Path) -> None:
         "config:\n  aifactory:blueprint: dgx-h200-sovereign-eu\n  aifactory:overrides:\n"
         "    site:\n      sovereignty:\n        vendor_telemetry: true\n"
     )
-    done = _cli("check", str(stack), "--format", "json")
+    done = _cli("check", str(stack), "--format", "json", cwd=tmp_path)  # no git work tree: relative to the cwd
     found = [(f["rule"], f["file"], f["line"]) for f in json.loads(done.stdout)["findings"] if f["fails"]]
-    assert [("SOV-010", str(stack), 6)] == found
+    assert [("SOV-010", "Pulumi.eu-test.yaml", 6)] == found
     assert 1 == done.returncode
 
 
@@ -140,15 +140,16 @@ def test_stack_file_budget_finding_lands_on_the_override(tmp_path: Path) -> None
         "config:\n  aifactory:blueprint: dgx-h200-sovereign-eu\n  aifactory:overrides:\n"
         "    compute:\n      nodes_per_rack: 6\n"
     )
-    done = _cli("check", str(stack), "--format", "json")
+    done = _cli("check", str(stack), "--format", "json", cwd=tmp_path)
     found = {
-        (f["rule"], f["file"], f["line"], f["related"]["file"])
+        (f["rule"], f["file"], f["line"], f["related"]["file"], f["related"]["base"])
         for f in json.loads(done.stdout)["findings"]
         if f["rule"] in ("PWR-001", "PWR-002")
     }
+    # the limit is the catalogue blueprint's: relative to the catalogue, never an absolute path
     assert {
-        ("PWR-001", str(stack), 5, "blueprints/dgx-h200-sovereign-eu.yaml"),
-        ("PWR-002", str(stack), 5, "blueprints/dgx-h200-sovereign-eu.yaml"),
+        ("PWR-001", "Pulumi.eu-dense.yaml", 5, "dgx-h200-sovereign-eu.yaml", "catalogue"),
+        ("PWR-002", "Pulumi.eu-dense.yaml", 5, "dgx-h200-sovereign-eu.yaml", "catalogue"),
     } == found
     assert 1 == done.returncode
 

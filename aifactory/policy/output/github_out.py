@@ -23,13 +23,22 @@ def escape_property(text: str) -> str:
 
 def _command(f: Finding, kind: str) -> str:
     loc = f.location
-    props = [f"file={escape_property(loc.file)}"]
-    if loc.line:
-        props += [f"line={loc.line}", f"endLine={loc.line}"]
-    if loc.column:
-        props.append(f"col={loc.column}")
+    props = []
+    # A file of the installed catalogue (checked by name, outside the workspace) has no place in the diff view.
+    if not loc.base:
+        props.append(f"file={escape_property(loc.file)}")
+        if loc.line:
+            props += [f"line={loc.line}", f"endLine={loc.line}"]
+        if loc.column:
+            props.append(f"col={loc.column}")
     props.append(f"title={escape_property(f'{f.rule} {f.title}')}")
-    return f"::{kind} {','.join(props)}::{escape_data(f'{f.message}. Fix: {f.remediation}')}"
+    text = f"{f.message}. Fix: {f.remediation}"
+    if f.inherited is not None:
+        how = "set by" if f.inherited.file.startswith("--set ") else "inherited from"
+        text += f" (value {how} {f.inherited})"
+    elif loc.base:
+        text += f" (at {loc})"
+    return f"::{kind} {','.join(props)}::{escape_data(text)}"
 
 
 def render(report: Report) -> str:

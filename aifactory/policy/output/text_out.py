@@ -10,6 +10,9 @@ def render(report: Report) -> str:
     for f in report.findings:
         state = "waived" if f.waived else "baselined" if f.baselined else f.level
         lines.append(f"{f.location}: {f.rule} [{f.severity}, {state}] {f.title}: {f.message}")
+        if f.inherited is not None:
+            set_by = f.inherited.file.startswith("--set ")
+            lines.append(f"  value set by {f.inherited}" if set_by else f"  value inherited from {f.inherited}")
         if f.related is not None:
             lines.append(f"  limit defined at {f.related}")
         if f.note:
