@@ -69,7 +69,13 @@ class Locator:
         return cls(repository_of(own), own, catalogue_folder())
 
     def real(self, loc: Location) -> Path:
-        return _real(Path.cwd() / loc.file)
+        """The file behind a location: relative to the current directory, else a catalogue file as
+        `sources.display_path` names it (`blueprints/NAME.yaml` wherever the package is installed)."""
+        here = Path.cwd() / loc.file
+        head, _, rest = loc.file.partition("/")
+        if self.catalogue is not None and head == "blueprints" and rest and not here.exists():
+            return _real(self.catalogue / rest)
+        return _real(here)
 
     def in_catalogue(self, loc: Location) -> bool:
         """A location in a catalogue blueprint other than the checked file: a value the user inherited."""
