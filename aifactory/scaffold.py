@@ -73,8 +73,19 @@ def build(blueprint: str, region: str, site: str | None = None) -> Scaffold:
         ".github/workflows/aifactory.yml": workflow(),
         ".gitignore": GITIGNORE,
         "README.md": _readme(blueprint, site, region, where.jurisdiction),
+        SCHEMA: _schema(),
     }
     return Scaffold(blueprint, region, site, files)
+
+
+SCHEMA = "schema/blueprint.schema.json"  # the installed version's schema; `aifactory schema --out` refreshes it
+
+
+def _schema() -> str:
+    from aifactory.blueprint.jsonschema import blueprint_schema
+    from aifactory.io import dumps_json
+
+    return dumps_json(blueprint_schema())
 
 
 def _check_site(site: str) -> None:
@@ -91,6 +102,7 @@ def _site_blueprint(blueprint: str, site: str, region: str, where: Any, override
         f"# {__version__}) re-homed to region {region} ({where.city}, jurisdiction {where.jurisdiction}).\n"
         "# Values here are deep-merged onto the catalogue blueprint (a null removes a key); `aifactory validate`\n"
         f"# and `aifactory policy check` this file. Written by `aifactory new`.\n"
+        f"# yaml-language-server: $schema=../{SCHEMA}\n"
     )
     doc: dict[str, Any] = {
         "extends": blueprint,
@@ -212,6 +224,9 @@ The toolkit itself is not part of this repository: install it (pin the version i
 - `ansible.cfg`: points Ansible at the installed collection `aifactory.factory` (roles and playbooks).
 - `.pre-commit-config.yaml`: the `aifactory-policy` hook on staged blueprints and stack files.
 - `.github/workflows/aifactory.yml`: the aifactory action on pull requests.
+- `schema/blueprint.schema.json`: the blueprint JSON Schema of the installed version, for editors (the site
+  blueprint's `yaml-language-server` comment names it); after upgrading the package, refresh it with
+  `aifactory schema --out schema/blueprint.schema.json`.
 
 ## Everyday commands (from this folder)
 

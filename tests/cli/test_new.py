@@ -26,7 +26,7 @@ BP, REGION = "dgx-h200-sovereign-eu", "de-stuttgart"
 SITE = f"blueprints/{REGION}.yaml"
 STACK = f"stacks/Pulumi.{REGION}.yaml"
 FILES = sorted([".github/workflows/aifactory.yml", ".gitignore", ".pre-commit-config.yaml", "README.md",
-                "ansible.cfg", SITE, STACK, "stacks/Pulumi.yaml", "stacks/__main__.py"])
+                "ansible.cfg", SITE, STACK, "schema/blueprint.schema.json", "stacks/Pulumi.yaml", "stacks/__main__.py"])
 
 
 def _new(target: Path, *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -104,3 +104,20 @@ def test_server_pulled_its_settings(server: LspClient) -> None:
     # The server asks for `yaml` settings with workspace/configuration; the client answered (else it would
     # have waited on them, and validation would be off).
     assert "workspace/configuration" in server.server_requests
+
+
+def test_a_scaffolded_site_blueprint_has_no_diagnostics(server: LspClient, tmp_path: Path) -> None:
+    """`aifactory new` writes the schema into the user's repository and names it in the site blueprint."""
+    from aifactory import scaffold
+
+    made = scaffold.build("dgx-h200-sovereign-eu", "de-stuttgart")
+    for name, text in made.files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    site = tmp_path / "blueprints" / "de-stuttgart.yaml"
+    assert f"{MODELINE}../schema/blueprint.schema.json" in site.read_text(encoding="utf-8").splitlines()
+    assert [] == server.open_and_diagnose(site)
+    # The same file with a mistake: the editor flags it, so the empty list above is the schema at work.
+    broken = site.read_text(encoding="utf-8").replace("name: de-stuttgart", "name: 7", 1)
+    assert any(d["range"]["start"]["line"] == line_of(broken, "name: 7") for d in server.open_and_diagnose(
+        tmp_path / "blueprints" / "broken.yaml", broken))
