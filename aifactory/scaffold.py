@@ -233,7 +233,7 @@ The toolkit itself is not part of this repository: install it (pin the version i
     aifactory validate blueprints/{site}.yaml stacks/Pulumi.{region}.yaml
     aifactory policy check blueprints/{site}.yaml stacks/Pulumi.{region}.yaml
     aifactory plan stacks/Pulumi.{region}.yaml
-    aifactory render stacks/Pulumi.{region}.yaml --out build/{region}
+    aifactory render stacks/Pulumi.{region}.yaml --kubernetes --out build/{region}
     cd stacks && pulumi preview -s {region}
 
 Policy settings go in `.aifactory-policy.yaml`, accepted findings in `.aifactory-baseline.json` (both at the

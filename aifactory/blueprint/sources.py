@@ -42,10 +42,13 @@ def real_path(path: Path) -> Path:
         return path.absolute()
 
 
+CATALOGUE_PREFIX = "catalogue:"
+
+
 def display_path(path: Path) -> str:
     """A file as messages and outputs name it: relative to the working directory; a file of the catalogue the
-    package ships as `blueprints/NAME.yaml` (the same from a checkout and from any installed copy); else as
-    given."""
+    package ships as `blueprints/NAME.yaml` (the same from a checkout and from any installed copy), or
+    `catalogue:NAME.yaml` where the working directory has another file by that name; else as given."""
     real = real_path(path)
     try:
         return str(real.relative_to(Path.cwd().resolve()))
@@ -53,7 +56,10 @@ def display_path(path: Path) -> str:
         pass
     catalogue = resources.blueprints_dir()
     if real.is_relative_to(catalogue):
-        return str(Path("blueprints") / real.relative_to(catalogue))
+        shown = Path("blueprints") / real.relative_to(catalogue)
+        # A different file of that name in the working directory (a user's copy): the name says "catalogue",
+        # so that a name always means one file (the policy locator reads names back).
+        return str(shown) if not _exists(shown) else f"{CATALOGUE_PREFIX}{real.relative_to(catalogue)}"
     return str(path)
 
 

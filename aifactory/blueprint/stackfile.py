@@ -113,12 +113,24 @@ def parse_stack(doc: YNode, path: Path, file: str | None = None) -> StackFile | 
     return StackFile(path, file, ref, region.value if region is not None else "", overrides)
 
 
-def stack_names(folder: Path = STACKS) -> list[str]:
+def project_stacks() -> Path:
+    """The stacks folder a `--stack NAME` names: `stacks/` of the repository holding the working directory
+    where that is a Pulumi project (a user's repository from `aifactory new`, or this checkout), else the
+    Pulumi project the package ships."""
+    here = repository_root(Path.cwd().resolve()) / "stacks"
+    if any(is_file(here / name) for name in ("Pulumi.yaml", "Pulumi.yml")):
+        return here
+    return STACKS
+
+
+def stack_names(folder: Path | None = None) -> list[str]:
+    folder = folder or project_stacks()
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
 
 
-def stack_path(stack: str, folder: Path = STACKS) -> Path:
+def stack_path(stack: str, folder: Path | None = None) -> Path:
     """`folder/Pulumi.<stack>.yaml`; an unknown name (or one that is a path) is a UserError."""
+    folder = folder or project_stacks()
     path = folder / f"Pulumi.{stack}.yaml"
     if "/" in stack or "\\" in stack or stack in ("", ".", "..") or not is_file(path):
         raise UserError.at(
@@ -142,7 +154,7 @@ def read_stack_file(path: Path) -> StackFile:
     return stack
 
 
-def read_stack(stack: str, folder: Path = STACKS) -> StackFile:
+def read_stack(stack: str, folder: Path | None = None) -> StackFile:
     """The stack named `stack` in the Pulumi project folder."""
     return read_stack_file(stack_path(stack, folder))
 

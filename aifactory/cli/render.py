@@ -12,8 +12,10 @@ from aifactory.io import atomic_write_tree, dumps_json
 
 
 def render(
-    blueprint: Annotated[str, typer.Argument(help="Catalogue name, blueprint file or stack file.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    blueprint: Annotated[
+        str | None, typer.Argument(help="Catalogue name, blueprint file or stack file (or --stack NAME).")
+    ] = None,
     kubernetes: Annotated[
         bool, typer.Option("--kubernetes", help="Write the Kubernetes/MLOps layer.")
     ] = False,
@@ -21,13 +23,13 @@ def render(
         str | None, typer.Option("--stack", help="Render this stack (STACKS_DIR/Pulumi.<STACK>.yaml) instead.")
     ] = None,
     stacks_dir: Annotated[
-        Path | None, typer.Option("--stacks-dir", help="Folder of the stack files (default: this checkout's).")
+        Path | None, typer.Option("--stacks-dir", help="Stack files folder (default: this repository's stacks/).")
     ] = None,
     sets: Annotated[list[str] | None, typer.Option("--set", help="PATH=VALUE override (repeatable).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Report format: text or json.")] = "text",
 ) -> None:
     """Write one YAML file per object (Helm releases as Flux HelmReleases) and a kustomization.yaml."""
-    from aifactory.blueprint.stackfile import STACKS, StackFile, load_source, load_stack, read_stack
+    from aifactory.blueprint.stackfile import StackFile, load_source, load_stack, read_stack
     from aifactory.render.k8s.gitops import gitops_files
     from aifactory.render.kubernetes import build
 
@@ -35,11 +37,15 @@ def render(
         raise UserError.at(None, "nothing to render", "add --kubernetes")
     if fmt not in ("text", "json"):
         raise UserError.at(None, f"unknown format {fmt!r}", "use --format text or --format json")
+    if (blueprint is None) == (stack is None):
+        raise UserError.at(None, "name one blueprint or stack to render",
+                           "give a blueprint or stack file, or --stack NAME for stacks/Pulumi.NAME.yaml, not both")
     stack_file: StackFile | None
     if stack is not None:
-        stack_file = read_stack(stack, stacks_dir or STACKS)
+        stack_file = read_stack(stack, stacks_dir)
         loaded = load_stack(stack_file, sets or [])
     else:
+        assert blueprint is not None
         loaded, stack_file = load_source(blueprint, sets or [])
     region = stack_file.region_of(loaded) if stack_file is not None else loaded.model.site.region
     files = gitops_files(build(loaded, region))

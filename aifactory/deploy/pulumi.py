@@ -17,7 +17,7 @@ from typing import Any
 
 from aifactory import resources
 from aifactory.blueprint import LoadedBlueprint
-from aifactory.blueprint.stackfile import STACKS, load_stack, read_stack
+from aifactory.blueprint.stackfile import load_stack, project_stacks, read_stack
 from aifactory.errors import Location, Problem, UserError
 from aifactory.modules import Registry, StackContext, discover
 from aifactory.render.kubernetes import build
@@ -75,7 +75,7 @@ def check_gate(loaded: LoadedBlueprint, plan: Any, gate: Gate | None = None) -> 
         raise PolicyGateError(problems)
 
 
-def prepare(stack: str, stacks: Path = STACKS, gate: Gate | None = None, sets: Iterable[str] = ()) -> StackContext:
+def prepare(stack: str, stacks: Path | None = None, gate: Gate | None = None, sets: Iterable[str] = ()) -> StackContext:
     """Load, validate, plan, gate and render one stack; raises before anything is created."""
     stack_file = read_stack(stack, stacks)
     loaded = load_stack(stack_file, sets)
@@ -107,7 +107,7 @@ def instantiate(ctx: StackContext, registry: Registry | None = None) -> dict[str
 
 def run_program(
     stack: str | None = None,
-    stacks: Path = STACKS,
+    stacks: Path | None = None,
     gate: Gate | None = None,
     registry: Registry | None = None,
 ) -> dict[str, Any]:
@@ -155,9 +155,10 @@ def _workspace_env() -> dict[str, str]:
     }
 
 
-def select_stack(stack: str, stacks: Path = STACKS) -> Any:
+def select_stack(stack: str, stacks: Path | None = None) -> Any:
     """The local program in `stacks/` as an Automation API stack, with a file backend under .pulumi-state/."""
     pulumi_binary()
+    stacks = stacks or project_stacks()
     read_stack(stack, stacks)  # a clear error for an unknown stack before Pulumi starts
     from pulumi import automation as auto
 

@@ -70,7 +70,12 @@ class Locator:
 
     def real(self, loc: Location) -> Path:
         """The file behind a location: relative to the current directory, else a catalogue file as
-        `sources.display_path` names it (`blueprints/NAME.yaml` wherever the package is installed)."""
+        `sources.display_path` names it (`blueprints/NAME.yaml` wherever the package is installed, or
+        `catalogue:NAME.yaml`)."""
+        from aifactory.blueprint.sources import CATALOGUE_PREFIX
+
+        if self.catalogue is not None and loc.file.startswith(CATALOGUE_PREFIX):
+            return _real(self.catalogue / loc.file.removeprefix(CATALOGUE_PREFIX))
         here = Path.cwd() / loc.file
         head, _, rest = loc.file.partition("/")
         if self.catalogue is not None and head == "blueprints" and rest and not here.exists():

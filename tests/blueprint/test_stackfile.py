@@ -55,7 +55,7 @@ def _names_seen(stack: str, stacks_dir: str, name: str, out: Path) -> dict[str, 
     """The blueprint name each command loaded for the stack file."""
     validate = runner.invoke(app, ["validate", "--format", "json", stack])
     plan = runner.invoke(app, ["plan", "--format", "json", stack])
-    render = runner.invoke(app, ["render", "x", "--kubernetes", "--stack", name, "--stacks-dir", stacks_dir,
+    render = runner.invoke(app, ["render", "--kubernetes", "--stack", name, "--stacks-dir", stacks_dir,
                                  "--out", str(out), "--format", "json"])
     policy = runner.invoke(app, ["policy", "check", "--format", "json", stack])
     assert 0 == validate.exit_code, validate.output
@@ -121,7 +121,7 @@ def test_hostile_stack_values_give_one_message_in_every_command(case: str, scrat
         "validate": runner.invoke(app, ["validate", shown]),
         "policy check": runner.invoke(app, ["policy", "check", shown]),
         "plan": runner.invoke(app, ["plan", shown]),
-        "render --stack": runner.invoke(app, ["render", "x", "--kubernetes", "--stack", "t",
+        "render --stack": runner.invoke(app, ["render", "--kubernetes", "--stack", "t",
                                               "--stacks-dir", "deploy/stacks", "--out", str(out)]),
         "render FILE": runner.invoke(app, ["render", shown, "--kubernetes", "--out", str(out)]),
     }

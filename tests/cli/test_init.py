@@ -35,7 +35,7 @@ def _loaded_by_every_command(stack: str, blueprint_file: str = "designs/mine.yam
     validate = runner.invoke(app, ["validate", "--format", "json", stack])
     plan = runner.invoke(app, ["plan", "--format", "json", stack])
     policy = runner.invoke(app, ["policy", "check", "--format", "json", stack])
-    render = runner.invoke(app, ["render", "x", "--kubernetes", "--stack", "de-julich", "--stacks-dir", "stacks",
+    render = runner.invoke(app, ["render", "--kubernetes", "--stack", "de-julich", "--stacks-dir", "stacks",
                                  "--out", "out", "--format", "json"])
     for done in (validate, plan, policy, render):
         assert done.exit_code in (0, 1), done.output

@@ -42,7 +42,7 @@ def test_schema_check_is_strict() -> None:
 
 def test_render_is_deterministic_and_atomic(tmp_path: Path) -> None:
     runner = CliRunner()
-    args = ["render", "dgx-h200-sovereign-eu", "--kubernetes", "--stack", "de-stuttgart"]
+    args = ["render", "--kubernetes", "--stack", "de-stuttgart"]
     first = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
     second = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--format", "json"])
     assert 0 == first.exit_code, first.output
