@@ -10,6 +10,7 @@ the same way, once their temporary folder appears.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -85,10 +86,8 @@ def test_killed_at_random_points_leaves_old_or_new(
             time.sleep(0.001)  # the write phase has begun: its temporary folder is there
         time.sleep(rng.uniform(0.0, 0.01 * len(strip) * 1.3))
         assert proc.pid is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it finished first
             os.kill(proc.pid, rng.choice(SIGNALS))
-        except ProcessLookupError:
-            pass
         proc.join(10)
         if not exchange:
             io.cleanup(out)  # the next run's first step; the two-rename path may have left DIR aside
