@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -42,9 +43,24 @@ _OLD = ".aifactory-old-"
 _SLOW_ENV = "AIFACTORY_TEST_WRITE_DELAY"
 
 
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def dumps_json(obj: Any) -> str:
-    """Canonical JSON: sorted keys, two-space indent, UTF-8 kept, newline at the end."""
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Canonical JSON: sorted keys, two-space indent, UTF-8 kept, newline at the end. Strict RFC 8259: a NaN
+    or an infinity (a measurement that failed) is written as null, never as the non-standard `NaN`."""
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(obj), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return text + "\n"
 
 
 def _umask() -> int:

@@ -176,3 +176,8 @@ def test_a_failed_write_keeps_the_old_output(tmp_path: Path, monkeypatch: pytest
         io.replace_tree(tmp_path / "out", {"a": "new", "b": "new"})
     assert (tmp_path / "out" / "a").read_text() == "old"
     assert [] == _leftovers(tmp_path)
+
+
+def test_json_written_is_strict() -> None:
+    text = io.dumps_json({"b": [float("nan"), 1.5], "a": float("-inf"), "c": (float("inf"),)})
+    assert '{\n  "a": null,\n  "b": [\n    null,\n    1.5\n  ],\n  "c": [\n    null\n  ]\n}\n' == text
