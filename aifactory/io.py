@@ -8,9 +8,9 @@ replaced atomically, so an interrupted run leaves the earlier output intact.
   built in a hidden sibling folder `.<name>.aifactory-tmp-*` and swapped in with one rename (Linux:
   `renameat2(RENAME_EXCHANGE)`, so DIR always exists; elsewhere the old folder is renamed aside first and put
   back by the next run if the process died between the two renames). The folder then holds exactly the new
-  files plus the marker `.aifactory-output`; a folder that exists, is not empty and has no marker was not
-  written by aifactory and is refused rather than replaced. Temporaries left by an interrupted run (SIGKILL
-  cannot be caught) are removed by the next run into the same folder.
+  files plus the marker `.aifactory-output`; a folder that exists without the marker and holds a file the new
+  output does not write was not written by aifactory and is refused rather than replaced. Temporaries left
+  by an interrupted run (SIGKILL cannot be caught) are removed by the next run into the same folder.
 - `atomic_write_tree(dir, files)`: several files merged into a folder that other commands share (burn-in
   fleet results, policy docs), each replaced atomically.
 
@@ -227,6 +227,18 @@ def cleanup(root: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _earlier_output(root: Path, files: Mapping[str, bytes | str]) -> bool:
+    """Whether a folder without the marker may be replaced all the same: it is empty, or it holds only files
+    that the new output writes too (an output of an aifactory from before the marker)."""
+    names = {str(Path(n)) for n in files}
+    dirs = {str(p) for n in names for p in Path(n).parents if str(p) != "."}
+    for here, subdirs, found in os.walk(root):
+        rel = Path(here).relative_to(root)
+        if any(str(rel / d) not in dirs for d in subdirs) or any(str(rel / f) not in names for f in found):
+            return False
+    return True
+
+
 def replace_tree(out_dir: str | os.PathLike[str], files: Mapping[str, bytes | str]) -> list[Path]:
     """Make `out_dir` hold exactly `files` (plus the marker), swapped in as a whole; see the module doc.
     Returns the paths of the files, sorted, under `out_dir`."""
@@ -237,7 +249,7 @@ def replace_tree(out_dir: str | os.PathLike[str], files: Mapping[str, bytes | st
             raise ValueError(f"bad artifact name {name!r}")  # a bug in the caller, not user input
     _mkdir(root.absolute().parent)
     cleanup(root)
-    if root.is_dir() and any(os.scandir(root)) and not (root / MARKER).is_file():
+    if root.is_dir() and not (root / MARKER).is_file() and not _earlier_output(root, files):
         raise _refuse(root, "the output folder holds files aifactory did not write, and would be replaced",
                       "choose a new or empty folder (aifactory replaces the whole folder it writes)")
     mode = _file_mode()

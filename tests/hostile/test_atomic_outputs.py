@@ -181,3 +181,17 @@ def test_a_failed_write_keeps_the_old_output(tmp_path: Path, monkeypatch: pytest
 def test_json_written_is_strict() -> None:
     text = io.dumps_json({"b": [float("nan"), 1.5], "a": float("-inf"), "c": (float("inf"),)})
     assert '{\n  "a": null,\n  "b": [\n    null,\n    1.5\n  ],\n  "c": [\n    null\n  ]\n}\n' == text
+
+
+def test_an_output_from_before_the_marker_is_replaced(tmp_path: Path) -> None:
+    old = tmp_path / "k8s"
+    (old / "sub").mkdir(parents=True)
+    (old / "a.yaml").write_text("old")
+    (old / "sub" / "b.yaml").write_text("old")
+    io.replace_tree(old, {"a.yaml": "new", "sub/b.yaml": "new", "c.yaml": "new"})
+    assert (old / "a.yaml").read_text() == "new" and (old / io.MARKER).is_file()
+    (tmp_path / "k9").mkdir()
+    (tmp_path / "k9" / "a.yaml").write_text("old")
+    (tmp_path / "k9" / "mine.txt").write_text("keep")
+    with pytest.raises(UserError, match="did not write"):
+        io.replace_tree(tmp_path / "k9", {"a.yaml": "new"})
