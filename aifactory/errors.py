@@ -39,9 +39,11 @@ class Problem:
     path: str = ""  # dotted path inside the document, e.g. "compute.nodes"
 
     def render(self) -> str:
-        where = f"{self.location}: " if self.location else ""
-        what = f"{self.path}: " if self.path else ""
-        text = f"{where}{what}{self.message}"
+        from aifactory.secrets import redact  # a message never repeats a secret found in the input
+
+        where = f"{redact(str(self.location))}: " if self.location else ""  # `--set PATH=VALUE` is one
+        what = f"{redact(self.path)}: " if self.path else ""
+        text = f"{where}{what}{redact(self.message)}"
         if self.hint:
             text += f"\n  fix: {self.hint}"
         return text

@@ -155,14 +155,37 @@ def _no_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _key_lines(text: str, key: str) -> list[int]:
+    import json
+    import re
+
+    pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:")
+    return [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
+
+
 def load_json(path: Path, display: str, limit: int, what: str) -> object:
     """Strict RFC 8259 JSON from a file: NaN, Infinity and -Infinity are refused, as is a file that is too
-    big or nests too deep for the parser."""
+    big or nests too deep for the parser, and an object with a key twice (readers disagree on which wins)."""
     import json
 
     data = read_bytes(path, display, limit, what)
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant, object_pairs_hook=_unique)
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise UserError.at(Location(display, line), f"the {what} is not valid UTF-8 (byte {err.start})",
@@ -170,6 +193,12 @@ def load_json(path: Path, display: str, limit: int, what: str) -> object:
     except json.JSONDecodeError as err:
         raise UserError.at(Location(display, err.lineno), f"the {what} is not valid JSON: {err.msg}",
                            f"write the {what} as strict JSON") from None
+    except _DuplicateKey as err:
+        lines = _key_lines(data.decode("utf-8"), err.key)
+        where = f" (lines {', '.join(map(str, lines[:4]))})" if len(lines) > 1 else ""
+        raise UserError.at(Location(display, lines[1] if len(lines) > 1 else 0),
+                           f"the {what} has the key {json.dumps(err.key)} twice in one object{where}",
+                           "keep one of the two; readers disagree on which one wins") from None
     except ValueError as err:  # a NaN/Infinity constant
         raise UserError.at(Location(display), f"the {what} is not strict JSON: {err}",
                            "write finite numbers; JSON has no NaN or Infinity") from None

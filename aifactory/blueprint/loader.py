@@ -15,7 +15,7 @@ from aifactory.blueprint.pyerrors import Path as DataPath
 from aifactory.blueprint.pyerrors import problems_from
 from aifactory.blueprint.sources import apply_set, display_path, load_with_extends, resolve_reference
 from aifactory.blueprint.yamlsrc import YNode, locations, to_plain
-from aifactory.errors import Location, UserError
+from aifactory.errors import Location, Problem, UserError
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,27 @@ def load_tree(ref: str, overrides: Sequence[YNode] = (), sets: Iterable[str] = (
     return prune_nulls(tree)
 
 
-def validate_tree(tree: YNode, source: str) -> LoadedBlueprint:
+def refuse_secrets(data: dict[str, Any], locs: dict[DataPath, Location], source: str) -> None:
+    """Exit 2 where the blueprint holds a secret (see aifactory.secrets), naming its kind, never its value."""
+    from aifactory.secrets import find
+
+    found = list(find(data))
+    if found:
+        raise UserError([
+            Problem(locs.get(path, Location(source)), f"{kind} is written in the blueprint",
+                    "remove it, rotate it, and name it instead (`key_ref:` or a Pulumi secret / Ansible Vault "
+                    "variable); a secret in git is published", ".".join(str(p) for p in path))
+            for path, kind in found
+        ])
+
+
+def validate_tree(tree: YNode, source: str, allow_secrets: bool = False) -> LoadedBlueprint:
+    """Validate a merged tree. A secret in it is refused first (before any message could quote it) unless
+    `allow_secrets` (`policy check`, which reports it as SEC-007)."""
     data = to_plain(tree)
     locs = locations(tree)
+    if not allow_secrets:
+        refuse_secrets(data, locs, source)
     try:
         model = Blueprint.model_validate(data)
     except ValidationError as err:
@@ -61,8 +79,9 @@ def validate_tree(tree: YNode, source: str) -> LoadedBlueprint:
     return LoadedBlueprint(model, data, locs, source)
 
 
-def load_blueprint(ref: str | Path, overrides: Sequence[YNode] = (), sets: Iterable[str] = ()) -> LoadedBlueprint:
+def load_blueprint(ref: str | Path, overrides: Sequence[YNode] = (), sets: Iterable[str] = (),
+                   allow_secrets: bool = False) -> LoadedBlueprint:
     """Load and validate a blueprint (a path or a catalogue name). Raises UserError with file:line."""
     ref = str(ref)
     tree = load_tree(ref, overrides, sets)
-    return validate_tree(tree, display_path(resolve_reference(ref, None)))
+    return validate_tree(tree, display_path(resolve_reference(ref, None)), allow_secrets)

@@ -164,14 +164,15 @@ def stack_from_text(text: str, path: Path) -> StackFile | None:
     return parse_stack(parse_text(text, display_path(path)), path)
 
 
-def load_stack(stack: StackFile, sets: Iterable[str] = ()) -> LoadedBlueprint:
+def load_stack(stack: StackFile, sets: Iterable[str] = (), allow_secrets: bool = False) -> LoadedBlueprint:
     """The stack's blueprint with its overrides, then `--set` values, merged on; validated."""
     overrides = [stack.overrides] if stack.overrides is not None else []
     tree = load_tree(str(stack.blueprint_path()), overrides, sets)
-    return validate_tree(tree, stack.file)
+    return validate_tree(tree, stack.file, allow_secrets)
 
 
-def load_source(ref: str, sets: Iterable[str] = ()) -> tuple[LoadedBlueprint, StackFile | None]:
+def load_source(ref: str, sets: Iterable[str] = (),
+                allow_secrets: bool = False) -> tuple[LoadedBlueprint, StackFile | None]:
     """What a command argument names: a stack file, a blueprint file or a catalogue name; `--set` applies last."""
     check_name(ref, ref)
     path = Path(ref)
@@ -184,5 +185,5 @@ def load_source(ref: str, sets: Iterable[str] = ()) -> tuple[LoadedBlueprint, St
     if is_file(path):
         stack = parse_stack(load_file(path), path)
         if stack is not None:
-            return load_stack(stack, sets), stack
-    return load_blueprint(ref, sets=sets), None
+            return load_stack(stack, sets, allow_secrets), stack
+    return load_blueprint(ref, sets=sets, allow_secrets=allow_secrets), None

@@ -85,7 +85,7 @@ def cmd_render(target: str, scale: Any, out: str | None, echo: Any) -> int:
     from aifactory.io import atomic_write
 
     text = slurm_script(scale) if target == "slurm" else k8s_yaml(scale)
-    if out:
+    if out is not None:  # `--out ""` is refused by atomic_write, not taken for standard output
         atomic_write(out, text)
     else:
         echo(text.rstrip("\n"))

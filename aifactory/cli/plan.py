@@ -50,7 +50,7 @@ def write_artifacts(p: Plan, data: dict[str, Any], out: Path) -> None:
     """Render every artifact in memory, then write them all atomically (nothing half-written on failure)."""
     from aifactory.design import cabling
     from aifactory.design.inventory import hosts_csv
-    from aifactory.io import atomic_write_tree, dumps_json
+    from aifactory.io import dumps_json, replace_tree
 
     bom = "item,model,count\n" + "".join(f"{r['item']},{r['model']},{r['count']}\n" for r in data["bom"])
     files: dict[str, str | bytes] = {
@@ -62,7 +62,7 @@ def write_artifacts(p: Plan, data: dict[str, Any], out: Path) -> None:
     from aifactory.render.pictures import pictures
 
     files.update(pictures(p))
-    atomic_write_tree(out, files)
+    replace_tree(out, files)
 
 
 def print_summary(data: dict[str, Any], out: Path | None) -> None:
@@ -168,8 +168,10 @@ def register(app: typer.Typer) -> None:
         """Derive the physical design (fabric, addresses, power, heat, storage, KPIs, BOM) and check it.
 
         Exit 0: the design holds; 1: findings (each names its file:line); 2: unusable input."""
-        from aifactory.io import dumps_json
+        from aifactory.io import check_output, dumps_json
 
+        if out is not None:
+            check_output(out, folder=True)
         _, p, data = load_and_plan(blueprint, set_)
         if out is not None:
             write_artifacts(p, data, out)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from aifactory.errors import UserError
-from aifactory.io import atomic_write_tree, dumps_json
+from aifactory.io import check_output, dumps_json, replace_tree
 
 
 def render(
@@ -40,6 +40,8 @@ def render(
     if (blueprint is None) == (stack is None):
         raise UserError.at(None, "name one blueprint or stack to render",
                            "give a blueprint or stack file, or --stack NAME for stacks/Pulumi.NAME.yaml, not both")
+    check_output(out, folder=True)
+    check_output(out / "kubernetes", folder=True)
     stack_file: StackFile | None
     if stack is not None:
         stack_file = read_stack(stack, stacks_dir)
@@ -49,7 +51,7 @@ def render(
         loaded, stack_file = load_source(blueprint, sets or [])
     region = stack_file.region_of(loaded) if stack_file is not None else loaded.model.site.region
     files = gitops_files(build(loaded, region))
-    written = atomic_write_tree(out / "kubernetes", files)
+    written = replace_tree(out / "kubernetes", files)
     if fmt == "json":
         typer.echo(
             dumps_json(

@@ -71,7 +71,7 @@ def load_target(ref: str, sets: Sequence[str] = ()) -> Target:
     from aifactory.blueprint.sources import display_path
     from aifactory.blueprint.stackfile import load_source
 
-    loaded, stack = load_source(ref, sets)
+    loaded, stack = load_source(ref, sets, allow_secrets=True)  # a secret is reported as SEC-007
     if stack is not None:
         return Target(stack.file, loaded, True, ref)
     path = Path(ref)

@@ -6,6 +6,9 @@ baseline: .aifactory-baseline.json   # optional, relative to this file: accepted
 rules:
   PWR-004: mandatory
   SEC-010: disabled
+
+The rules that waivers may not touch (residency, plaintext secrets) cannot be disabled or made advisory here
+either: the config is as much pull-request data as a blueprint.
 """
 
 from __future__ import annotations
@@ -76,6 +79,12 @@ def load_config(path: Path | None) -> PolicyConfig:
                     node.loc,
                     f"level {node.value!r} for {rule_id} is not valid",
                     f"one of {', '.join(LEVELS)}",
+                )
+            if not rule.waivable and node.value != "mandatory":
+                raise UserError.at(
+                    node.loc,
+                    f"{rule.id} cannot be set to {node.value}: it is a rule that waivers may not touch either",
+                    f"remove the `{rule.id}:` line; fix the blueprint value the rule reports instead",
                 )
             levels[rule.id] = cast(Level, node.value)
     return PolicyConfig(levels, fail_on, baseline)

@@ -15,7 +15,7 @@ def rule_page(rule: Rule) -> str:
         f"- Severity: {rule.severity}",
         f"- Default level: {level}",
         f"- Tags: {', '.join(rule.tags)}",
-        f"- Waivable: {'yes' if rule.waivable else 'no (residency rule)'}",
+        f"- Waivable: {'yes' if rule.waivable else 'no'}",
         f"- Uses the design engine: {'yes' if rule.needs_design else 'no'}",
         "",
         "## Why",
@@ -45,7 +45,9 @@ def rule_page(rule: Rule) -> str:
         "",
         "## Level",
         "",
-        f"Change it in `.aifactory-policy.yaml`: `rules: {{{rule.id}: advisory}}`.",
+        f"Change it in `.aifactory-policy.yaml`: `rules: {{{rule.id}: advisory}}`."
+        if rule.waivable
+        else "`.aifactory-policy.yaml` cannot make it advisory or disable it either (exit 2).",
         "",
     ]
     return "\n".join(lines)

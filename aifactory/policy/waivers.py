@@ -3,17 +3,25 @@
     capacity: 45kW  # aifactory:waive CLG-001 reason="vendor-certified door" expires=2027-03-31
 
 or on a comment line directly above it. A waiver needs a reason and an ISO expiry date; an expired waiver
-no longer hides its finding (the finding comes back with a note). Residency rules cannot be waived. The loader
-drops comments, so waivers are read from the file text by line.
+no longer hides its finding (the finding comes back with a note). Residency rules and SEC-007 cannot be waived.
+
+Only a real YAML comment can waive: the file is run through the YAML scanner, and a `#` counts only where no
+token (a quoted or plain scalar, a block scalar's text) covers it, so `name: "x # aifactory:waive ..."` or a
+`#` inside a `|` block is string data, never a waiver. A file the scanner cannot read has no waivers (its
+loader has already refused it).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+
+import yaml
 
 from aifactory.errors import Location, UserError
 from aifactory.policy.model import Finding, Waiver
@@ -44,11 +52,13 @@ def parse_line(text: str, loc: Location) -> Waiver | None:
     except ValueError:
         raise UserError.at(loc, f"waiver expiry {expires!r} is not a date (YYYY-MM-DD)", _HINT) from None
     for rule_id in ids:
-        if not get_rule(rule_id).waivable:
+        rule = get_rule(rule_id)
+        if not rule.waivable:
+            what = "a residency rule" if rule.sovereign else "a rule that waivers may not touch"
             raise UserError.at(
                 loc,
-                f"{rule_id} is a residency rule and cannot be waived",
-                "fix the value instead; residency is not negotiable per finding",
+                f"{rule_id} is {what} and cannot be waived",
+                "fix the value instead; this rule is not negotiable per finding",
             )
     return Waiver(ids, reason, expires, loc)
 
@@ -68,19 +78,50 @@ def _fields(rest: str, loc: Location) -> dict[str, str]:
     return out
 
 
+_HASH = re.compile(r"(?:^|(?<=[ \t]))#", re.M)
+
+
+def comments(text: str) -> dict[int, tuple[int, str]]:
+    """The YAML comments of `text` by line: (1-based column of the `#`, the comment text)."""
+    try:
+        tokens = list(yaml.scan(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return {}
+    spans = sorted((t.start_mark.index, t.end_mark.index) for t in tokens if t.end_mark.index > t.start_mark.index)
+    starts = [a for a, _ in spans]
+    reach = list(itertools.accumulate((b for _, b in spans), max))  # the furthest end of any span so far
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    out: dict[int, tuple[int, str]] = {}
+    for m in _HASH.finditer(text):
+        i = m.start()
+        k = bisect.bisect_right(starts, i) - 1
+        if k >= 0 and reach[k] > i:
+            continue  # inside a scalar (or other token): string data
+        n = bisect.bisect_left(newlines, i)  # newlines before i
+        line = n + 1
+        if line in out:
+            continue
+        bol = newlines[n - 1] + 1 if n else 0
+        eol = newlines[n] if n < len(newlines) else len(text)
+        out[line] = (i - bol + 1, text[i:eol])
+    return out
+
+
 def scan(file: str, text: str) -> dict[int, list[Waiver]]:
-    """Waivers by the line they apply to: their own line, and for a comment-only line the next line too."""
+    """Waivers by the line they apply to: their own line, and for a comment-only line the next line that is
+    not a comment-only line too (the value below a comment block)."""
     lines = text.splitlines()
+    found = comments(text)
+    alone = {n for n, (col, _) in found.items() if not lines[n - 1][: col - 1].strip()}
     out: dict[int, list[Waiver]] = {}
-    for n, line in enumerate(lines, start=1):
-        waiver = parse_line(line, Location(file, n, line.find("#") + 1))
+    for n, (column, comment) in sorted(found.items()):
+        waiver = parse_line(comment, Location(file, n, column))
         if waiver is None:
             continue
         out.setdefault(n, []).append(waiver)
-        if line.lstrip().startswith("#"):
-            # a comment block above a value: skip further comment lines to the value's line
+        if n in alone:
             target = n + 1
-            while target <= len(lines) and lines[target - 1].lstrip().startswith("#"):
+            while target in alone:
                 target += 1
             out.setdefault(target, []).append(waiver)
     return out

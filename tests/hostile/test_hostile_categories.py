@@ -1,10 +1,13 @@
-"""The hostile corpus by category: injection, paths, bounds, strict data and messages.
+"""The hostile corpus by category: injection, paths, bounds, strict data, messages, atomic outputs, secrets and
+waivers.
 
 Each folder's `cases.yaml` lists cases as `name: {args, exit, message, at}`; every case runs as a real
 `python cli.py ARGS` process (a NUL byte cannot travel in argv, so those run in-process) in one copy of
 tests/hostile per category, prepared by `_prepare` with what git cannot hold (FIFOs, symlink loops, files
 of many MiB). A case passes when it exits with `exit`, prints nothing on stdout, no traceback and no Python
-repr, its one message starts with `error: AT` and holds `message`, and the copy is unchanged afterwards.
+repr, its one message starts with `error: AT` and holds `message`, and the copy is unchanged afterwards. A
+case with `stdout` is a report, not a refusal: stdout holds `stdout` (and not `not_stdout`). A case with `secret`
+must not print that text anywhere.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from tests.conftest import run_cli
 from tests.hostile.test_hostile_corpus import _snapshot
 
 HERE = Path(__file__).parent
-CATEGORIES = ("injection", "paths", "bounds", "strict", "messages")
+CATEGORIES = ("injection", "paths", "bounds", "strict", "messages", "atomic", "secrets", "waivers")
 CASES: dict[str, dict[str, dict[str, Any]]] = {
     c: yaml.safe_load((HERE / c / "cases.yaml").read_text(encoding="utf-8")) for c in CATEGORIES
 }
@@ -44,6 +47,7 @@ def _prepare(repo: Path) -> None:
     (bounds / "big-config.yaml").write_bytes(b"# padding\n" * 110_000)
     (bounds / "deep-baseline.json").write_bytes(b"[" * 200_000 + b"]" * 200_000)
     (bounds / "deep-report.json").write_bytes(b"[" * 200_000 + b"]" * 200_000)
+    (repo / "atomic" / "dangling").symlink_to("missing-folder")
 
 
 def _copy(dest: Path) -> Path:
@@ -115,6 +119,13 @@ def test_case_is_refused_with_one_located_message(category: str, name: str,
     case = CASES[category][name]
     code, stdout, stderr = results[category]["runs"][name]
     assert case["exit"] == code, stderr
+    assert not [r for r in REPRS if r in stdout + stderr], stdout + stderr
+    if "secret" in case:
+        assert case["secret"] not in stdout + stderr
+    if "stdout" in case:
+        assert case["stdout"] in stdout, stdout
+        assert case.get("not_stdout", "\x00") not in stdout, stdout
+        return
     assert "" == stdout
     assert not [r for r in REPRS if r in stderr], stderr
     assert "problems:" not in stderr

@@ -9,6 +9,7 @@ from typing import Any
 from aifactory.policy.context import Context
 from aifactory.policy.model import Hit
 from aifactory.policy.registry import rule
+from aifactory.secrets import kind_of
 
 _SEC = ("security",)
 
@@ -147,12 +148,6 @@ def mgmt_isolated(ctx: Context) -> Iterator[Hit]:
 
 
 _SECRET_KEY = re.compile(r"(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential)", re.I)
-_SECRET_VALUE = re.compile(
-    r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b|"
-    r"\bxox[baprs]-[A-Za-z0-9-]{10,}|\bnvapi-[A-Za-z0-9_-]{20,}|://[^/\s:@]+:[^/\s@]+@)"
-)
-
-
 def _walk(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     if isinstance(node, dict):
         for k, v in node.items():
@@ -169,6 +164,7 @@ def _walk(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[s
     "No plaintext secrets in blueprints",
     severity="critical",
     tags=_SEC,
+    waivable=False,
     rationale="Blueprints live in git and in pull requests; a secret there is published.",
     remediation="Remove the secret, rotate it, and reference it by name from the key custody system "
     "(e.g. `key_ref:`).",
@@ -178,7 +174,7 @@ def plaintext_secrets(ctx: Context) -> Iterator[Hit]:
         if not isinstance(value, str) or not value:
             continue
         key = str(path[-1]) if path else ""
-        if _SECRET_VALUE.search(value) or (_SECRET_KEY.search(key) and key != "key_ref"):
+        if kind_of(value) is not None or (_SECRET_KEY.search(key) and not key.endswith("_ref")):
             # The value itself is never echoed: the message would leak it into logs and SARIF.
             yield Hit(path, f"{key!r} holds what looks like a secret", value="<redacted>")
 
