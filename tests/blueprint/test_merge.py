@@ -58,9 +58,17 @@ def shapes_agree(*docs: Any) -> bool:
     return not any(isinstance(d, dict) for d in present)
 
 
+def has_null(doc: Any) -> bool:
+    return doc is None or (isinstance(doc, dict) and any(has_null(v) for v in doc.values()))
+
+
 @given(MAPPINGS, MAPPINGS, MAPPINGS)
 def test_merge_is_associative_where_shapes_agree(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> None:
-    assume(shapes_agree(a, b, c))
+    """Where the middle document removes nothing. A null in it is not associative, and is not meant to be:
+    `extends:` folds from the base down, so a: {k: {x: 1}}, b: {k: null}, c: {k: {}} is {k: {}} (b removed a's
+    mapping before c added an empty one), while b and c merged first would keep a's x. The fold order is
+    what the loader uses; test_null_removes_the_key_whatever_it_held covers the null."""
+    assume(shapes_agree(a, b, c) and not has_null(b))
     left = merge(merge(node(a), node(b)), node(c))
     right = merge(node(a), merge(node(b), node(c)))
     assert to_plain(left) == to_plain(right)
