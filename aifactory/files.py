@@ -62,8 +62,9 @@ def _pseudo(path: Path) -> bool:
     return any(real == root or real.startswith(root + "/") for root in _PSEUDO)
 
 
-def read_bytes(path: Path, display: str, limit: int, what: str = "file") -> bytes:
-    """The bytes of the regular file `path` (at most `limit`); a UserError at `display` for anything else."""
+def _open_regular(path: Path, display: str, what: str, fix: str) -> tuple[int, os.stat_result]:
+    """An open descriptor on the regular file `path`, and its stat; a UserError at `display` for anything else
+    (a pseudo-file, a FIFO, a device, a folder, a missing file). The caller closes the descriptor."""
     check_name(path, display)
     if _pseudo(path):
         raise UserError.at(Location(display), f"the {what} is under /proc, /sys or /dev, not a regular file",
@@ -72,15 +73,21 @@ def read_bytes(path: Path, display: str, limit: int, what: str = "file") -> byte
         # O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below then refuses it.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
-        problem, fix = _why(err)
+        problem, hint = _why(err)
         missing = err.errno == errno.ENOENT
         message = f"{problem} (or not a regular file)" if missing else f"cannot read the {what}: {problem}"
-        raise UserError.at(Location(display), message, fix) from None
+        raise UserError.at(Location(display), message, hint) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UserError.at(Location(display), f"the {what} is {_kind(info.st_mode)}, not a regular file", fix)
+    return fd, info
+
+
+def read_bytes(path: Path, display: str, limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file `path` (at most `limit`); a UserError at `display` for anything else."""
+    fd, info = _open_regular(path, display, what, "give a regular file")
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError.at(Location(display), f"the {what} is {_kind(info.st_mode)}, not a regular file",
-                               "give a regular file")
         if info.st_size > limit:
             raise UserError.at(Location(display, 1), f"the {what} is {info.st_size} bytes, over the {limit}-byte "
                                "limit", f"keep the {what} under {limit} bytes")
@@ -96,20 +103,8 @@ def read_bytes(path: Path, display: str, limit: int, what: str = "file") -> byte
 def read_head(path: Path, display: str, most: int, what: str = "file") -> bytes:
     """The first `most` bytes of the regular file `path`, whatever its size (to tell what kind of file it is);
     the same refusals as `read_bytes` for anything that is not a regular file."""
-    check_name(path, display)
-    if _pseudo(path):
-        raise UserError.at(Location(display), f"the {what} is under /proc, /sys or /dev, not a regular file",
-                           "give a file inside the repository")
+    fd, _ = _open_regular(path, display, what, "give a regular file, or remove it from the folder")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as err:
-        problem, fix = _why(err)
-        raise UserError.at(Location(display), f"cannot read the {what}: {problem}", fix) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError.at(Location(display), f"the {what} is {_kind(info.st_mode)}, not a regular file",
-                               "give a regular file, or remove it from the folder")
         return _read_fd(fd, most, display, what)
     finally:
         os.close(fd)

@@ -78,13 +78,24 @@ def test_killed_at_random_points_leaves_old_or_new(
     rng = random.Random(13)
     ctx = multiprocessing.get_context("fork")
     seen = {"old": 0, "new": 0}
-    for _ in range(40):
+
+    def start() -> tuple[multiprocessing.process.BaseProcess, float]:
         proc = ctx.Process(target=_child, args=(str(out), strip, "0.01", exchange))
         proc.start()
         deadline = time.monotonic() + 10
         while not _leftovers(tmp_path) and proc.is_alive() and time.monotonic() < deadline:
             time.sleep(0.001)  # the write phase has begun: its temporary folder is there
-        time.sleep(rng.uniform(0.0, 0.01 * len(strip) * 1.3))
+        return proc, time.monotonic()
+
+    # How long the write phase takes on this machine now (a loaded machine is slower than the delays add up to):
+    # the kills are spread over it and a little past it, so they land before, during and after the swap.
+    proc, began = start()
+    proc.join(60)
+    phase = time.monotonic() - began
+    io.replace_tree(out, {k: v for k, v in old.items() if k != io.MARKER})
+    for _ in range(40):
+        proc, _began = start()
+        time.sleep(rng.uniform(0.0, phase * 1.3))
         assert proc.pid is not None
         with contextlib.suppress(ProcessLookupError):  # it finished first
             os.kill(proc.pid, rng.choice(SIGNALS))
