@@ -252,9 +252,11 @@ def _one_rack(
     return units <= free_u and watts <= rack_budget(group)
 
 
-def _rack_height_checks(bp: Blueprint, sku: NodeSku, racks: Racks) -> list[DesignCheck]:
-    """The nodes of a compute rack, and an NVLink domain rack's switch trays, within the rack's height."""
-    used = racks.nodes_per_rack * racks.node_units + sku.rack_overhead_u
+def _rack_height_checks(bp: Blueprint, sku: NodeSku, racks: Racks, nodes: int) -> list[DesignCheck]:
+    """The nodes of the fullest compute rack, and an NVLink domain rack's switch trays, within the rack's
+    height (U3-U42: see placement.USABLE_UNITS)."""
+    in_rack = min(racks.nodes_per_rack, nodes)
+    used = in_rack * racks.node_units + sku.rack_overhead_u
     if used <= USABLE_UNITS:
         return []
     top = FIRST_UNIT + used - 1
@@ -262,7 +264,7 @@ def _rack_height_checks(bp: Blueprint, sku: NodeSku, racks: Racks) -> list[Desig
     return [
         DesignCheck(
             "rack-height",
-            f"{racks.nodes_per_rack} x {racks.node_units}U {bp.compute.node_sku} nodes{trays} take {used}U "
+            f"{in_rack} x {racks.node_units}U {bp.compute.node_sku} nodes{trays} take {used}U "
             f"(U{FIRST_UNIT}-U{top}) in a {RACK_UNITS}U rack that offers U{FIRST_UNIT}-U{RACK_UNITS} "
             f"({USABLE_UNITS}U)",
             ("compute", "nodes_per_rack"),
@@ -372,7 +374,7 @@ def plan(bp: Blueprint) -> Plan:
     for name in ("storage", "inband", "oob"):
         if name in nets:
             found += _net_checks(name, nets[name])
-    found += _rack_height_checks(bp, sku, racks)
+    found += _rack_height_checks(bp, sku, racks, layout.nodes)
     found += pw.rack_checks(bp, cat, full_rack) + pw.facility_checks(bp, budget)
     found += pw.network_feed_checks(bp, sum(budget.network_w.values()) + budget.management_w)
     found += st.checks(bp, sfit) + addr.supernet_checks(bp, carves)

@@ -88,6 +88,14 @@ def test_rack_height_at_the_limit_is_clean(plan_of: Callable[..., Plan]) -> None
     assert not [c for c in five.checks if c.code == "rack-height"]
 
 
+def test_rack_height_counts_the_nodes_a_rack_holds(plan_of: Callable[..., Plan]) -> None:
+    # 6 per rack asked, but only 5 nodes in all: the one rack holds 5 x 8U = 40U, which fits
+    p = plan_of("dgx-h100-superpod", "compute.nodes_per_rack=6", "compute.nodes=5")
+    assert not [c for c in p.checks if c.code == "rack-height"]
+    p = plan_of("dgx-h100-superpod", "compute.nodes_per_rack=6", "compute.nodes=6")
+    assert [c.path for c in p.checks if c.code == "rack-height"] == [("compute", "nodes_per_rack")]
+
+
 def test_nvl72_switch_trays_take_rack_units(plan_of: Callable[..., Plan]) -> None:
     # 18 trays + 9 NVLink switch trays = 27U; 36 trays would need 45U
     p = plan_of("gb200-nvl72", "compute.nodes_per_rack=36")
