@@ -61,6 +61,9 @@ class NodeSku(_Entry):
     nic_power_w: float
     nvlink_domain_nodes: int = 1
     rack_overhead_w: float = 0.0
+    # how the system itself is cooled: an air-cooled server in a direct-liquid rack group sends all heat to air
+    cooling: Literal["air", "liquid"]
+    rack_overhead_u: int = 0  # rack units per NVLink domain rack besides the nodes (NVLink switch trays)
 
 
 class Switch(_Entry):
@@ -82,6 +85,7 @@ class Transceiver(_Entry):
 
 class CoolingMethod(_Entry):
     max_rack_kw: float
+    passive_max_rack_kw: float | None = None  # rear doors without fans
     typical_rack_kw: float
     liquid_fraction: float
 

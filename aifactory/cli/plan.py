@@ -115,7 +115,8 @@ def print_summary(data: dict[str, Any], out: Path | None) -> None:
         f"{st['checkpoint_tb']:g} TB of {st['capacity_tb']:g} TB"
     )
     tokens = (
-        f"{k['tokens_per_s']:,.0f} tokens/s, {k['tokens_per_joule']} tokens/J"
+        f"{k['tokens_per_s']:,.0f} tokens/s; tokens/J {k['tokens_per_joule_node_max_power']} at node maximum "
+        f"power, {k['tokens_per_joule_it_load']} of IT load"
         if k["tokens_per_s"]
         else "no sourced token figure"
     )

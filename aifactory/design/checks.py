@@ -13,7 +13,7 @@ BlueprintPath = tuple[str | int, ...]
 # Stable codes; the policy engine maps each to a rule id.
 CODES = ("ports-exhausted", "rack-heat", "rack-power", "facility-power", "cidr-overlap", "cidr-exhausted",
          "storage-tier", "checkpoint-capacity", "rails-unbalanced", "oversubscribed", "spine-ports",
-         "nvlink-domain")
+         "nvlink-domain", "rack-height", "node-cooling", "link-speed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,9 @@ class Layout:
 
 
 def fm_slots_needed(appliances: int, ports: int, rails: int) -> int:
-    return appliances * math.ceil(ports / rails) if ports else 0
+    """Node slots the fabric manager's ports take: one slot per `rails` ports of all appliances together, as
+    `Layout.fm_slots` places them (RA-11333-001: the UFM costs exactly one slot of a 32-slot SU)."""
+    return math.ceil(appliances * ports / rails) if appliances and ports else 0
 
 
 def radix_at(ports: int, port_speed: int, link_speed: int) -> int:

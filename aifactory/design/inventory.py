@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from aifactory.design.hosts import Host
 from aifactory.design.naming import network_rack_name, node_name, rack_name
+from aifactory.design.placement import FIRST_UNIT
+from aifactory.design.power import MGMT_SERVER_UNITS
 
 if TYPE_CHECKING:
     from aifactory.design.plan import Plan
@@ -46,14 +48,17 @@ def build_hosts(p: Plan) -> list[Host]:
                 cap,
             )
         )
+    # a single-rack site has no network rack: its management servers sit above the nodes of rack 1
+    shared = p.power.network_racks == 0 and p.racks.compute_racks == 1
+    above = FIRST_UNIT + min(p.racks.nodes_per_rack, lay.nodes) * p.racks.node_units + sku.rack_overhead_u
     for k, m in enumerate(p.mgmt):
         hosts.append(
             Host(
                 m.hostname,
                 m.functions,
                 0,
-                network_rack_name(0),
-                1 + 2 * k,
+                rack_name(0) if shared else network_rack_name(0),
+                (above if shared else 1) + MGMT_SERVER_UNITS * k,
                 _ip(p, "oob", "oob/shared", k),
                 _ip(p, "inband", "inband/shared", k),
                 _ip(p, "storage", "storage/shared", k) if has_storage else "",

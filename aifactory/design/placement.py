@@ -5,13 +5,36 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aifactory.blueprint.cooling import RackGroup
+from aifactory.blueprint.cooling import RackGroup, RearDoor
 from aifactory.blueprint.model import Blueprint
-from aifactory.catalog import NodeSku
+from aifactory.catalog import NodeSku, get_catalog
 from aifactory.design.fabric import Layout, fm_slots_needed
 
-RACK_UNITS = 42  # usable height of a standard rack
+RACK_UNITS = 42  # height of a standard 19-inch rack (EIA-310), in rack units
 FIRST_UNIT = 3  # U1-U2 stay free for cable management and the PDU feed
+# Rack units a compute rack offers to devices: U3 to U42. PDUs are vertical (0U) strips at the rear, so they take
+# none of these (an assumption: horizontal 1U PDUs would take one unit each).
+USABLE_UNITS = RACK_UNITS - FIRST_UNIT + 1
+
+
+def rack_feed(group: RackGroup) -> float:
+    """The electrical feed per rack: `power_limit` when set (0 kW means no power at all), else the capacity."""
+    return group.power_limit if group.power_limit is not None else group.capacity
+
+
+def rack_heat_limit(group: RackGroup) -> float:
+    """Heat a rack of `group` may make: its capacity, and for passive rear doors (`active: false`) no more than
+    the catalogue's passive figure (REFERENCE-DATA.md s5: passive up to ~35 kW)."""
+    if isinstance(group, RearDoor) and not group.active:
+        passive = get_catalog().cooling["rear-door"].passive_max_rack_kw
+        if passive is not None:
+            return min(group.capacity, passive * 1e3)
+    return group.capacity
+
+
+def rack_budget(group: RackGroup) -> float:
+    """What one rack of `group` may hold in watts: the lower of its heat limit and its feed."""
+    return min(rack_heat_limit(group), rack_feed(group))
 
 
 def compute_group(bp: Blueprint) -> RackGroup:
@@ -66,10 +89,9 @@ def nodes_per_rack(bp: Blueprint, sku: NodeSku, node_w: float) -> int:
         return bp.compute.nodes_per_rack
     if sku.nvlink_domain_nodes > 1:
         return sku.nvlink_domain_nodes
-    group = compute_group(bp)
-    budget = min(group.capacity, group.power_limit or group.capacity)
+    budget = rack_budget(compute_group(bp))
     by_power = int(budget // node_w) if node_w > 0 else RACK_UNITS
-    by_space = (RACK_UNITS - FIRST_UNIT + 1) // max(1, sku.rack_units)
+    by_space = USABLE_UNITS // max(1, sku.rack_units)
     return max(1, min(by_power, by_space))
 
 

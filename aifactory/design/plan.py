@@ -29,7 +29,17 @@ from aifactory.design.networks import (
     storage_server_ports,
     switch_power,
 )
-from aifactory.design.placement import Racks, layout_of, racks_of
+from aifactory.design.placement import (
+    FIRST_UNIT,
+    RACK_UNITS,
+    USABLE_UNITS,
+    Racks,
+    compute_group,
+    layout_of,
+    network_group,
+    rack_budget,
+    racks_of,
+)
 
 SCHEMA_VERSION = 1
 PDUS_PER_RACK = {"N": 1, "N+1": 2, "2N": 2}  # one feed, or an A and a B feed
@@ -162,6 +172,19 @@ def _fabric_checks(bp: Blueprint, fab: ComputeFabric, sku: NodeSku) -> list[Desi
                 f"use a multiple of {lay.nvlink_domain_nodes} nodes per SU",
             )
         )
+    found += _domain_checks(bp, lay, sku)
+    nic = sku.compute_nic_speed_gbps
+    if nic and fab.link_speed > nic:
+        found.append(
+            DesignCheck(
+                "link-speed",
+                f"compute links at {fab.link_speed}G are faster than the {nic}G compute NICs of "
+                f"{bp.compute.node_sku!r}: a link runs at its slower end",
+                (*path, "link_speed"),
+                f"set fabric.compute.link_speed to {nic}G or choose a node SKU with faster NICs",
+                ("compute", "node_sku"),
+            )
+        )
     wanted = bp.fabric.compute.oversubscription
     if fab.oversubscription > wanted + 1e-6:
         found.append(
@@ -173,6 +196,82 @@ def _fabric_checks(bp: Blueprint, fab: ComputeFabric, sku: NodeSku) -> list[Desi
             )
         )
     return found
+
+
+def _domain_checks(bp: Blueprint, lay: Layout, sku: NodeSku) -> list[DesignCheck]:
+    """Rack-scale NVLink domains (GB200 NVL72: 18 trays per rack) are built whole, one per rack."""
+    domain = lay.nvlink_domain_nodes
+    if domain <= 1:
+        return []
+    found = []
+    npr = bp.compute.nodes_per_rack
+    if npr is not None and npr != domain:
+        found.append(
+            DesignCheck(
+                "nvlink-domain",
+                f"{npr} nodes per rack for {sku.name}, whose NVLink domain is one rack of {domain} nodes: "
+                + ("racks would split NVLink domains" if npr < domain else "a rack holds one domain only"),
+                ("compute", "nodes_per_rack"),
+                f"set nodes_per_rack to {domain} (or leave it out)",
+            )
+        )
+    if lay.nodes % domain:
+        explicit = bp.compute.nodes is not None
+        found.append(
+            DesignCheck(
+                "nvlink-domain",
+                f"{lay.nodes} nodes are not whole {domain}-node NVLink domains "
+                f"({lay.nodes // domain} full, one of {lay.nodes % domain})",
+                ("compute", "nodes") if explicit else ("compute", "nodes_per_su"),
+                f"use a multiple of {domain} nodes ({lay.nodes // domain * domain} or "
+                f"{(lay.nodes // domain + 1) * domain})",
+            )
+        )
+    return found
+
+
+def _one_rack(
+    bp: Blueprint,
+    cat: Catalog,
+    sku: NodeSku,
+    racks: Racks,
+    nodes: int,
+    rack_w: float,
+    per_net: dict[str, tuple[str, int, float]],
+    servers: int,
+    server_w: float,
+) -> bool:
+    """A site whose nodes fill one rack of a group that also holds the fabric, with room (height, feed and
+    cooling) left for every switch and management server, is built as that one rack (an edge site)."""
+    group = compute_group(bp)
+    if racks.compute_racks != 1 or network_group(bp) is not group:
+        return False
+    free_u = USABLE_UNITS - min(racks.nodes_per_rack, nodes) * racks.node_units - sku.rack_overhead_u
+    units = servers * pw.MGMT_SERVER_UNITS + sum(cat.switches[s].rack_units * n for s, n, _ in per_net.values())
+    watts = rack_w + servers * server_w + sum(w for _, _, w in per_net.values())
+    return units <= free_u and watts <= rack_budget(group)
+
+
+def _rack_height_checks(bp: Blueprint, sku: NodeSku, racks: Racks, nodes: int) -> list[DesignCheck]:
+    """The nodes of the fullest compute rack, and an NVLink domain rack's switch trays, within the rack's
+    height (U3-U42: see placement.USABLE_UNITS)."""
+    in_rack = min(racks.nodes_per_rack, nodes)
+    used = in_rack * racks.node_units + sku.rack_overhead_u
+    if used <= USABLE_UNITS:
+        return []
+    top = FIRST_UNIT + used - 1
+    trays = f" and {sku.rack_overhead_u}U of NVLink switch trays" if sku.rack_overhead_u else ""
+    return [
+        DesignCheck(
+            "rack-height",
+            f"{in_rack} x {racks.node_units}U {bp.compute.node_sku} nodes{trays} take {used}U "
+            f"(U{FIRST_UNIT}-U{top}) in a {RACK_UNITS}U rack that offers U{FIRST_UNIT}-U{RACK_UNITS} "
+            f"({USABLE_UNITS}U)",
+            ("compute", "nodes_per_rack"),
+            f"put at most {max(1, (USABLE_UNITS - sku.rack_overhead_u) // racks.node_units)} nodes in each rack",
+            ("compute", "node_sku"),
+        )
+    ]
 
 
 def _net_checks(name: str, net: Net) -> list[DesignCheck]:
@@ -231,17 +330,25 @@ def plan(bp: Blueprint) -> Plan:
     def net_power() -> dict[str, tuple[str, int, float]]:
         return {n: (net.switch, net.switches, switch_power(cat, net)) for n, net in nets.items()}
 
-    pre_racks = racks.compute_racks + pw.network_rack_count(bp, cat, net_power(), mgmt_servers, mgmt_w)
+    full_rack = min(racks.nodes_per_rack, layout.nodes) * node_w + sku.rack_overhead_w
+
+    def network_racks(per_net: dict[str, tuple[str, int, float]]) -> int:
+        if _one_rack(bp, cat, sku, racks, layout.nodes, full_rack, per_net, mgmt_servers, mgmt_w):
+            return 0  # a single-rack site: switches and servers sit above the nodes
+        return pw.network_rack_count(bp, cat, per_net, mgmt_servers, mgmt_w)
+
+    pre_racks = racks.compute_racks + network_racks(net_power())
     pdus_per = PDUS_PER_RACK[bp.cooling.redundancy]
     switches = sum(n.switches for n in nets.values())
     oob_ep = layout.nodes * sku.bmc_ports + switches + pre_racks * pdus_per + mgmt_servers
     nets["oob"] = size_network(cat, "oob", bp.fabric.oob, oob_ep)
     per_net = net_power()
-    net_racks = pw.network_rack_count(bp, cat, per_net, mgmt_servers, mgmt_w)
+    net_racks = network_racks(per_net)
     mgmt_racks = 0  # management servers share the network racks (see power.network_rack_count)
     domain_racks = math.ceil(layout.nodes / sku.nvlink_domain_nodes) if sku.nvlink_domain_nodes > 1 else 0
     overhead = sku.rack_overhead_w * max(domain_racks, racks.compute_racks if sku.rack_overhead_w else 0)
-    full_rack = min(racks.nodes_per_rack, layout.nodes) * node_w + sku.rack_overhead_w
+    if net_racks == 0:  # the one rack also holds the network gear and management servers
+        full_rack += mgmt_w * mgmt_servers + sum(v[2] for v in per_net.values())
     budget = pw.PowerBudget(
         node_w,
         node_w * layout.nodes,
@@ -267,7 +374,9 @@ def plan(bp: Blueprint) -> Plan:
     for name in ("storage", "inband", "oob"):
         if name in nets:
             found += _net_checks(name, nets[name])
+    found += _rack_height_checks(bp, sku, racks, layout.nodes)
     found += pw.rack_checks(bp, cat, full_rack) + pw.facility_checks(bp, budget)
+    found += pw.network_feed_checks(bp, sum(budget.network_w.values()) + budget.management_w)
     found += st.checks(bp, sfit) + addr.supernet_checks(bp, carves)
     return Plan(
         bp,

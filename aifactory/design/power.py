@@ -5,11 +5,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aifactory.blueprint.cooling import DirectLiquid, RackGroup
+from aifactory.blueprint.cooling import DirectLiquid, RackGroup, RearDoor
 from aifactory.blueprint.model import Blueprint
 from aifactory.catalog import Catalog
 from aifactory.design.checks import DesignCheck
-from aifactory.design.placement import RACK_UNITS, compute_group, network_group
+from aifactory.design.placement import (
+    RACK_UNITS,
+    compute_group,
+    network_group,
+    rack_budget,
+    rack_feed,
+    rack_heat_limit,
+)
 
 # Unconfirmed estimate: a 2-socket x86 management server (login, controllers, UFM appliance) at full load.
 MGMT_SERVER_W = 1000.0
@@ -49,7 +56,7 @@ def racks_for(total_w: float, units: int, per_item_w: float, items: int, group: 
     """Racks of `group` that hold `items` devices of `units` U each within its feed and cooling."""
     if items == 0:
         return 0
-    budget = min(group.capacity, group.power_limit or group.capacity)
+    budget = rack_budget(group)
     by_power = int(budget // per_item_w) if per_item_w > 0 else items
     by_space = RACK_UNITS // max(1, units)
     per_rack = max(1, min(by_power, by_space))
@@ -57,25 +64,31 @@ def racks_for(total_w: float, units: int, per_item_w: float, items: int, group: 
 
 
 def rack_checks(bp: Blueprint, cat: Catalog, rack_w: float) -> list[DesignCheck]:
-    """The fullest compute rack against its group's feed and cooling, and the room's air limit for DLC."""
+    """The fullest compute rack against its group's feed and cooling (a passive rear door at its passive
+    figure), and the room's air limit for DLC: all of the rack's heat when the node SKU is air-cooled."""
     group = compute_group(bp)
     index = bp.cooling.rack_groups.index(group)
     where = ("cooling", "rack_groups", index)
     found: list[DesignCheck] = []
     npr = ("compute", "nodes_per_rack")
-    if rack_w > group.capacity:
+    heat = rack_heat_limit(group)
+    passive = isinstance(group, RearDoor) and not group.active and heat < group.capacity
+    if rack_w > heat:
         found.append(
             DesignCheck(
                 "rack-heat",
-                f"a compute rack dissipates {rack_w / 1e3:.1f} kW, above the {group.type} capacity of "
-                f"rack group {group.name!r} ({group.capacity / 1e3:g} kW)",
+                f"a compute rack dissipates {rack_w / 1e3:.1f} kW, above the "
+                + (f"passive rear-door limit ({heat / 1e3:g} kW; REFERENCE-DATA.md s5) of "
+                   if passive else f"{group.type} capacity of ")
+                + f"rack group {group.name!r}" + ("" if passive else f" ({group.capacity / 1e3:g} kW)"),
                 npr,
                 "put fewer nodes in each rack (compute.nodes_per_rack), cap GPU power, "
-                "or choose a cooling method with more capacity",
-                (*where, "capacity"),
+                + ("or make the doors active (active: true)" if passive
+                   else "or choose a cooling method with more capacity"),
+                (*where, "active" if passive else "capacity"),
             )
         )
-    limit = group.power_limit or group.capacity
+    limit = rack_feed(group)
     if rack_w > limit:
         found.append(
             DesignCheck(
@@ -85,7 +98,7 @@ def rack_checks(bp: Blueprint, cat: Catalog, rack_w: float) -> list[DesignCheck]
                 npr,
                 "put fewer nodes in each rack or raise the rack group's power_limit",
                 # without a power_limit the feed is the capacity: that is the line that sets it
-                (*where, "power_limit" if group.power_limit else "capacity"),
+                (*where, "power_limit" if group.power_limit is not None else "capacity"),
             )
         )
     method = cat.cooling.get(group.type)
@@ -100,22 +113,65 @@ def rack_checks(bp: Blueprint, cat: Catalog, rack_w: float) -> list[DesignCheck]
                 (*where, "type"),
             )
         )
+    sku = cat.nodes[bp.compute.node_sku]
     if isinstance(group, DirectLiquid):
         air = cat.cooling["air"].max_rack_kw * 1e3
-        air_w = rack_w * (1.0 - group.liquid_fraction)
+        air_cooled = sku.cooling == "air"
+        air_share = 1.0 if air_cooled else 1.0 - group.liquid_fraction
+        air_w = rack_w * air_share
+        if air_cooled and rack_w > 0:
+            found.append(
+                DesignCheck(
+                    "node-cooling",
+                    f"{sku.name} ({bp.compute.node_sku}) is an air-cooled system in the direct-liquid rack "
+                    f"group {group.name!r}: no cold plates take its heat, all {rack_w / 1e3:.1f} kW per rack "
+                    "goes to air",
+                    (*where, "type"),
+                    "put these nodes in an air or rear-door rack group, or choose a liquid-cooled node SKU",
+                    ("compute", "node_sku"),
+                )
+            )
         if air_w > air:
+            why = "the node SKU is air-cooled" if air_cooled else f"{air_share:.0%} of {rack_w / 1e3:.1f} kW"
             found.append(
                 DesignCheck(
                     "rack-heat",
                     f"the air-side heat of a direct-liquid rack is {air_w / 1e3:.1f} kW "
-                    f"({1 - group.liquid_fraction:.0%} of {rack_w / 1e3:.1f} kW), above the room's air "
-                    f"limit of {air / 1e3:g} kW per rack",
-                    (*where, "liquid_fraction"),
+                    f"({why}), above the room's air limit of {air / 1e3:g} kW per rack",
+                    (*where, "type") if air_cooled else (*where, "liquid_fraction"),
                     "capture more heat in liquid or put fewer nodes in each rack",
                     npr,
                 )
             )
+    elif sku.cooling == "liquid" and group.type == "air":
+        found.append(
+            DesignCheck(
+                "node-cooling",
+                f"{sku.name} ({bp.compute.node_sku}) is a liquid-cooled system in the air-cooled rack group "
+                f"{group.name!r}",
+                (*where, "type"),
+                "put these nodes in a direct-liquid rack group",
+                ("compute", "node_sku"),
+            )
+        )
     return found
+
+
+def network_feed_checks(bp: Blueprint, network_w: float) -> list[DesignCheck]:
+    """A network rack group whose feed is 0 kW cannot power its switches (compute racks are checked above)."""
+    group = network_group(bp)
+    if group is compute_group(bp) or network_w <= 0 or rack_feed(group) > 0:
+        return []
+    index = bp.cooling.rack_groups.index(group)
+    return [
+        DesignCheck(
+            "rack-power",
+            f"rack group {group.name!r} holds the network gear ({network_w / 1e3:.1f} kW) with a rack feed of "
+            "0 kW",
+            ("cooling", "rack_groups", index, "power_limit"),
+            "raise the rack group's power_limit (or leave it out to use the capacity)",
+        )
+    ]
 
 
 def facility_checks(bp: Blueprint, budget: PowerBudget) -> list[DesignCheck]:
@@ -139,7 +195,7 @@ def network_rack_count(
     """Racks for all switches and management servers together, filled up to the network group's feed and
     cooling and to the rack's height (a device above the budget still takes a rack of its own)."""
     group = network_group(bp)
-    budget = min(group.capacity, group.power_limit or group.capacity)
+    budget = rack_budget(group)
     watts = servers * server_w + sum(w for _, _, w in per_net.values())
     units = servers * MGMT_SERVER_UNITS + sum(cat.switches[s].rack_units * n for s, n, _ in per_net.values())
     devices = servers + sum(n for _, n, _ in per_net.values())

@@ -115,7 +115,7 @@ def plan_json(p: Plan) -> dict[str, Any]:
             name: {"supernet": c.cidr, "subnets": len(c.subnets), "needed_prefix": c.needed_prefix}
             for name, c in sorted(p.carves.items())
         },
-        "kpi": kpis(p.gpu, p.gpus, pb.it_w),
+        "kpi": kpis(p.gpu, p.gpus, pb.it_w, p.sku.max_power_w * p.nodes),
         "bom": bom(p),
         "findings": [check_json(c) for c in p.checks],
     }

@@ -14,8 +14,6 @@ _PWR = ("power",)
 _CLG = ("cooling",)
 # REFERENCE-DATA.md s5: new builds reach PUE <= 1.3.
 PUE_NEW_BUILD = 1.3
-# REFERENCE-DATA.md s5: passive rear doors remove up to ~35 kW per rack.
-PASSIVE_REAR_DOOR_KW = 35.0
 # ASHRAE TC9.9 facility water classes: the number is the maximum supply temperature in C (REFERENCE-DATA s5).
 WATER_CLASS_MAX_C = {"W17": 17.0, "W27": 27.0, "W32": 32.0, "W40": 40.0, "W45": 45.0}
 
@@ -112,8 +110,9 @@ def method_capacity(ctx: Context) -> Iterator[Hit]:
     methods = get_catalog().cooling
     for i, g in enumerate(ctx.bp.cooling.rack_groups):
         limit_kw = methods[g.type].max_rack_kw
-        if g.type == "rear-door" and not g.active:
-            limit_kw = PASSIVE_REAR_DOOR_KW
+        passive_kw = methods[g.type].passive_max_rack_kw  # catalogue: REFERENCE-DATA.md s5, passive ~35 kW
+        if g.type == "rear-door" and not g.active and passive_kw is not None:
+            limit_kw = passive_kw
         if g.capacity > limit_kw * 1000:
             yield Hit(
                 ("cooling", "rack_groups", i, "capacity"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from aifactory.blueprint.types import format_power
 from aifactory.catalog import get_catalog
+from aifactory.design.placement import rack_budget
 from aifactory.render.k8s.context import Ctx, Manifest
 
 MONITORING_NS = "monitoring"
@@ -75,7 +76,7 @@ def prometheus_rule(ctx: Ctx) -> Manifest:
     for group in ctx.bp.cooling.rack_groups:
         if "compute" not in group.holds:
             continue
-        budget = min(group.capacity, group.power_limit or group.capacity) * _gpu_fraction(ctx)
+        budget = rack_budget(group) * _gpu_fraction(ctx)
         rules.append(
             _rule(
                 f"RackGpuPowerOverBudget{group.name.title().replace('-', '')}",
