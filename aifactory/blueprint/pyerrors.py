@@ -95,6 +95,9 @@ def problems_from(err: ValidationError, data: Any, locs: Mapping[Path, Location]
 def _describe(e: ErrorDetails, path: Path, rest: list[str | int], data: Any,
               model: type[BaseModel]) -> tuple[str, str]:
     kind, msg, value = e["type"], e["msg"], e.get("input")
+    if kind == "secret_ref":  # never quote the input: it may be the credential itself
+        return msg, ("write `{secret: NAME}` and keep the value in the secret store "
+                     "(`pulumi config set --secret NAME`, or NAME in an Ansible Vault vars file)")
     if kind == "missing":
         name = rest[-1] if rest else (path[-1] if path else "?")
         under = ".".join(str(p) for p in path) or "the top level"
