@@ -88,7 +88,11 @@ def problems_from(err: ValidationError, data: Any, locs: Mapping[Path, Location]
         if e["type"] == "union_tag_invalid" and (*path, "type") in locs:
             path = (*path, "type")  # point at the `type:` line itself
         dotted = ".".join(str(p) for p in (*path, *rest))
-        out.append(Problem(locs.get(path), *_describe(e, path, rest, data, model), path=dotted))
+        loc = locs.get(path)
+        if e["type"] == "secret_ref" and loc is not None and loc.file.startswith("--set "):
+            # `--set PATH=VALUE` names its argument, and VALUE may be the credential itself.
+            loc = Location(loc.file.partition("=")[0] + "=<not shown>")
+        out.append(Problem(loc, *_describe(e, path, rest, data, model), path=dotted))
     return out
 
 
