@@ -236,6 +236,10 @@ The toolkit itself is not part of this repository: install it (pin the version i
     aifactory render stacks/Pulumi.{region}.yaml --kubernetes --out build/{region}
     cd stacks && pulumi preview -s {region}
 
+Credentials are named in the blueprint (`{{secret: NAME}}`, e.g. `minio_root_password`), never written there: set
+each once per stack with `cd stacks && pulumi config set --secret NAME -s {region}` (the program stops naming
+any that is missing), and keep node-layer ones (the munge key) in an ansible-vault encrypted vars file.
+
 Policy settings go in `.aifactory-policy.yaml`, accepted findings in `.aifactory-baseline.json` (both at the
 repository root; the workflow re-checks every file when either changes).
 """

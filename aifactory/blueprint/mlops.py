@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.secretref import SecretRef, ref
 from aifactory.blueprint.site import Name
 
 MAX_PARTITIONS = 256
@@ -39,6 +40,10 @@ class Slurm(StrictModel):
     )
     prolog_health_check: bool = Field(
         True, description="Run a node health check before each job (recorded; not yet rendered)."
+    )
+    munge_key: SecretRef | None = Field(
+        None, description="Ansible Vault variable holding the factory's munge key (at least 32 characters); "
+        "default: the key made once on the first Slurm controller."
     )
 
 
@@ -124,4 +129,9 @@ class Mlops(StrictModel):
     components: Components = Field(default_factory=Components, description="Platform components to run.")
     tenants: Annotated[list[Tenant], Field(max_length=MAX_TENANTS)] = Field(
         default_factory=list, description="Tenants and their GPU quotas."
+    )
+    grafana_admin_password: SecretRef = Field(
+        default_factory=lambda: ref("grafana_admin_password"),
+        description="Pulumi config secret holding Grafana's admin password (Secret grafana-admin in monitoring; "
+        "used where mlops.components.prometheus is on).",
     )

@@ -88,13 +88,20 @@ def problems_from(err: ValidationError, data: Any, locs: Mapping[Path, Location]
         if e["type"] == "union_tag_invalid" and (*path, "type") in locs:
             path = (*path, "type")  # point at the `type:` line itself
         dotted = ".".join(str(p) for p in (*path, *rest))
-        out.append(Problem(locs.get(path), *_describe(e, path, rest, data, model), path=dotted))
+        loc = locs.get(path)
+        if e["type"] == "secret_ref" and loc is not None and loc.file.startswith("--set "):
+            # `--set PATH=VALUE` names its argument, and VALUE may be the credential itself.
+            loc = Location(loc.file.partition("=")[0] + "=<not shown>")
+        out.append(Problem(loc, *_describe(e, path, rest, data, model), path=dotted))
     return out
 
 
 def _describe(e: ErrorDetails, path: Path, rest: list[str | int], data: Any,
               model: type[BaseModel]) -> tuple[str, str]:
     kind, msg, value = e["type"], e["msg"], e.get("input")
+    if kind == "secret_ref":  # never quote the input: it may be the credential itself
+        return msg, ("write `{secret: NAME}` and keep the value in the secret store "
+                     "(`pulumi config set --secret NAME`, or NAME in an Ansible Vault vars file)")
     if kind == "missing":
         name = rest[-1] if rest else (path[-1] if path else "?")
         under = ".".join(str(p) for p in path) or "the top level"

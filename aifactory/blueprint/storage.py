@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 
 from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.grammar import Host, KeyRef, LustreNid, MountPath, ObjectName, OptionalHost
+from aifactory.blueprint.secretref import SecretRef, ref
 from aifactory.blueprint.site import Jurisdiction
 from aifactory.blueprint.types import DataSize, Throughput
 
@@ -81,6 +82,15 @@ class ObjectStore(StrictModel):
         default_factory=list, description="Jurisdictions the store replicates objects to."
     )
     versioning: bool = Field(True, description="Keep earlier versions of overwritten objects (recorded).")
+    root_user: SecretRef = Field(
+        default_factory=lambda: ref("minio_root_user"),
+        description="MinIO only: the Pulumi config secret holding the root user name (Secret minio-root, key user).",
+    )
+    root_password: SecretRef = Field(
+        default_factory=lambda: ref("minio_root_password"),
+        description="MinIO only: the Pulumi config secret holding the root password (Secret minio-root, key "
+        "password).",
+    )
 
 
 class Backups(StrictModel):

@@ -57,6 +57,14 @@ def deploy(
     limit: Annotated[
         list[str] | None, typer.Option("--limit", help="Host, rack:NAME or su:N; repeatable.")
     ] = None,
+    vault_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--vault-password-file",
+            help="Password file for the Ansible Vault-encrypted vars holding the credentials the blueprint names "
+            "(e.g. group_vars/all/vault.yml); must not be readable by others.",
+        ),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
 ) -> None:
     """Converge the factory's hosts with the site playbook; exit 1 if any host fails."""
@@ -74,9 +82,10 @@ def deploy(
             None, "no inventory given", hint="pass --inventory DIR, or --render-inventory DIR to write one"
         )
     from aifactory.cli.common import progress_bar
-    from aifactory.deploy.ansible import run_playbook, translate_limit
+    from aifactory.deploy.ansible import check_vault_password_file, run_playbook, translate_limit
 
     inv = _check_inputs(blueprint, inventory)
+    vault = check_vault_password_file(vault_password_file) if vault_password_file is not None else None
     progress = progress_bar(transient=True)
     with progress:
         task = progress.add_task("starting", total=None)
@@ -84,6 +93,7 @@ def deploy(
             inv,
             limit=translate_limit(limit or []),
             check=check,
+            vault_password_file=vault,
             on_task=lambda host, name: progress.update(task, description=f"{host}: {name}"),
         )
     if fmt is Format.json:

@@ -8,6 +8,8 @@ starts. Limits accept host names, `rack:NAME` and `su:N`, translated to the inve
 from __future__ import annotations
 
 import os
+import shlex
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aifactory import resources
+from aifactory.errors import Location, UserError
 from aifactory.render.inventory import group_name
 
 ROLES_DIR = resources.roles_dir()
@@ -110,6 +113,32 @@ def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def check_vault_password_file(path: Path) -> Path:
+    """The Ansible Vault password file, absolute; exit 2 where it is missing, not a regular file, or readable or
+    writable by others (a vault whose password anyone on the machine can read protects nothing)."""
+    where = Location(str(path))
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise UserError.at(where, f"vault password file cannot be read ({exc.strerror})",
+                           "pass the file holding the Ansible Vault password") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError.at(where, "vault password file is not a regular file",
+                           "pass the file holding the Ansible Vault password")
+    if info.st_mode & (stat.S_IROTH | stat.S_IWOTH):
+        raise UserError.at(where, f"vault password file is readable or writable by others (mode "
+                           f"{stat.S_IMODE(info.st_mode):04o})", f"chmod 600 {shlex.quote(str(path))}")
+    return path.resolve()
+
+
+def runner_cmdline(check: bool, vault_password_file: Path | None) -> str | None:
+    """Extra ansible-playbook arguments, as ansible-runner's `cmdline` string (split with shell rules)."""
+    args = ["--check", "--diff"] if check else []
+    if vault_password_file is not None:
+        args += ["--vault-password-file", str(vault_password_file)]
+    return " ".join(shlex.quote(a) for a in args) or None
+
+
 def converge_digest(inventory: Path, playbook: Path, extravars: Mapping[str, Any]) -> str:
     """What a converge's outcome depends on: the roles, the playbooks, the inventory files and the extra
     variables. The site playbook skips hosts whose last successful converge had the same digest and whose
@@ -160,9 +189,11 @@ def run_playbook(
     on_task: Callable[[str, str], None] | None = None,
     artifact_dir: Path | None = None,
     full: bool = False,
+    vault_password_file: Path | None = None,
 ) -> RunResult:
     """Run `playbook` against `inventory`; `on_task(host, task)` is called as each task finishes on a host.
-    `full` converges every host even where nothing changed since its last converge."""
+    `full` converges every host even where nothing changed since its last converge. `vault_password_file`
+    (checked with `check_vault_password_file`) decrypts the operator's Ansible Vault vars."""
     import time
 
     import ansible_runner
@@ -191,7 +222,7 @@ def run_playbook(
             },
             envvars=ansible_env(env),
             limit=limit or None,
-            cmdline="--check --diff" if check else None,
+            cmdline=runner_cmdline(check, vault_password_file),
             quiet=True,
             event_handler=handler,
         )

@@ -105,6 +105,29 @@ def instantiate(ctx: StackContext, registry: Registry | None = None) -> dict[str
     return components
 
 
+def missing_secrets(ctx: StackContext) -> list[Problem]:
+    """A problem for each config secret the stack's Secrets need and its config lacks, naming the key and the
+    command that sets it, before anything is created (the blueprint names the keys, never the values)."""
+    import pulumi
+
+    cfg = pulumi.Config()
+    out = []
+    for spec in ctx.rendered.secrets:
+        for key in spec.keys:
+            if cfg.get_secret(key.secret) is None:
+                out.append(
+                    Problem(
+                        ctx.loaded.locate(*key.path),
+                        f"Pulumi config secret '{cfg.full_key(key.secret)}' is not set (Secret "
+                        f"{spec.namespace}/{spec.name}, key {key.key})",
+                        f"run `pulumi config set --secret {key.secret} --stack {ctx.stack}` in the Pulumi project "
+                        "folder (the value is prompted for and stored encrypted, never in the blueprint)",
+                        ".".join(map(str, key.path)),
+                    )
+                )
+    return out
+
+
 def run_program(
     stack: str | None = None,
     stacks: Path | None = None,
@@ -115,6 +138,9 @@ def run_program(
     import pulumi
 
     ctx = prepare(stack or pulumi.get_stack(), stacks, gate)
+    missing = missing_secrets(ctx)
+    if missing:
+        raise UserError(missing)
     components = instantiate(ctx, registry)
     pulumi.export("region", ctx.region)
     pulumi.export("blueprint", ctx.loaded.model.name)

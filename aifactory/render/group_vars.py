@@ -92,7 +92,17 @@ def blueprint_group_vars(
     out.update(software_vars(bp))
     out.update(mirror_vars(bp))
     out.update(slurm_group_vars(bp, hosts, cpus, memory_mb))
+    out.update(secret_vars(bp))
     return out
+
+
+def secret_vars(bp: Blueprint) -> dict[str, str]:
+    """The names of the Ansible Vault variables the roles read credentials from (never their values: those
+    live in the operator's ansible-vault encrypted vars file)."""
+    slurm = getattr(bp.mlops.orchestrator, "slurm", None)
+    if slurm is not None and slurm.munge_key is not None:
+        return {"munge_key_secret": slurm.munge_key.secret}
+    return {}
 
 
 def orchestrator_of(bp: Blueprint) -> str:

@@ -138,10 +138,13 @@ def test_its_pulumi_program_is_the_packaged_one_and_runs_under_mocks(made: Path)
     resources from the scaffold's own site blueprint."""
     import pulumi
 
-    from tests.pulumi.mocks import Recorder
+    from tests.pulumi.mocks import TEST_SECRETS, Recorder
 
     rec = Recorder()
     pulumi.runtime.set_mocks(rec, project=REGION, stack=REGION, preview=False)
+    # The stack's config secrets, in the scaffold's project namespace (`pulumi config set --secret NAME`).
+    config = {f"{REGION}:{k}": v for k, v in TEST_SECRETS.items()}
+    pulumi.runtime.set_all_config(config, secret_keys=sorted(config))
     cwd = Path.cwd()
     os.chdir(made / "stacks")
     try:

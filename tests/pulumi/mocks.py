@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,27 @@ class Recorder(pulumi.runtime.Mocks):  # type: ignore[misc]
         return out
 
 
-def run_stack(stack: str, stacks: Path, gate: Gate | None = None, recorder: Recorder | None = None) -> Recorder:
-    """Run the program for `stack` with mocks (waiting for every registration); returns the recorder."""
+# What `pulumi config set --secret` would hold for the secrets the reference blueprints name by default.
+TEST_SECRETS = {
+    "minio_root_user": "test-minio-user",
+    "minio_root_password": "test-minio-password",
+    "grafana_admin_password": "test-grafana-password",
+}
+
+
+def run_stack(
+    stack: str,
+    stacks: Path,
+    gate: Gate | None = None,
+    recorder: Recorder | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> Recorder:
+    """Run the program for `stack` with mocks (waiting for every registration); returns the recorder.
+    `secrets` are the stack's config secrets (project namespace `aifactory`), default TEST_SECRETS."""
     recorder = recorder or Recorder()
     pulumi.runtime.set_mocks(recorder, project="aifactory", stack=stack, preview=False)
+    config = {f"aifactory:{k}": v for k, v in (TEST_SECRETS if secrets is None else secrets).items()}
+    pulumi.runtime.set_all_config(config, secret_keys=sorted(config))
 
     @pulumi.runtime.test  # type: ignore[misc]
     def program() -> None:

@@ -43,7 +43,7 @@ def test_every_blueprint_in_every_region(tmp_path: Path, blueprint: str, region:
         return
     rec = run_stack(region, stacks)
     k8s = [r for r in rec.resources if r.typ.startswith(K8S)]
-    expected = len(ctx.rendered.objects) + len(ctx.rendered.releases)
+    expected = len(ctx.rendered.objects) + len(ctx.rendered.releases) + len(ctx.rendered.secrets)
     assert expected == len(k8s)
     groups = node_groups(ctx.loaded.model, ctx.hosts)
     converged = rec.of_type("pulumi-python:dynamic:Resource")

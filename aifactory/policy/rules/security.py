@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from aifactory.blueprint.secretref import SECRET_NAME
 from aifactory.policy.context import Context
 from aifactory.policy.model import Hit
 from aifactory.policy.registry import rule
@@ -174,11 +175,23 @@ def plaintext_secrets(ctx: Context) -> Iterator[Hit]:
         if not isinstance(value, str) or not value:
             continue
         key = str(path[-1]) if path else ""
-        if kind_of(value) is not None or (_SECRET_KEY.search(key) and not key.endswith("_ref")):
+        named = key.endswith("_ref") or _is_secret_ref(ctx.loaded.data, path, value)
+        if kind_of(value) is not None or (_SECRET_KEY.search(key) and not named):
             # The value itself is never echoed: the message would leak it into logs and SARIF.
             yield Hit(path, f"{key!r} holds what looks like a secret", value="<redacted>")
 
 
+def _is_secret_ref(data: Any, path: tuple[str | int, ...], value: str) -> bool:
+    """`{secret: NAME}` (aifactory.blueprint.secretref): a name in the secret store, not a secret."""
+    if not path or path[-1] != "secret" or not _SECRET_NAME.fullmatch(value):
+        return False
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    return isinstance(parent, dict) and set(parent) == {"secret"}
+
+
+_SECRET_NAME = re.compile(SECRET_NAME)
 _FULL_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+")
 _COMPONENT_CHARTS = {
     "gpu_operator": "gpu-operator",

@@ -14,7 +14,7 @@ from typing import Any
 
 from aifactory.errors import UserError
 from aifactory.render.k8s import images
-from aifactory.render.k8s.context import ChartRelease, Ctx
+from aifactory.render.k8s.context import ChartRelease, Ctx, SecretKey, SecretSpec
 
 Values = dict[str, Any]
 
@@ -71,17 +71,34 @@ def _prometheus(ctx: Ctx) -> Values:
             }
         },
     }
+    # Grafana's admin login comes from a Secret, never the chart's default password or a value in the release.
+    grafana: Values = {
+        "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"}
+    }
     if ctx.telemetry_off:
-        values["grafana"] = {
-            "grafana.ini": {
-                "analytics": {
-                    "reporting_enabled": False,
-                    "check_for_updates": False,
-                    "check_for_plugin_updates": False,
-                }
+        grafana["grafana.ini"] = {
+            "analytics": {
+                "reporting_enabled": False,
+                "check_for_updates": False,
+                "check_for_plugin_updates": False,
             }
         }
+    values["grafana"] = grafana
     return values
+
+
+GRAFANA_SECRET = "grafana-admin"
+GRAFANA_NS = "monitoring"
+
+
+def chart_secrets(ctx: Ctx) -> list[SecretSpec]:
+    """Secrets the enabled charts' values name: Grafana's admin login (user `admin`, password from the store)."""
+    if not ctx.bp.mlops.components.prometheus:
+        return []
+    path = ("mlops", "grafana_admin_password")
+    keys = (SecretKey("admin-password", ctx.bp.mlops.grafana_admin_password.secret, path),)
+    meta = ctx.metadata(GRAFANA_SECRET, "mlops", path, GRAFANA_NS)
+    return [SecretSpec(GRAFANA_SECRET, GRAFANA_NS, keys, meta, plain=(("admin-user", "admin"),))]
 
 
 def _kueue(ctx: Ctx) -> Values:

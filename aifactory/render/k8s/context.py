@@ -42,17 +42,45 @@ class ChartRelease:
     layer: str = "mlops"
 
 
+@dataclass(frozen=True)
+class SecretKey:
+    """One key of a Secret whose value lives in the secret store under `secret` (never in the blueprint)."""
+
+    key: str  # the data key in the Kubernetes Secret
+    secret: str  # the Pulumi config key (a SecretRef's name)
+    path: BlueprintPath  # the blueprint field that names it
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A Kubernetes Secret that rendered objects refer to by name.
+
+    The Pulumi program creates it, its values read from the stack's config secrets; `render --kubernetes`
+    writes no Secret (the GitOps repository must hold no credential): the platform provides one with this
+    name, namespace and keys, and `secrets-required.json` lists them."""
+
+    name: str
+    namespace: str
+    keys: tuple[SecretKey, ...]
+    metadata: Manifest
+    plain: tuple[tuple[str, str], ...] = ()  # data keys that are no secret (a user name fixed by the chart)
+    layer: str = "mlops"
+
+
 @dataclass
 class Rendered:
-    """The Kubernetes and MLOps layer of one stack: plain objects plus Helm releases."""
+    """The Kubernetes and MLOps layer of one stack: plain objects, Helm releases and the Secrets they use."""
 
     objects: list[Manifest] = field(default_factory=list)
     releases: list[ChartRelease] = field(default_factory=list)
+    secrets: list[SecretSpec] = field(default_factory=list)
 
     def layer(self, name: str) -> Rendered:
         """Only what belongs to one layer (what that layer's module creates)."""
         return Rendered(
-            [o for o in self.objects if layer_of(o) == name], [r for r in self.releases if r.layer == name]
+            [o for o in self.objects if layer_of(o) == name],
+            [r for r in self.releases if r.layer == name],
+            [s for s in self.secrets if s.layer == name],
         )
 
 

@@ -1,6 +1,11 @@
 """GitOps output: one YAML file per object under a folder per layer, Helm releases as Flux `HelmRelease` +
 `HelmRepository` objects, and a `kustomization.yaml` listing everything (Flux's kustomize-controller
 applies it).
+
+No Secret is written: a GitOps repository must hold no credential. The objects refer to their Secrets by name
+(`minio-root`, `grafana-admin`), and `secrets-required.json` (not a manifest, so not in the kustomization) lists
+each one the platform must provide, its namespace and keys, and the secret-store key the Pulumi program would
+read its value from; never a value.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from aifactory.io import dumps_json
 from aifactory.render.k8s.context import ChartRelease, Manifest, Rendered, layer_of
 
 FLUX_NS = "flux-system"
@@ -96,4 +102,19 @@ def gitops_files(rendered: Rendered) -> dict[str, str]:
         "resources": sorted(files),
     }
     files["kustomization.yaml"] = _dump(kustomization)
+    if rendered.secrets:
+        files[REQUIRED_SECRETS] = dumps_json({"secrets": required_secrets(rendered)})
     return files
+
+
+REQUIRED_SECRETS = "secrets-required.json"
+
+
+def required_secrets(rendered: Rendered) -> list[dict[str, Any]]:
+    """The Secrets the objects name, for the platform to provide: names and keys only."""
+    out = []
+    for spec in sorted(rendered.secrets, key=lambda s: (s.namespace, s.name)):
+        keys = {k.key: {"secret_store_key": k.secret} for k in spec.keys}
+        keys.update({key: {"value": value} for key, value in spec.plain})  # no secret (a fixed user name)
+        out.append({"name": spec.name, "namespace": spec.namespace, "keys": keys})
+    return out

@@ -9,18 +9,20 @@ Imported only by modules, inside a Pulumi program.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from aifactory.errors import UserError
 from aifactory.render.k8s.context import (
     ANNOTATION_SOURCE,
     LABEL_BLUEPRINT,
     LABEL_REGION,
     ChartRelease,
     Manifest,
+    SecretSpec,
 )
 
 _TYPED: dict[tuple[str, str], Any] = {
@@ -90,15 +92,46 @@ def create_release(prefix: str, release: ChartRelease, opts: pulumi.ResourceOpti
     )
 
 
+def create_secret(prefix: str, spec: SecretSpec, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """The Secret from the stack's config secrets (`require_secret`: the values stay secret Outputs)."""
+    cfg = pulumi.Config()
+    data: dict[str, str | pulumi.Output[str]] = dict(spec.plain)
+    for key in spec.keys:
+        try:
+            data[key.key] = cfg.require_secret(key.secret)
+        except pulumi.ConfigMissingError as exc:
+            raise UserError.at(
+                None,
+                f"Pulumi config secret '{cfg.full_key(key.secret)}' is not set (Secret {spec.namespace}/"
+                f"{spec.name}, key {key.key})",
+                f"run `pulumi config set --secret {key.secret}` in the Pulumi project folder",
+            ) from exc
+    return k8s.core.v1.Secret(
+        f"{prefix}-secret-{spec.namespace}-{spec.name}",
+        metadata=cast(Any, spec.metadata),
+        type="Opaque",
+        string_data=data,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["stringData"])),
+    )
+
+
 def create_layer(
-    component: pulumi.ComponentResource, prefix: str, objects: list[Manifest], releases: list[ChartRelease]
+    component: pulumi.ComponentResource,
+    prefix: str,
+    objects: list[Manifest],
+    releases: list[ChartRelease],
+    secrets: list[SecretSpec] | None = None,
 ) -> list[pulumi.Resource]:
-    """Create a layer's objects as children of `component`: namespaces first, then Helm releases (which bring
-    the CRDs), then everything else depending on both."""
+    """Create a layer's objects as children of `component`: namespaces first, then the Secrets from the stack's
+    config secrets, then Helm releases (which bring the CRDs), then everything else depending on all of them."""
     first = [
         create_object(prefix, o, pulumi.ResourceOptions(parent=component))
         for o in objects
         if o["kind"] == "Namespace"
+    ]
+    first += [
+        create_secret(prefix, s, pulumi.ResourceOptions(parent=component, depends_on=list(first)))
+        for s in secrets or []
     ]
     charts = [
         create_release(prefix, r, pulumi.ResourceOptions(parent=component, depends_on=first))
@@ -118,12 +151,13 @@ class LayerArgs:
 
     objects: list[Manifest]
     releases: list[ChartRelease]
+    secrets: list[SecretSpec] = field(default_factory=list)
     LAYER: ClassVar[str] = ""
 
     @classmethod
     def from_stack(cls, stack: Any) -> Self:
         part = stack.rendered.layer(cls.LAYER)
-        return cls(part.objects, part.releases)
+        return cls(part.objects, part.releases, part.secrets)
 
 
 class LayerComponent(pulumi.ComponentResource):
@@ -133,5 +167,5 @@ class LayerComponent(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TOKEN, name, None, opts)
-        self.resources = create_layer(self, name, args.objects, args.releases)
+        self.resources = create_layer(self, name, args.objects, args.releases, args.secrets)
         self.register_outputs({"objects": len(args.objects), "releases": [r.name for r in args.releases]})

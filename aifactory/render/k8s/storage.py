@@ -7,7 +7,7 @@ from typing import Any
 
 from aifactory.blueprint.storage import Nfs
 from aifactory.render.k8s import images
-from aifactory.render.k8s.context import Ctx, Manifest
+from aifactory.render.k8s.context import Ctx, Manifest, SecretKey, SecretSpec
 from aifactory.render.k8s.tenants import namespace, tenant_namespace
 
 # CSI driver names as each vendor's driver registers them.
@@ -19,6 +19,7 @@ PROVISIONERS = {
     "nfs": "nfs.csi.k8s.io",  # kubernetes-csi/csi-driver-nfs
 }
 OBJECT_STORE_NS = "object-store"
+MINIO_SECRET = "minio-root"  # user and password keys; see minio_secrets
 MINIO_SERVERS = 4  # the smallest MinIO erasure-coded set that survives a lost server
 
 
@@ -28,6 +29,20 @@ def storage_objects(ctx: Ctx) -> list[Manifest]:
     if store is not None and store.type == "minio":
         out += minio(ctx)
     return out
+
+
+def minio_secrets(ctx: Ctx) -> list[SecretSpec]:
+    """The MinIO root credentials: Secret minio-root (keys user, password), values from the secret store."""
+    store = ctx.bp.storage.object_store
+    if store is None or store.type != "minio":
+        return []
+    path = ("storage", "object_store")
+    keys = (
+        SecretKey("password", store.root_password.secret, (*path, "root_password")),
+        SecretKey("user", store.root_user.secret, (*path, "root_user")),
+    )
+    meta = ctx.metadata(MINIO_SECRET, "storage", path, OBJECT_STORE_NS)
+    return [SecretSpec(MINIO_SECRET, OBJECT_STORE_NS, keys, meta, layer="storage")]
 
 
 def storage_class(ctx: Ctx) -> Manifest:
@@ -111,10 +126,10 @@ def _minio_set(ctx: Ctx, labels: dict[str, str]) -> Manifest:
     )
     peers = f"http://minio-{{0...{MINIO_SERVERS - 1}}}.minio.{OBJECT_STORE_NS}.svc.cluster.local/data"
     env: list[dict[str, Any]] = [
-        {"name": "MINIO_ROOT_USER", "valueFrom": {"secretKeyRef": {"name": "minio-root", "key": "user"}}},
+        {"name": "MINIO_ROOT_USER", "valueFrom": {"secretKeyRef": {"name": MINIO_SECRET, "key": "user"}}},
         {
             "name": "MINIO_ROOT_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": "minio-root", "key": "password"}},
+            "valueFrom": {"secretKeyRef": {"name": MINIO_SECRET, "key": "password"}},
         },
     ]
     if store.encryption.key_ref:
