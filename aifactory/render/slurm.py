@@ -114,7 +114,7 @@ def fabric_switches(hosts: Sequence[HostLike], fabric: FabricShape) -> list[dict
     computes = compute_hosts(hosts)
     if fabric.tiers <= 1:
         return [{"name": "leaf", "nodes": compress(h.hostname for h in computes),
-                 "comment": f"the single fabric switch ({fabric.rails} rails)"}]  # fmt: skip
+                 "comment": f"the single fabric switch (rails: {fabric.rails})"}]  # fmt: skip
     by_su: dict[int, list[str]] = {}
     for host in computes:
         by_su.setdefault(int(host.su), []).append(host.hostname)
