@@ -125,3 +125,14 @@ def test_slurmctld_warns_on_a_topology_without_a_root(tmp_path: Path) -> None:
     variables["slurm_common_switches"] = [s for s in variables["slurm_common_switches"] if "nodes" in s]
     text = run_slurmctld(tmp_path, variables, str(variables["slurm_common_controller"]))
     assert any("TOPOLOGY: warning" in line for line in _problems(text)), text[-3000:]
+
+
+def test_slurmctld_accepts_the_labs_process_tracking(tmp_path: Path) -> None:
+    # The lab's containers share this kernel's cgroups and track by process (aifactory/lab/config.py):
+    # PrologFlags=Contain would make slurmctld report an error there.
+    bp = load_blueprint("lab").model
+    variables = slurm_group_vars(bp, plan(bp).hosts)
+    variables.update(slurm_common_proctrack_type="proctrack/linuxproc", slurm_common_task_plugin="task/none")
+    text = run_slurmctld(tmp_path, variables, str(variables["slurm_common_controller"]))
+    assert READY in text, text[-3000:]
+    assert not _problems(text), "\n".join(_problems(text))
