@@ -8,6 +8,8 @@ from pathlib import Path
 
 from aifactory.render.slurm import render_slurm
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 def write_config(folder: Path, variables: Mapping[str, object], gpus: int = 8) -> dict[str, str]:
     """Render into `folder` with `folder/nvidiaN` as the GPU devices; the rendered texts by name."""

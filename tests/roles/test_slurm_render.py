@@ -74,3 +74,15 @@ def test_the_lab_sku_has_no_shape_so_slurmd_counts_its_host() -> None:
     bp = load_blueprint("lab").model
     assert design_shapes(bp)[0] is None
     assert "Sockets=" not in _files("lab")["slurm.conf"]
+
+
+def test_an_inventory_with_switches_but_no_plugin_gets_the_tree() -> None:
+    # Hand-written inventories (the role's molecule scenario) list switches without the plugin variable.
+    import yaml
+
+    from tests.roles.slurm_files import REPO_ROOT
+
+    scenario = yaml.safe_load((REPO_ROOT / "roles/slurm_common/molecule/default/molecule.yml").read_text())
+    files = render_slurm(scenario["provisioner"]["inventory"]["group_vars"]["all"])
+    assert "TopologyPlugin=topology/tree\n" in files["slurm.conf"]
+    assert "NodeName=gpu001 Name=gpu Type=h100 File=/dev/nvidia[0-3]\n" in files["gres.conf"]
