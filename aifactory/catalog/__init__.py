@@ -46,6 +46,17 @@ class Gpu(_Entry):
     inference_tokens_per_s: float | None = None
 
 
+class CpuShape(BaseModel):
+    """The host CPUs as slurmd counts them (`slurmd -C`): sockets, cores per socket, hardware threads per core,
+    each figure cited in the SKU's `sources` (`cpu`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    sockets: int = Field(ge=1)
+    cores_per_socket: int = Field(ge=1)
+    threads_per_core: int = Field(ge=1)
+
+
 class NodeSku(_Entry):
     gpu: str
     gpus: int
@@ -64,6 +75,10 @@ class NodeSku(_Entry):
     # how the system itself is cooled: an air-cooled server in a direct-liquid rack group sends all heat to air
     cooling: Literal["air", "liquid"]
     rack_overhead_u: int = 0  # rack units per NVLink domain rack besides the nodes (NVLink switch trays)
+    # The host's shape for Slurm's node lines; None where the catalogue has no published figure (OEM platforms
+    # whose CPUs and memory vary by build, and lab hosts whose shape is the machine they run on).
+    cpu: CpuShape | None = None
+    memory_gib: int | None = Field(default=None, ge=1)  # installed system memory (DIMMs or LPDDR), GiB
 
 
 class Switch(_Entry):

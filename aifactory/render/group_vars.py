@@ -10,7 +10,7 @@ from typing import Any
 
 from aifactory.blueprint.model import Blueprint
 from aifactory.render.inventory import HostLike, render_inventory
-from aifactory.render.slurm import Partition, slurm_vars
+from aifactory.render.slurm import FabricShape, NodeShape, Partition, slurm_vars
 
 # Role variables that take a pin from `software` directly (pin name -> role variable).
 ROLE_PINS = {
@@ -72,9 +72,29 @@ def slurm_group_vars(
     partitions = [
         Partition(p.name, nodes=p.nodes, default=p.default, max_time=p.max_time) for p in slurm.partitions
     ]
+    shape, fabric = design_shapes(bp)
     return slurm_vars(
-        hosts, cluster_name=slurm.cluster_name, partitions=partitions, cpus=cpus, memory_mb=memory_mb
-    )
+        hosts, cluster_name=slurm.cluster_name, partitions=partitions, cpus=cpus, memory_mb=memory_mb,
+        shape=shape, fabric=fabric,
+    )  # fmt: skip
+
+
+def design_shapes(bp: Blueprint) -> tuple[NodeShape | None, FabricShape | None]:
+    """The node SKU's host shape (None where the catalogue has no published figure) and the compute fabric's
+    (None where the design does not fit its tiers) for Slurm's node lines and topology."""
+    from aifactory.design import plan
+
+    p = plan(bp)
+    sku = p.sku
+    shape = None
+    if sku.cpu is not None and sku.memory_gib is not None:
+        shape = NodeShape(sku.cpu.sockets, sku.cpu.cores_per_socket, sku.cpu.threads_per_core, sku.memory_gib)
+    clos = p.compute.clos
+    fabric = None
+    if clos is not None:
+        fabric = FabricShape(clos.tiers, p.layout.slots_per_su, clos.leaf_down, p.layout.rails,
+                             sku.nvlink_domain_nodes)  # fmt: skip
+    return shape, fabric
 
 
 def blueprint_group_vars(

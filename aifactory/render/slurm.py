@@ -15,7 +15,7 @@ import jinja2
 
 from aifactory import resources
 from aifactory.render.hostlist import compress
-from aifactory.render.inventory import HostLike, compute_hosts, topology_switches
+from aifactory.render.inventory import HostLike, compute_hosts, group_name, topology_switches
 
 TEMPLATES = resources.roles_dir() / "slurm_common" / "templates"
 FILES = ("slurm.conf", "gres.conf", "topology.conf", "cgroup.conf")
@@ -31,6 +31,128 @@ class Partition:
     max_time: str = "INFINITE"
 
 
+# The Slurm the roles install: Debian 12 bookworm's slurm-wlm (slurm_common installs the distribution's packages;
+# the `software.slurm` pin does not choose the build yet). It decides which topology plugins exist.
+DISTRIBUTION_SLURM = "22.05"
+# topology/block (one block per NVLink domain) arrived in Slurm 23.11.
+BLOCK_TOPOLOGY_SINCE = (23, 11)
+# RealMemory is this share of the installed memory: the firmware and kernel keep 1-2 % (MemTotal, which
+# `slurmd -C` reports, is below the DIMM total) and the rest stays with the OS, slurmd and the page cache
+# outside jobs. A RealMemory above what slurmd reports drains the node, so the figure must stay below it.
+MEMORY_RESERVE = 0.05
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    """A node SKU's host as Slurm's node line states it (from the catalogue: `cpu` and `memory_gib`)."""
+
+    sockets: int
+    cores_per_socket: int
+    threads_per_core: int
+    memory_gib: int
+
+    @property
+    def cores(self) -> int:
+        return self.sockets * self.cores_per_socket
+
+    @property
+    def cpus(self) -> int:
+        return self.cores * self.threads_per_core
+
+    @property
+    def real_memory_mb(self) -> int:
+        """Installed memory less MEMORY_RESERVE, in MiB rounded down to whole GiB."""
+        return int(self.memory_gib * (1 - MEMORY_RESERVE)) * 1024
+
+
+@dataclass(frozen=True)
+class FabricShape:
+    """What topology.conf needs of the compute fabric design (`aifactory.design.fabric.ComputeFabric`): the
+    tiers, node slots per scalable unit, node ports per leaf, rails, and the NVLink domain size in nodes."""
+
+    tiers: int
+    slots_per_su: int
+    leaf_down: int
+    rails: int
+    nvlink_domain_nodes: int = 1
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return int(major), int(minor or 0)
+
+
+def _files(first: int, last: int) -> str:
+    return f"[{first}-{last}]" if last > first else str(first)
+
+
+def gpu_affinity(shape: NodeShape | None, gpus: int) -> list[dict[str, str]]:
+    """gres.conf's device groups of one node: device numbers and the Slurm core range they are bound to. The
+    GPUs split evenly over the sockets in order (DGX/HGX boards hang half the GPUs off each CPU; a GB200 tray has
+    two GPUs per Grace), each group bound to its socket's cores; without a shape, or when the GPUs do not split
+    evenly, one group with no binding."""
+    if not gpus:
+        return []
+    if shape is None or gpus % shape.sockets:
+        return [{"file": _files(0, gpus - 1), "cores": ""}]
+    per = gpus // shape.sockets
+    out = []
+    for s in range(shape.sockets):
+        cores = f"{s * shape.cores_per_socket}-{(s + 1) * shape.cores_per_socket - 1}"
+        out.append({"file": _files(s * per, s * per + per - 1), "cores": cores})
+    return out
+
+
+def fabric_switches(hosts: Sequence[HostLike], fabric: FabricShape) -> list[dict[str, str]]:
+    """Slurm's tree from the rail-optimized fabric, with one root that reaches every node.
+
+    In a rail-optimized scalable unit, node slot p reaches leaf p // leaf_down of every rail: the rails' leaves
+    at one index serve the same nodes, one hop apart on any rail, so Slurm sees them as one switch (a "leaf
+    group", named after the unit and index). Two tiers: every leaf reaches every spine, so one spine switch
+    holds all leaf groups. Three tiers: each unit's spine group holds its leaf groups and the core tier holds the
+    spine groups. One tier: one switch holds every node."""
+    computes = compute_hosts(hosts)
+    if fabric.tiers <= 1:
+        return [{"name": "leaf", "nodes": compress(h.hostname for h in computes),
+                 "comment": f"the single fabric switch (rails: {fabric.rails})"}]  # fmt: skip
+    by_su: dict[int, list[str]] = {}
+    for host in computes:
+        by_su.setdefault(int(host.su), []).append(host.hostname)
+    groups: dict[int, list[tuple[str, list[str]]]] = {}
+    for su, names in sorted(by_su.items()):
+        for pos, name in enumerate(names):  # compute_hosts sorts by name: slot order within the unit
+            index = pos // fabric.leaf_down
+            leaf = f"su{su}_leaf{index + 1}"
+            if not groups.get(su) or groups[su][-1][0] != leaf:
+                groups.setdefault(su, []).append((leaf, []))
+            groups[su][-1][1].append(name)
+    leaves = []
+    for su, items in groups.items():
+        for index, (leaf, names) in enumerate(items, start=1):
+            comment = f"leaf {index} of each of the {fabric.rails} rails in SU {su}"
+            leaves.append({"name": leaf, "nodes": compress(names), "comment": comment})
+    if fabric.tiers == 2:
+        top = {"name": "spine", "switches": compress(s["name"] for s in leaves), "comment": "the spine tier"}
+        return [*leaves, top]
+    spines = [
+        {"name": f"su{su}_spine", "switches": compress(leaf for leaf, _ in items), "comment": f"SU {su} spine group"}
+        for su, items in groups.items()
+    ]
+    top = {"name": "core", "switches": compress(s["name"] for s in spines), "comment": "the core tier"}
+    return [*leaves, *spines, top]
+
+
+def nvlink_blocks(hosts: Sequence[HostLike], fabric: FabricShape) -> list[dict[str, str]]:
+    """One block per NVLink domain (an NVL72 rack): the compute hosts of each rack, where a domain spans
+    several nodes."""
+    if fabric.nvlink_domain_nodes <= 1:
+        return []
+    racks: dict[str, list[str]] = {}
+    for host in compute_hosts(hosts):
+        racks.setdefault(group_name(str(host.rack)), []).append(host.hostname)
+    return [{"name": f"nvl_{rack}", "nodes": compress(names)} for rack, names in sorted(racks.items())]
+
+
 def _gpu_type(model: str | None) -> str:
     # gres type names are short identifiers: "H100-SXM" -> "h100_sxm".
     return "".join(c if c.isalnum() else "_" for c in (model or "gpu").lower())
@@ -44,15 +166,25 @@ def slurm_vars(
     cpus: int = 0,
     memory_mb: int = 0,
     topology: bool = True,
+    shape: NodeShape | None = None,
+    fabric: FabricShape | None = None,
+    slurm_version: str = DISTRIBUTION_SLURM,
 ) -> dict[str, Any]:
-    """`slurm_common_*` variables for the inventory: nodes, partitions and the topology tree."""
+    """`slurm_common_*` variables for the inventory: nodes, partitions and the topology.
+
+    `shape` (the node SKU's, from the catalogue) writes Sockets, CoresPerSocket, ThreadsPerCore and RealMemory
+    on every node line, `Cores=` per GPU in gres.conf, and DefCpuPerGPU/DefMemPerGPU; without it `cpus` and
+    `memory_mb` (0: not written) size the nodes. `fabric` (the compute fabric design) builds the tree from the
+    rail-optimized leaves, spines and cores, and NVLink-domain blocks where `slurm_version` has topology/block;
+    without it the tree is a leaf per rack under the scalable units."""
     computes = compute_hosts(hosts)
     controllers = [h for h in hosts if "slurm-controller" in h.functions]
     if not controllers or not computes:
         raise ValueError("a Slurm cluster needs a slurm-controller host and at least one compute host")
     names = [h.hostname for h in computes]
-    nodes = [
-        {
+    nodes = []
+    for h in computes:
+        node: dict[str, Any] = {
             "name": h.hostname,
             "addr": str(h.inband_ip or h.hostname),
             "cpus": cpus,
@@ -60,8 +192,16 @@ def slurm_vars(
             "gpus": int(h.gpus),
             "gpu_type": _gpu_type(h.gpu_model),
         }
-        for h in computes
-    ]
+        if shape is not None:
+            node.update(
+                cpus=0,
+                memory_mb=shape.real_memory_mb,
+                sockets=shape.sockets,
+                cores_per_socket=shape.cores_per_socket,
+                threads_per_core=shape.threads_per_core,
+            )
+        node["gres"] = gpu_affinity(shape, int(h.gpus))
+        nodes.append(node)
     parts = [
         {
             "name": p.name,
@@ -71,13 +211,36 @@ def slurm_vars(
         }
         for p in partitions
     ]
+    switches: list[dict[str, str]] = []
+    blocks: list[dict[str, str]] = []
+    notes: list[str] = []
+    plugin = ""
+    if topology:
+        switches = fabric_switches(hosts, fabric) if fabric else topology_switches(hosts)
+        plugin = "topology/tree"
+        domains = nvlink_blocks(hosts, fabric) if fabric else []
+        if domains and _version(slurm_version) >= BLOCK_TOPOLOGY_SINCE:
+            blocks, switches, plugin = domains, [], "topology/block"
+        elif domains:
+            notes.append(
+                f"Slurm {slurm_version} has no topology/block (since "
+                f"{'.'.join(map(str, BLOCK_TOPOLOGY_SINCE))}): the {len(domains)} NVLink domains "
+                f"({fabric.nvlink_domain_nodes if fabric else 0} nodes each) are not a scheduling unit; "
+                "the tree below places jobs by fabric switch only"
+            )
+    gpus = int(computes[0].gpus)
     return {
         "slurm_common_cluster_name": cluster_name,
         "slurm_common_controller": controllers[0].hostname,
         "slurm_common_controller_addr": str(controllers[0].inband_ip or controllers[0].hostname),
         "slurm_common_nodes": nodes,
         "slurm_common_partitions": parts,
-        "slurm_common_switches": topology_switches(hosts) if topology else [],
+        "slurm_common_topology_plugin": plugin,
+        "slurm_common_switches": switches,
+        "slurm_common_blocks": blocks,
+        "slurm_common_topology_notes": notes,
+        "slurm_common_def_cpu_per_gpu": shape.cpus // gpus if shape and gpus else 0,
+        "slurm_common_def_mem_per_gpu": shape.real_memory_mb // gpus if shape and gpus else 0,
     }
 
 

@@ -13,19 +13,16 @@ from aifactory.blueprint import load_blueprint
 from aifactory.design import plan
 from aifactory.lab.config import lab_design
 from aifactory.render.group_vars import slurm_group_vars
-from aifactory.render.slurm import Partition, render_slurm, slurm_vars
+from aifactory.render.slurm import Partition, slurm_vars
 from tests.lab.test_render import REFERENCE_BLUEPRINTS, fleet
+from tests.roles.slurm_files import write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("slurmd") is None, reason="slurmd (Debian slurmd) not installed")
 
 
 def _check(tmp_path: Path, variables: dict[str, object], node: str) -> subprocess.CompletedProcess[str]:
-    # slurmd -G opens each gres device file: stand-ins for /dev/nvidiaN, since this machine has no GPU.
-    for i in range(8):
-        (tmp_path / f"nvidia{i}").touch()
-    variables = {**variables, "slurm_common_gpu_device_prefix": str(tmp_path / "nvidia")}
-    for name, text in render_slurm(variables).items():
-        (tmp_path / name).write_text(text)
+    # slurmd -G opens each gres device file: write_config makes stand-ins for /dev/nvidiaN.
+    write_config(tmp_path, variables)
     return subprocess.run(
         ["slurmd", "-G", "-f", str(tmp_path / "slurm.conf"), "-N", node],
         capture_output=True, text=True, timeout=30, check=False,
