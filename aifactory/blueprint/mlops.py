@@ -109,7 +109,10 @@ class Tenant(StrictModel):
 class Components(StrictModel):
     """Which platform components run; versions are pinned under `software.charts`."""
 
-    gpu_operator: bool = Field(True, description="NVIDIA GPU Operator (drivers, device plugin, MIG manager).")
+    gpu_operator: bool = Field(
+        True, description="The GPU vendor's operator: NVIDIA GPU Operator (drivers, device plugin, MIG manager), or "
+        "the AMD GPU operator (device plugin, metrics exporter) on AMD nodes."
+    )
     network_operator: bool = Field(True, description="NVIDIA Network Operator (RDMA, OFED driver).")
     dcgm_exporter: bool = Field(True, description="DCGM exporter for GPU metrics.")
     prometheus: bool = Field(True, description="Prometheus monitoring and the factory's alert rules.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -24,6 +24,28 @@ class Chart(StrictModel):
     )
 
 
+Owner = Literal["host", "operator"]
+
+
+class InstalledBy(StrictModel):
+    """Who installs each node component: the Ansible host roles or a Kubernetes operator, never both.
+
+    Unset, a component is the host's where the blueprint pins its version (the nvidia_driver role installs the
+    driver and fabric manager, the dcgm role nv-hostengine) and the operator's otherwise; OFED/DOCA has no host
+    role, so it is the network operator's. The operators get the component switched off where the host owns
+    it (the GPU operator's `driver.enabled`/`dcgm.enabled`, the network operator's `ofedDriver`)."""
+
+    driver: Owner | None = Field(
+        None, description="NVIDIA driver and fabric manager: 'host' (Ansible role) or 'operator' (GPU operator)."
+    )
+    dcgm: Owner | None = Field(
+        None, description="DCGM host engine (nv-hostengine): 'host' (Ansible role) or 'operator' (GPU operator)."
+    )
+    ofed: Owner | None = Field(
+        None, description="DOCA-OFED driver: 'host' (preinstalled on the image) or 'operator' (network operator)."
+    )
+
+
 class Software(StrictModel):
     """Version pins; each set pin is passed to the Ansible roles and Kubernetes objects that install it."""
 
@@ -40,6 +62,10 @@ class Software(StrictModel):
     rocm: Version | None = Field(None, description="AMD ROCm version (AMD GPU nodes), e.g. '6.3'.")
     slurm: Version | None = Field(None, description="Slurm version, e.g. '24.11'.")
     kubernetes: Version | None = Field(None, description="Kubernetes version, e.g. 'v1.31'.")
+    installed_by: InstalledBy = Field(
+        default_factory=InstalledBy,
+        description="Who installs the driver, DCGM and OFED on the nodes: the host roles or the operators.",
+    )
     charts: Annotated[dict[Name, Chart], Field(max_length=128)] = Field(
         default_factory=dict, description="Helm chart pins by component name (e.g. 'gpu-operator')."
     )

@@ -22,7 +22,7 @@ ROLE_PINS = {
 
 def software_vars(bp: Blueprint) -> dict[str, Any]:
     """Every version pin as `aifactory_software`, and the pins roles install by."""
-    pins = {k: str(v) for k, v in bp.software.model_dump(exclude={"charts"}).items() if v is not None}
+    pins = {k: str(v) for k, v in bp.software.model_dump(exclude={"charts", "installed_by"}).items() if v is not None}
     out: dict[str, Any] = {"aifactory_software": pins}
     out.update({var: pins[pin] for pin, var in ROLE_PINS.items() if pin in pins})
     return out

@@ -12,7 +12,7 @@ from aifactory.render.k8s.charts import chart_secrets, releases
 from aifactory.render.k8s.context import LAYERS, ChartRelease, Ctx, Manifest, Rendered, layer_of
 from aifactory.render.k8s.cooling import cooling_objects
 from aifactory.render.k8s.fabric import fabric_objects
-from aifactory.render.k8s.operators import cluster_policy, serving_runtime
+from aifactory.render.k8s.operators import gpu_operator_objects, serving_runtime
 from aifactory.render.k8s.storage import minio_secrets, storage_objects
 from aifactory.render.k8s.tenants import namespace, tenant_objects
 
@@ -34,7 +34,7 @@ def build(loaded: LoadedBlueprint, region: str) -> Rendered:
     objects = tenant_objects(ctx) + fabric_objects(ctx) + storage_objects(ctx) + cooling_objects(ctx)
     flags = loaded.model.mlops.components
     if flags.gpu_operator:
-        objects.append(cluster_policy(ctx))
+        objects += gpu_operator_objects(ctx)
     if flags.kserve:
         objects.append(serving_runtime(ctx))
     charts = releases(ctx)

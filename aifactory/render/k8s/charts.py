@@ -15,6 +15,7 @@ from typing import Any
 from aifactory.errors import UserError
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import ChartRelease, Ctx, SecretKey, SecretSpec
+from aifactory.render.k8s.ownership import owner
 
 Values = dict[str, Any]
 
@@ -26,54 +27,114 @@ class ChartSpec:
     charts: tuple[str, ...]  # chart names installed at that pin (KServe ships CRDs and resources apart)
     namespace: str
     values: Callable[[Ctx], Values]
+    # Custom resource types ("group/Kind") the release installs: a custom resource of one of them depends on
+    # exactly this release (Pulumi depends_on, Flux dependsOn), never on every chart.
+    provides_crds: tuple[str, ...] = ()
+    # Beyond the component flag: the chart is installed only where this holds (a GPU vendor, a prerequisite).
+    when: Callable[[Ctx], bool] = lambda ctx: True
+
+
+def _mirrored(ctx: Ctx, registry: str) -> str:
+    """The registry part of a `{registry}/{repository}` image: the upstream registry, or its mirror path."""
+    return ctx.image(registry)
+
+
+def _nvidia(ctx: Ctx) -> bool:
+    return ctx.gpu_resource() == "nvidia.com/gpu"
+
+
+def _amd(ctx: Ctx) -> bool:
+    return ctx.gpu_resource() == "amd.com/gpu"
 
 
 def _gpu_operator(ctx: Ctx) -> Values:
     op = images.GPU_OPERATOR["operator"]
     return {
-        # The ClusterPolicy is rendered by aifactory (driver pinned, images mirrored), not by the chart.
+        # The ClusterPolicy is rendered by aifactory (driver pinned, images mirrored), not by the chart; the
+        # operand settings live there, so none are repeated here.
         "clusterPolicy": {"deployCR": False},
         "operator": {"repository": ctx.image(op[0]), "version": op[2]},
         "validator": {"repository": ctx.image(op[0]), "version": op[2]},
-        "driver": {"version": ctx.bp.software.driver or ""},
-        "mig": {"strategy": ctx.bp.compute.mig.strategy},
         "node-feature-discovery": {
-            "image": {"repository": ctx.image("registry.k8s.io/nfd/node-feature-discovery")}
+            "image": {"repository": ctx.image(images.NFD[0]), "tag": images.NFD[1]}
         },
     }
 
 
 def _network_operator(ctx: Ctx) -> Values:
-    op = images.NETWORK_OPERATOR["operator"]
-    return {
-        "deployCR": False,  # the NicClusterPolicy comes from the fabric layer
-        "operator": {"repository": ctx.image(op[0]), "tag": op[2]},
-        "nfd": {"enabled": not ctx.bp.mlops.components.gpu_operator},  # the GPU operator brings NFD
+    op, init = images.NETWORK_OPERATOR["operator"], images.NETWORK_OPERATOR["ofedInitContainer"]
+    nfd = not ctx.bp.mlops.components.gpu_operator  # the GPU operator brings NFD
+    values: Values = {
+        # The chart at 26.4.1 renders no NicClusterPolicy: the fabric layer's is the only one.
+        "operator": {
+            "repository": ctx.image(op[0]),
+            "tag": op[2],
+            "ofedDriver": {"initContainer": {"repository": ctx.image(init[0]), "version": init[2]}},
+        },
+        "nfd": {"enabled": nfd},
     }
+    if nfd:
+        repository, tag = images.NETWORK_OPERATOR_NFD
+        values["node-feature-discovery"] = {"image": {"repository": ctx.image(repository), "tag": tag}}
+    return values
 
 
 def _dcgm_exporter(ctx: Ctx) -> Values:
-    return {
+    values: Values = {
         "image": {"repository": ctx.image("nvcr.io/nvidia/k8s/dcgm-exporter")},
         "serviceMonitor": {"enabled": ctx.bp.mlops.components.prometheus},
+        # GPU nodes only: the device plugin's label (GPU feature discovery) marks them.
+        "nodeSelector": {"nvidia.com/gpu.present": "true"},
     }
+    if owner(ctx.bp, "dcgm") == "host":
+        # nv-hostengine runs on the host (the dcgm role): the exporter reads it instead of embedding its own.
+        values["hostNetwork"] = True
+        values["arguments"] = ["-f", "/etc/dcgm-exporter/default-counters.csv", "-r", "localhost:5555"]
+    return values
 
 
 def _prometheus(ctx: Ctx) -> Values:
-    registry = ctx.image("quay.io").split("/")[0] if ctx.sovereign else ""
+    """kube-prometheus-stack and its subcharts. Each image names its own registry (quay.io, registry.k8s.io,
+    docker.io, ghcr.io), so each is mirrored on its own: one `global.imageRegistry` would send them all to one
+    upstream's path on the mirror."""
+
+    def reg(registry: str) -> Values:
+        return {"registry": _mirrored(ctx, registry)}
+
     values: Values = {
-        "global": {"imageRegistry": f"{registry}/quay.io" if registry else ""},
+        "alertmanager": {"alertmanagerSpec": {"image": reg("quay.io")}},
+        "prometheusOperator": {
+            "image": reg("quay.io"),
+            "prometheusConfigReloader": {"image": reg("quay.io")},
+            "thanosImage": reg("quay.io"),
+            "admissionWebhooks": {"patch": {"image": reg("ghcr.io")}},
+        },
         "prometheus": {
             "prometheusSpec": {
+                "image": reg("quay.io"),
                 "ruleSelectorNilUsesHelmValues": False,
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "externalLabels": {"region": ctx.region},
             }
         },
+        "kube-state-metrics": {
+            "image": reg("registry.k8s.io"),
+            # kube_node_labels carries the rack labels the cooling rules join GPU metrics to.
+            "metricLabelsAllowlist": [f"nodes=[{','.join(NODE_LABELS)}]"],
+        },
+        "prometheus-node-exporter": {
+            "image": reg("quay.io"),
+            "permissionInitContainer": {"image": reg("quay.io")},
+        },
     }
     # Grafana's admin login comes from a Secret, never the chart's default password or a value in the release.
     grafana: Values = {
-        "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"}
+        "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+        "image": reg("docker.io"),
+        "testFramework": {"enabled": False},
+        "downloadDashboardsImage": reg("docker.io"),
+        "initChownData": {"image": reg("docker.io")},
+        "sidecar": {"image": reg("quay.io")},
     }
     if ctx.telemetry_off:
         grafana["grafana.ini"] = {
@@ -86,6 +147,11 @@ def _prometheus(ctx: Ctx) -> Values:
     values["grafana"] = grafana
     return values
 
+
+# Node labels the kube-state-metrics allow-list exports on kube_node_labels (as label_aifactory_io_rack, ...).
+# The compute layer's node registration sets them (render/inventory: k8s_node_labels, the kubelet's
+# --node-labels), from the design's rack placement.
+NODE_LABELS = ("aifactory.io/rack", "aifactory.io/rack-group")
 
 GRAFANA_SECRET = "grafana-admin"
 GRAFANA_NS = "monitoring"
@@ -102,61 +168,189 @@ def chart_secrets(ctx: Ctx) -> list[SecretSpec]:
 
 
 def _kueue(ctx: Ctx) -> Values:
-    return {
-        "controllerManager": {"manager": {"image": {"repository": ctx.image("registry.k8s.io/kueue/kueue")}}}
-    }
+    pin = ctx.bp.software.charts["kueue"].version
+    image = {"repository": ctx.image("registry.k8s.io/kueue/kueue"), "tag": f"v{pin.removeprefix('v')}"}
+    return {"controllerManager": {"manager": {"image": image}}}
 
 
 def _trainer(ctx: Ctx) -> Values:
-    return {"image": {"repository": ctx.image("ghcr.io/kubeflow/trainer/trainer-controller-manager")}}
+    # The chart builds `{registry}/{repository}:{tag}`: the mirror goes in `registry` alone.
+    return {
+        "image": {"registry": _mirrored(ctx, "ghcr.io"), "repository": "kubeflow/trainer/trainer-controller-manager"},
+        "jobset": {"image": {"repository": ctx.image(images.JOBSET[0]), "tag": images.JOBSET[1]}},
+        "runtimes": {
+            "installer": {"image": {"registry": _mirrored(ctx, "docker.io")}},
+            # The PyTorch ClusterTrainingRuntime: what a TrainJob names by default.
+            "torchDistributed": {"enabled": True},
+            "torchtuneDistributed": {"image": {"registry": _mirrored(ctx, "ghcr.io")}},
+        },
+    }
 
 
 def _kserve(ctx: Ctx) -> Values:
+    """RawDeployment mode: plain Deployments and Services, so neither Knative nor Istio is needed; the
+    webhooks' certificates come from cert-manager (installed with KServe)."""
     return {
         "kserve": {
-            "controller": {"image": ctx.image("docker.io/kserve/kserve-controller")},
+            "controller": {
+                "deploymentMode": "RawDeployment",
+                "image": ctx.image("docker.io/kserve/kserve-controller"),
+                "rbacProxyImage": ctx.image(images.KSERVE_RBAC_PROXY),
+                "gateway": {"disableIstioVirtualHost": True, "disableIngressCreation": True},
+            },
+            "agent": {"image": ctx.image("docker.io/kserve/agent")},
+            "router": {"image": ctx.image("docker.io/kserve/router")},
             "storage": {"image": ctx.image("docker.io/kserve/storage-initializer")},
+            "servingruntime": {"art": {"image": ctx.image("docker.io/kserve/art-explainer")}},
         }
     }
 
 
+def _cert_manager(ctx: Ctx) -> Values:
+    # Every cert-manager image is quay.io/jetstack/<name>: the chart's registry prefix covers them all.
+    return {"crds": {"enabled": True}, "imageRegistry": _mirrored(ctx, "quay.io")}
+
+
+def _needs_cert_manager(ctx: Ctx) -> bool:
+    """KServe's webhooks and the AMD operator's KMM/webhooks take their certificates from cert-manager."""
+    flags = ctx.bp.mlops.components
+    return flags.kserve or (flags.gpu_operator and _amd(ctx))
+
+
+def _amd_gpu_operator(ctx: Ctx) -> Values:
+    """AMD GPU operator: device plugin, node labeller and the device-metrics-exporter come from the
+    DeviceConfig the operators layer renders; the amdgpu driver is the host's (ROCm), so KMM is off."""
+    op = images.AMD_GPU_OPERATOR["operator"]
+    return {
+        "controllerManager": {"manager": {"image": {"repository": ctx.image(op[0]), "tag": op[1]}}},
+        "crds": {"defaultCR": {"install": False}},
+        "kmm": {"enabled": False},
+        "remediation": {"enabled": False},
+        "node-feature-discovery": {"image": {"repository": ctx.image(images.NFD[0]), "tag": images.NFD[1]}},
+    }
+
+
 def _mlflow(ctx: Ctx) -> Values:
-    values: Values = {"image": {"repository": ctx.image("docker.io/burakince/mlflow")}}
+    values: Values = {
+        "image": {"repository": ctx.image("docker.io/burakince/mlflow")},
+        "initImages": {
+            "dbchecker": {"repository": ctx.image("docker.io/library/busybox")},
+            "mlflowDbMigration": {"repository": ctx.image("docker.io/burakince/mlflow")},
+            "iniFileInitializer": {"repository": ctx.image("docker.io/library/busybox")},
+        },
+    }
     if ctx.telemetry_off:
         values["extraEnvVars"] = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
     return values
 
 
-def _image_only(upstream: str) -> Callable[[Ctx], Values]:
-    return lambda ctx: {"image": {"repository": ctx.image(upstream)}}
+def _volcano(ctx: Ctx) -> Values:
+    # Every Volcano image is `{basic.image_registry}/volcanosh/vc-*`.
+    return {"basic": {"image_registry": _mirrored(ctx, "docker.io")}}
+
+
+def _kuberay(ctx: Ctx) -> Values:
+    return {"image": {"repository": ctx.image("quay.io/kuberay/operator")}}
+
+
+def _nim(ctx: Ctx) -> Values:
+    return {"operator": {"image": {"repository": ctx.image("ghcr.io/nvidia/k8s-nim-operator")}}}
 
 
 CHARTS: tuple[ChartSpec, ...] = (
-    ChartSpec("gpu_operator", "gpu-operator", ("gpu-operator",), "gpu-operator", _gpu_operator),
     ChartSpec(
-        "network_operator", "network-operator", ("network-operator",), "network-operator", _network_operator
+        "",  # no flag of its own: installed where a chart that needs it is
+        "cert-manager",
+        ("cert-manager",),
+        "cert-manager",
+        _cert_manager,
+        ("cert-manager.io/Certificate", "cert-manager.io/Issuer", "cert-manager.io/ClusterIssuer"),
+        _needs_cert_manager,
     ),
-    ChartSpec("dcgm_exporter", "dcgm-exporter", ("dcgm-exporter",), "monitoring", _dcgm_exporter),
-    ChartSpec("prometheus", "kube-prometheus-stack", ("kube-prometheus-stack",), "monitoring", _prometheus),
-    ChartSpec("kueue", "kueue", ("kueue",), "kueue-system", _kueue),
     ChartSpec(
-        "volcano", "volcano", ("volcano",), "volcano-system", _image_only("docker.io/volcanosh/vc-scheduler")
+        "gpu_operator",
+        "gpu-operator",
+        ("gpu-operator",),
+        "gpu-operator",
+        _gpu_operator,
+        ("nvidia.com/ClusterPolicy", "nvidia.com/NVIDIADriver", "nfd.k8s-sigs.io/NodeFeatureRule"),
+        _nvidia,
     ),
-    ChartSpec("kubeflow_trainer", "kubeflow-trainer", ("kubeflow-trainer",), "kubeflow-system", _trainer),
     ChartSpec(
-        "kuberay",
-        "kuberay-operator",
-        ("kuberay-operator",),
-        "kuberay-system",
-        _image_only("quay.io/kuberay/operator"),
+        "gpu_operator",
+        "amd-gpu-operator",
+        ("gpu-operator-charts",),
+        "kube-amd-gpu",
+        _amd_gpu_operator,
+        ("amd.com/DeviceConfig", "nfd.k8s-sigs.io/NodeFeatureRule"),
+        _amd,
     ),
-    ChartSpec("kserve", "kserve", ("kserve-crd", "kserve-resources"), "kserve", _kserve),
     ChartSpec(
-        "nim",
-        "k8s-nim-operator",
-        ("k8s-nim-operator",),
-        "nim-operator",
-        _image_only("nvcr.io/nvidia/cloud-native/k8s-nim-operator"),
+        "network_operator",
+        "network-operator",
+        ("network-operator",),
+        "network-operator",
+        _network_operator,
+        ("mellanox.com/NicClusterPolicy", "mellanox.com/HostDeviceNetwork", "mellanox.com/MacvlanNetwork"),
+    ),
+    ChartSpec("dcgm_exporter", "dcgm-exporter", ("dcgm-exporter",), "monitoring", _dcgm_exporter, (), _nvidia),
+    ChartSpec(
+        "prometheus",
+        "kube-prometheus-stack",
+        ("kube-prometheus-stack",),
+        "monitoring",
+        _prometheus,
+        (
+            "monitoring.coreos.com/PrometheusRule",
+            "monitoring.coreos.com/ServiceMonitor",
+            "monitoring.coreos.com/PodMonitor",
+            "monitoring.coreos.com/Prometheus",
+            "monitoring.coreos.com/Alertmanager",
+        ),
+    ),
+    ChartSpec(
+        "kueue",
+        "kueue",
+        ("kueue",),
+        "kueue-system",
+        _kueue,
+        (
+            "kueue.x-k8s.io/ClusterQueue",
+            "kueue.x-k8s.io/LocalQueue",
+            "kueue.x-k8s.io/ResourceFlavor",
+            "kueue.x-k8s.io/Topology",
+            "kueue.x-k8s.io/WorkloadPriorityClass",
+        ),
+    ),
+    ChartSpec("volcano", "volcano", ("volcano",), "volcano-system", _volcano, ("scheduling.volcano.sh/Queue",)),
+    ChartSpec(
+        "kubeflow_trainer",
+        "kubeflow-trainer",
+        ("kubeflow-trainer",),
+        "kubeflow-system",
+        _trainer,
+        ("trainer.kubeflow.org/ClusterTrainingRuntime", "trainer.kubeflow.org/TrainingRuntime",
+         "trainer.kubeflow.org/TrainJob", "jobset.x-k8s.io/JobSet"),
+    ),
+    ChartSpec(
+        "kuberay", "kuberay-operator", ("kuberay-operator",), "kuberay-system", _kuberay,
+        ("ray.io/RayCluster", "ray.io/RayJob", "ray.io/RayService"),
+    ),
+    ChartSpec(
+        "kserve",
+        "kserve",
+        ("kserve-crd", "kserve-resources"),
+        "kserve",
+        _kserve,
+        (
+            "serving.kserve.io/ClusterServingRuntime",
+            "serving.kserve.io/ServingRuntime",
+            "serving.kserve.io/InferenceService",
+        ),
+    ),
+    ChartSpec(
+        "nim", "k8s-nim-operator", ("k8s-nim-operator",), "nim-operator", _nim,
+        ("apps.nvidia.com/NIMService", "apps.nvidia.com/NIMCache"),
     ),
     ChartSpec("mlflow", "mlflow", ("mlflow",), "mlflow", _mlflow),
 )
@@ -164,7 +358,7 @@ CHARTS: tuple[ChartSpec, ...] = (
 
 def enabled_charts(ctx: Ctx) -> list[ChartSpec]:
     flags = ctx.bp.mlops.components
-    return [spec for spec in CHARTS if getattr(flags, spec.component)]
+    return [spec for spec in CHARTS if (not spec.component or getattr(flags, spec.component)) and spec.when(ctx)]
 
 
 def releases(ctx: Ctx) -> list[ChartRelease]:
@@ -197,10 +391,11 @@ def releases(ctx: Ctx) -> list[ChartRelease]:
 def _unpinned(ctx: Ctx, spec: ChartSpec) -> Any:
     from aifactory.errors import Problem
 
-    path = ("mlops", "components", spec.component)
+    path = ("mlops", "components", spec.component) if spec.component else ("software", "charts")
+    what = f"component {spec.component!r} is enabled" if spec.component else f"a component needs {spec.pin}"
     return Problem(
         ctx.loaded.locate(*path),
-        f"component {spec.component!r} is enabled but software.charts has no {spec.pin!r} pin",
+        f"{what} but software.charts has no {spec.pin!r} pin",
         f"pin it: software.charts.{spec.pin}: {{version: ..., repository: ...}} "
         f"(or set mlops.components.{spec.component}: false)",
         ".".join(path),

@@ -11,11 +11,32 @@ from aifactory.design.placement import rack_budget
 from aifactory.render.k8s.context import Ctx, Manifest
 
 MONITORING_NS = "monitoring"
-# Exporter metric names: NVIDIA dcgm-exporter (DCGM_FI_* fields) and the AMD device-metrics-exporter.
+# Exporter metric and label names. NVIDIA dcgm-exporter 4.8.2 (etc/default-counters.csv; labels `Hostname`,
+# the node name from NODE_NAME, and `gpu`, the index); AMD device-metrics-exporter v1.5.1
+# (docs/configuration/metricslist.md: GPU_PACKAGE_POWER on MI3xx, GPU_JUNCTION_TEMPERATURE; labels `hostname`,
+# `gpu_id`).
 METRICS = {
-    "nvidia.com/gpu": {"temp": "DCGM_FI_DEV_GPU_TEMP", "power": "DCGM_FI_DEV_POWER_USAGE"},
-    "amd.com/gpu": {"temp": "gpu_junction_temperature", "power": "gpu_power_usage"},
+    "nvidia.com/gpu": {
+        "temp": "DCGM_FI_DEV_GPU_TEMP", "power": "DCGM_FI_DEV_POWER_USAGE", "host": "Hostname", "gpu": "gpu",
+    },
+    "amd.com/gpu": {
+        "temp": "gpu_junction_temperature", "power": "gpu_package_power", "host": "hostname", "gpu": "gpu_id",
+    },
 }
+# kube-state-metrics' kube_node_labels, with the node labels the kube-prometheus-stack values allow
+# (charts.NODE_LABELS): `aifactory.io/rack` -> `label_aifactory_io_rack`.
+RACK = "label_aifactory_io_rack"
+RACK_GROUP = "label_aifactory_io_rack_group"
+
+
+def _per_rack(metric: dict[str, str], group: str) -> str:
+    """GPU power joined to the rack labels of the node it was measured on (node name = exporter host label)."""
+    host = metric["host"]
+    nodes = f'label_replace(kube_node_labels{{{RACK_GROUP}="{group}"}}, "{host}", "$1", "node", "(.+)")'
+    return (
+        f"sum by ({RACK}) ({metric['power']} * on ({host}) group_left ({RACK}, {RACK_GROUP}) "
+        f"max by ({host}, {RACK}, {RACK_GROUP}) ({nodes}))"
+    )
 
 
 def cooling_objects(ctx: Ctx) -> list[Manifest]:
@@ -56,7 +77,7 @@ def prometheus_rule(ctx: Ctx) -> Manifest:
     rules = [
         _rule(
             "GpuPowerOverCap",
-            f"max by (Hostname, gpu) ({metric['power']}) > {cap:g}",
+            f"max by ({metric['host']}, {metric['gpu']}) ({metric['power']}) > {cap:g}",
             5,
             "warning",
             f"GPU draws more than its {format_power(cap)} cap",
@@ -67,7 +88,7 @@ def prometheus_rule(ctx: Ctx) -> Manifest:
         rules.append(
             _rule(
                 "GpuTemperatureHigh",
-                f"max by (Hostname, gpu) ({metric['temp']}) > {limit:g}",
+                f"max by ({metric['host']}, {metric['gpu']}) ({metric['temp']}) > {limit:g}",
                 2,
                 "critical",
                 f"GPU above the {limit:g} C acceptance limit",
@@ -80,7 +101,7 @@ def prometheus_rule(ctx: Ctx) -> Manifest:
         rules.append(
             _rule(
                 f"RackGpuPowerOverBudget{group.name.title().replace('-', '')}",
-                f'sum by (rack) ({metric["power"]}{{rack_group="{group.name}"}}) > {budget:g}',
+                f"{_per_rack(metric, group.name)} > {budget:g}",
                 10,
                 "warning",
                 f"GPU power in a {group.name} rack exceeds its share of the {format_power(group.capacity)} "
@@ -117,4 +138,5 @@ def power_policy(ctx: Ctx) -> Manifest:
         "mig_strategy": ctx.bp.compute.mig.strategy,
     }
     path = ("compute", "gpu_power_cap") if ctx.bp.compute.gpu_power_cap else ("compute", "node_sku")
-    return ctx.obj("v1", "ConfigMap", "gpu-power-policy", "cooling", path, "gpu-operator", data=data)
+    namespace = "kube-amd-gpu" if ctx.gpu_resource() == "amd.com/gpu" else "gpu-operator"
+    return ctx.obj("v1", "ConfigMap", "gpu-power-policy", "cooling", path, namespace, data=data)

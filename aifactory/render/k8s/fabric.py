@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from aifactory.blueprint.fabric import InfinibandFabric
+from aifactory.errors import UserError
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import Ctx, Manifest
+from aifactory.render.k8s.ownership import owner
 from aifactory.render.k8s.tenants import tenant_namespace
 
 
@@ -40,8 +42,8 @@ def nic_cluster_policy(ctx: Ctx) -> Manifest:
             "config": json.dumps(device_config, sort_keys=True, allow_nan=False),
         },
     }
-    if ctx.bp.software.ofed:
-        spec["ofedDriver"] = _img(ctx, "ofedDriver", ctx.bp.software.ofed)
+    if ctx.bp.software.ofed and owner(ctx.bp, "ofed") == "operator":
+        spec["ofedDriver"] = _img(ctx, "ofedDriver", doca_driver_tag(ctx))
     if infiniband and fabric.partitions:
         # ib-kubernetes assigns GUIDs in tenant P_Keys; UFM credentials live in this secret (not rendered).
         spec["ibKubernetes"] = {
@@ -54,6 +56,21 @@ def nic_cluster_policy(ctx: Ctx) -> Manifest:
     return ctx.obj(
         "mellanox.com/v1alpha1", "NicClusterPolicy", "nic-cluster-policy", "fabric", path, spec=spec
     )
+
+
+def doca_driver_tag(ctx: Ctx) -> str:
+    """The doca-driver image tag of the blueprint's DOCA-OFED release (`software.ofed`, e.g. '25.07')."""
+    release = str(ctx.bp.software.ofed)
+    tag = images.DOCA_DRIVER_TAGS.get(release)
+    if tag is None:
+        known = ", ".join(sorted(images.DOCA_DRIVER_TAGS))
+        raise UserError.at(
+            ctx.loaded.locate("software", "ofed"),
+            f"no doca-driver image is known for DOCA-OFED {release!r}",
+            f"pin one of the releases the network operator ships a driver image for: {known}",
+            path="software.ofed",
+        )
+    return tag
 
 
 def nccl_env(ctx: Ctx) -> dict[str, str]:

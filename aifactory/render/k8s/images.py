@@ -10,6 +10,7 @@ from __future__ import annotations
 # component: (repository, image, tag)
 GPU_OPERATOR = {
     "driver": ("nvcr.io/nvidia", "driver", ""),  # tag: software.driver
+    "driverManager": ("nvcr.io/nvidia/cloud-native", "k8s-driver-manager", "v0.12.0"),
     "toolkit": ("nvcr.io/nvidia/k8s", "container-toolkit", "v1.20.0"),
     "devicePlugin": ("nvcr.io/nvidia", "k8s-device-plugin", "v0.20.0"),
     "dcgm": ("nvcr.io/nvidia/cloud-native", "dcgm", ""),  # tag: software.dcgm + "-1-" + os
@@ -31,6 +32,42 @@ NETWORK_OPERATOR = {
     ),
     "ibKubernetes": ("nvcr.io/nvidia/mellanox", "ib-kubernetes", "network-operator-v26.4.1"),
     "operator": ("nvcr.io/nvidia/cloud-native", "network-operator", "v26.4.1"),
+    "ofedInitContainer": ("nvcr.io/nvidia/mellanox", "network-operator-init-container", "network-operator-v26.4.1"),
+}
+# The network operator chart's own NFD (used where the GPU operator, which brings NFD, is off).
+NETWORK_OPERATOR_NFD = ("nvcr.io/nvidia/mellanox/node-feature-discovery", "network-operator-v26.4.1")
+
+# DOCA-OFED release (`software.ofed`) -> the doca-driver image tag the network operator runs (it appends the
+# OS and architecture itself, e.g. `-ubuntu24.04-amd64`). Read from the `Mofed.version` of Mellanox/
+# network-operator hack/release.yaml at the tag named per entry.
+DOCA_DRIVER_TAGS = {
+    "25.07": "doca3.1.0-25.07-0.9.7.0-0",  # network-operator v25.7.0
+    "25.10": "doca3.2.0-25.10-1.2.8.0-2",  # network-operator v25.10.0
+    "26.01": "doca3.3.0-26.01-1.0.0.0-0",  # network-operator v26.1.0
+    "26.04": "doca3.4.1-26.04-1.1.0.0-1",  # network-operator v26.4.1
+}
+
+# Node Feature Discovery as the GPU operator v26.7.0 bundles it (charts/node-feature-discovery, appVersion).
+NFD = ("registry.k8s.io/nfd/node-feature-discovery", "v0.19.0")
+
+# JobSet, the Kubeflow Trainer 2.3.0 chart's dependency (jobset chart 0.12.0; the release image).
+JOBSET = ("registry.k8s.io/jobset/jobset", "v0.12.0")
+
+# kube-rbac-proxy in front of the KServe controller's metrics (kserve-resources v0.20.0 values.yaml).
+KSERVE_RBAC_PROXY = "quay.io/brancz/kube-rbac-proxy"
+
+# ROCm/gpu-operator v1.5.1, helm-charts-k8s/values.yaml: the operator, and the DeviceConfig operand defaults
+# (deviceConfig.spec). The device plugin, labeller and utils defaults are upstream's floating tags (no pinned
+# tag is published with the operator release); the exporter is the device-metrics-exporter v1.5.1 release.
+AMD_GPU_OPERATOR: dict[str, tuple[str, str]] = {
+    "operator": ("docker.io/rocm/amd-gpu-operator", "v1.5.1"),
+    "metricsExporter": ("docker.io/rocm/device-metrics-exporter", "v1.5.1"),
+}
+AMD_GPU_OPERANDS = {
+    "devicePlugin": "docker.io/rocm/k8s-device-plugin:latest",
+    "nodeLabeller": "docker.io/rocm/k8s-device-plugin:labeller-latest",
+    "utils": "docker.io/rocm/amd-gpu-operator-utils:latest",
+    "initContainer": "docker.io/library/busybox:1.36",
 }
 
 # vLLM's OpenAI-compatible server image (docker.io/vllm/vllm-openai), used by the KServe serving runtime.
