@@ -1,0 +1,159 @@
+"""Every Helm value the project sets exists in the pinned chart's own values.yaml (tests/data/charts), values
+pass the chart's values.schema.json where it has one, and on a sovereign stack every image the values name
+points at the mirror."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from aifactory.blueprint import load_blueprint
+from aifactory.blueprint.sources import catalogue_names
+from aifactory.render.k8s.context import ChartRelease
+from aifactory.render.kubernetes import build
+
+CHARTS = Path(__file__).resolve().parents[1] / "data" / "charts"
+STACKS = Path(__file__).resolve().parents[2] / "stacks"
+
+# Free-form maps and lists: the chart's default is empty ({} or []) and its templates copy it as it is, so any
+# key below them is the user's (Kubernetes labels, env entries, ini sections). Only these, by exact path.
+FREE_FORM = {
+    ("dcgm-exporter", "nodeSelector"),
+    ("kube-prometheus-stack", "prometheus.prometheusSpec.externalLabels"),
+    ("mlflow", "extraEnvVars"),
+}
+# Maps the chart writes out as an application's configuration file: their keys are the application's
+# settings (Grafana's ini sections), not chart values, whatever the chart's defaults hold.
+CONFIG_FILES = {("kube-prometheus-stack/grafana", "grafana.ini")}
+# Keys the values.yaml documents as comments (`#version: ""`) and the templates read (checked at the pinned tag:
+# gpu-operator templates/_helpers.tpl `.Values.operator.version | default .Chart.AppVersion`, network-operator
+# templates/operator.yaml `.Values.operator.tag | default .Chart.AppVersion`).
+COMMENTED = {
+    ("gpu-operator", "operator.version"),
+    ("gpu-operator", "validator.version"),
+    ("network-operator", "operator.tag"),
+}
+# Subcharts and where their values live: (release chart, top-level key) -> data folder.
+SUBCHARTS = {
+    ("gpu-operator", "node-feature-discovery"): "gpu-operator-v26.7.0/charts/node-feature-discovery",
+    ("gpu-operator-charts", "node-feature-discovery"): "gpu-operator-v26.7.0/charts/node-feature-discovery",
+    ("kube-prometheus-stack", "kube-state-metrics"): "kube-prometheus-stack-88.5.3/charts/kube-state-metrics",
+    ("kube-prometheus-stack", "prometheus-node-exporter"):
+        "kube-prometheus-stack-88.5.3/charts/prometheus-node-exporter",
+    ("kube-prometheus-stack", "grafana"): "kube-prometheus-stack-88.5.3/charts/grafana",
+    ("kubeflow-trainer", "jobset"): "kubeflow-trainer-2.3.0/charts/jobset",
+}
+
+
+def _folder(release: ChartRelease) -> Path:
+    folder = CHARTS / f"{release.chart}-{release.version}"
+    assert (folder / "values.yaml").is_file(), f"no upstream values for {release.chart} {release.version}"
+    return folder
+
+
+def _defaults(folder: Path) -> Any:
+    return yaml.safe_load((folder / "values.yaml").read_text(encoding="utf-8"))
+
+
+def unknown_keys(chart: str, ours: Any, upstream: Any, path: str = "") -> Iterator[str]:
+    """Paths of keys in `ours` that the chart's values.yaml does not have (free-form maps excepted)."""
+    if not isinstance(ours, dict):
+        return
+    if (chart, path) in CONFIG_FILES:
+        return
+    if (chart, path) in FREE_FORM:
+        assert upstream in ({}, None, []), f"{chart} {path}: allow-listed as free-form but defaults to {upstream!r}"
+        return
+    for key, value in ours.items():
+        sub = f"{path}.{key}" if path else key
+        if not path and (chart, key) in SUBCHARTS:
+            found = unknown_keys(f"{chart}/{key}", value, _defaults(CHARTS / SUBCHARTS[(chart, key)]))
+            yield from (f"{key}.{p}" for p in found)
+            continue
+        if (chart, sub) in COMMENTED:
+            continue
+        if not isinstance(upstream, dict) or key not in upstream:
+            yield sub
+            continue
+        yield from unknown_keys(chart, value, upstream[key], sub)
+
+
+def _releases() -> list[tuple[str, str, ChartRelease]]:
+    out = []
+    for name in catalogue_names():
+        for release in build(load_blueprint(name), "test").releases:
+            out.append((name, "test", release))
+    for stack in sorted(STACKS.glob("Pulumi.*.yaml")):
+        config = yaml.safe_load(stack.read_text(encoding="utf-8"))["config"]
+        region = config["aifactory:region"]
+        loaded = load_blueprint(config["aifactory:blueprint"])
+        for release in build(loaded, region).releases:
+            out.append((config["aifactory:blueprint"], region, release))
+    return out
+
+
+RELEASES = _releases()
+
+
+@pytest.mark.parametrize(("blueprint", "region", "release"), RELEASES,
+                         ids=[f"{b}-{r}-{rel.chart}" for b, r, rel in RELEASES])
+def test_values_exist_upstream(blueprint: str, region: str, release: ChartRelease) -> None:
+    folder = _folder(release)
+    missing = sorted(unknown_keys(release.chart, release.values, _defaults(folder)))
+    assert not missing, f"{release.chart} {release.version} has no values {missing}"
+    schema = folder / "values.schema.json"
+    if schema.is_file():  # Helm validates the merged values: the chart's defaults under ours
+        merged = merge(_defaults(folder), release.values)
+        jsonschema.validate(merged, json.loads(schema.read_text(encoding="utf-8")))
+
+
+def merge(base: Any, over: Any) -> Any:
+    """Helm's coalescing of values: maps merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{k: merge(base.get(k), v) for k, v in over.items()}}
+    return over
+
+
+def test_unknown_key_is_reported() -> None:
+    upstream = _defaults(CHARTS / "network-operator-26.4.1")
+    assert ["deployCR"] == list(unknown_keys("network-operator", {"deployCR": False}, upstream))
+    trainer = _defaults(CHARTS / "kubeflow-trainer-2.3.0")
+    assert ["image.registryy"] == list(unknown_keys("kubeflow-trainer", {"image": {"registryy": "x"}}, trainer))
+    ksm = {"kube-state-metrics": {"imagee": {}}}
+    assert ["kube-state-metrics.imagee"] == list(unknown_keys("kube-prometheus-stack", ksm, {}))
+
+
+def _images(values: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, registry-or-reference) for every image setting in a values tree."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            sub = f"{path}.{key}" if path else key
+            if key in ("registry", "image_registry", "imageRegistry") and isinstance(value, str):
+                yield sub, value
+            elif key in ("repository", "image", "rbacProxyImage") and isinstance(value, str):
+                if not ({"registry", "imageRegistry"} & set(values)):
+                    yield sub, value
+            else:
+                yield from _images(value, sub)
+
+
+def test_sovereign_images_all_go_through_the_mirror() -> None:
+    mirror = "registry.aifactory.example.de/"
+    sovereign = [(r, rel) for b, r, rel in RELEASES if r == "de-stuttgart"]
+    assert sovereign
+    for _, release in sovereign:
+        for path, ref in _images(release.values):
+            assert ref.startswith(mirror), f"{release.chart}: {path}={ref!r} bypasses the mirror"
+
+
+def test_trainer_image_is_registry_plus_repository() -> None:
+    trainer = next(rel for _, r, rel in RELEASES if r == "de-stuttgart" and rel.chart == "kubeflow-trainer")
+    image = trainer.values["image"]
+    assert "registry.aifactory.example.de/ghcr.io" == image["registry"]
+    assert not image["repository"].startswith(("ghcr.io", "registry."))
