@@ -90,17 +90,19 @@ def test_region_stacks(region: str) -> None:
     else:
         assert [] == queues
     policies = rec.of_type(K8S + "nvidia.com/v1:ClusterPolicy")
-    if bp.mlops.components.gpu_operator:
+    if bp.mlops.components.gpu_operator and resource == "nvidia.com/gpu":
         assert [bp.software.driver] == [p.inputs["spec"]["driver"]["version"] for p in policies]
     charts = {r.inputs["name"]: r.inputs["version"] for r in rec.of_type(K8S + "helm.sh/v3:Release")}
     for name, version in charts.items():
-        pin = "kserve" if name.startswith("kserve") else name
+        pin = "kserve" if name.startswith("kserve") else {"gpu-operator-charts": "amd-gpu-operator"}.get(name, name)
         assert bp.software.charts[pin].version == version
 
 
-def _strings_under(value, keys=("image", "repository", "repo", "chart", "imageRegistry")):
+def _strings_under(value, keys=("image", "repository", "repo", "chart", "imageRegistry", "registry", "image_registry")):
     if isinstance(value, dict):
         for k, v in value.items():
+            if k == "repository" and "registry" in value:
+                continue  # a chart that builds `{registry}/{repository}`: the registry is the source
             if k in keys and isinstance(v, str) and v:
                 yield v
             yield from _strings_under(v, keys)
