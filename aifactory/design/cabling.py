@@ -44,7 +44,7 @@ def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterat
         for spine in range(clos.spines):
             pod, s = divmod(spine, s_per)
             a = switch_name(net, "spine", spine, plane, planes)
-            for m in range(clos.spine_up):
+            for m in range(clos.spine_up_in_pod(pod)):
                 yield (
                     net,
                     a,

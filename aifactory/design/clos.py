@@ -30,11 +30,13 @@ def smallest_divisor_at_least(n: int, lower: int) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Clos:
-    """Switch counts of a fat tree built from `pods` identical pods of `pod_leaves` leaves.
+    """Switch counts of a fat tree whose leaves are grouped into `pods` pods of `pod_leaves` leaves.
 
     tiers == 1: one switch, no uplinks. tiers == 2: every leaf reaches every spine (`spines_per_pod` is then
     the whole spine tier and pods == 1). tiers == 3: each pod has its own spine group; spine s of every pod
-    uplinks to core group s, of `cores_per_group` cores.
+    uplinks to core group s, of `cores_per_group` cores. The last pod may hold fewer leaves (`total_leaves`
+    short of `pods x pod_leaves`): its spines are built whole and uplink as many links as they take from below,
+    so every tier carries what the leaves send up (the spine and core tiers do not oversubscribe).
     """
 
     tiers: int
@@ -44,12 +46,20 @@ class Clos:
     leaf_down: int  # downlink slots per leaf
     leaf_up: int  # uplinks per leaf (0 at tier 1)
     spines_per_pod: int = 0
-    spine_up: int = 0  # uplinks per spine (3 tiers)
+    spine_up: int = 0  # uplinks per spine of a full pod (3 tiers)
     cores_per_group: int = 0
+    total_leaves: int | None = None  # None: pods x pod_leaves
 
     @property
     def leaves(self) -> int:
-        return self.pods * self.pod_leaves
+        return self.pods * self.pod_leaves if self.total_leaves is None else self.total_leaves
+
+    def leaves_in_pod(self, pod: int) -> int:
+        return min(self.pod_leaves, self.leaves - pod * self.pod_leaves)
+
+    def spine_up_in_pod(self, pod: int) -> int:
+        """Uplinks of each spine of `pod`: as many as it takes from the pod's leaves (3 tiers)."""
+        return self.leaves_in_pod(pod) * self.links_per_leaf_spine if self.tiers == 3 else 0
 
     @property
     def spines(self) -> int:
@@ -65,7 +75,8 @@ class Clos:
 
     @property
     def spine_core_links(self) -> int:
-        return self.spines * self.spine_up if self.tiers == 3 else 0
+        """Each spine uplinks what it takes from below, so this tier carries every leaf uplink."""
+        return self.leaves * self.leaf_up if self.tiers == 3 else 0
 
     @property
     def links_per_leaf_spine(self) -> int:
@@ -73,17 +84,22 @@ class Clos:
 
     @property
     def spine_down(self) -> int:
-        """Downlinks used on each spine."""
+        """Downlinks used on each spine (of a full pod)."""
         leaves = self.pod_leaves if self.tiers == 3 else self.leaves
         return leaves * self.links_per_leaf_spine
 
     @property
     def links_per_spine_core(self) -> int:
+        """Core ports set aside for each pod on each core of its group (what a full pod's spine sends)."""
         return self.spine_up // self.cores_per_group if self.cores_per_group else 0
 
     @property
     def core_down(self) -> int:
-        return self.pods * self.links_per_spine_core
+        """Ports used on the busiest core: every full pod's share, and the last pod's first links."""
+        if self.tiers != 3:
+            return 0
+        last = self.spine_up_in_pod(self.pods - 1)
+        return (self.pods - 1) * self.links_per_spine_core + math.ceil(last / self.cores_per_group)
 
 
 def two_tier(leaves: int, leaf_down: int, leaf_up: int, radix: int) -> Clos | None:
@@ -95,8 +111,11 @@ def two_tier(leaves: int, leaf_down: int, leaf_up: int, radix: int) -> Clos | No
     return Clos(2, radix, 1, leaves, leaf_down, leaf_up, spines_per_pod=spines)
 
 
-def three_tier(pods: int, pod_leaves: int, leaf_down: int, leaf_up: int, radix: int) -> Clos | None:
-    """Leaf-spine-core: a spine group per pod (non-blocking spines: half the ports down, half up)."""
+def three_tier_pod(pods: int, pod_leaves: int, leaf_down: int, leaf_up: int, radix: int,
+                   total_leaves: int | None = None) -> Clos | None:
+    """Leaf-spine-core with pods of `pod_leaves` leaves, a spine group per pod (non-blocking spines: as many
+    uplinks as downlinks) and, above, core group s for spine s of every pod: the fewest cores that divide a
+    spine's uplinks and have ports for every pod's share."""
     spine_down_cap, spine_up_cap = split_ports(radix, 1.0)
     per_pod = smallest_divisor_at_least(leaf_up, math.ceil(pod_leaves * leaf_up / spine_down_cap))
     if per_pod is None:
@@ -107,7 +126,27 @@ def three_tier(pods: int, pod_leaves: int, leaf_down: int, leaf_up: int, radix: 
     cores = smallest_divisor_at_least(spine_up, math.ceil(pods * spine_up / radix))
     if cores is None:
         return None
-    return Clos(3, radix, pods, pod_leaves, leaf_down, leaf_up, per_pod, spine_up, cores)
+    total = None if total_leaves is None or total_leaves == pods * pod_leaves else total_leaves
+    return Clos(3, radix, pods, pod_leaves, leaf_down, leaf_up, per_pod, spine_up, cores, total)
+
+
+def three_tier(units: int, unit_leaves: int, leaf_down: int, leaf_up: int, radix: int) -> Clos | None:
+    """Leaf-spine-core over `units` building blocks (scalable units) of `unit_leaves` leaves each.
+
+    A pod is one unit as long as the cores have ports for every pod (NVIDIA's DGX SuperPOD RA builds one spine
+    group per SU, up to 64 SUs on QM9700). Beyond, pods group the fewest units that fit, so a radix-k fat tree
+    reaches its k^3/4 endpoints (Al-Fares et al., "A Scalable, Commodity Data Center Network Architecture",
+    SIGCOMM 2008); the last pod may be partial."""
+    spine_down_cap, _ = split_ports(radix, 1.0)
+    units = max(1, units)
+    per = 1
+    while per <= units and per * unit_leaves <= spine_down_cap:
+        pods = math.ceil(units / per)
+        clos = three_tier_pod(pods, per * unit_leaves, leaf_down, leaf_up, radix, units * unit_leaves)
+        if clos is not None:
+            return clos
+        per += 1
+    return None
 
 
 def generic(endpoints: int, radix: int, oversubscription: float, tiers: int | None = None) -> Clos | None:
@@ -123,4 +162,4 @@ def generic(endpoints: int, radix: int, oversubscription: float, tiers: int | No
             return clos
     spine_down_cap, _ = split_ports(radix, 1.0)
     pod_leaves = min(leaves, spine_down_cap)
-    return three_tier(math.ceil(leaves / pod_leaves), pod_leaves, down, up, radix)
+    return three_tier_pod(math.ceil(leaves / pod_leaves), pod_leaves, down, up, radix)
