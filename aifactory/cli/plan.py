@@ -50,13 +50,13 @@ def write_artifacts(p: Plan, data: dict[str, Any], out: Path) -> None:
     """Render every artifact in memory, then write them all atomically (nothing half-written on failure)."""
     from aifactory.design import cabling
     from aifactory.design.inventory import hosts_csv
-    from aifactory.io import dumps_json, replace_tree
+    from aifactory.io import Content, dumps_json, replace_tree
 
     bom = "item,model,count\n" + "".join(f"{r['item']},{r['model']},{r['count']}\n" for r in data["bom"])
-    files: dict[str, str | bytes] = {
+    files: dict[str, Content] = {
         "plan.json": dumps_json(data),
         "bom.csv": bom,
-        "cabling.csv": cabling.to_csv(p),
+        "cabling.csv": cabling.csv_chunks(p),  # streamed into the staging folder
         "hosts.csv": hosts_csv(p.hosts),
     }
     from aifactory.render.pictures import pictures

@@ -154,7 +154,21 @@ def rows(p: Plan) -> Iterator[Row]:
             yield from network_rows(p, name, p.nets[name])
 
 
+CHUNK_ROWS = 20_000
+
+
+def csv_chunks(p: Plan) -> Iterator[str]:
+    """cabling.csv as text chunks of `CHUNK_ROWS` rows, so a million-GPU plan (5.5 M cables, ~350 MB) is
+    written as it is generated rather than held in memory."""
+    batch = [",".join(HEADER)]
+    for r in rows(p):
+        batch.append(",".join(r))
+        if len(batch) >= CHUNK_ROWS:
+            yield "\n".join(batch) + "\n"
+            batch = []
+    if batch:
+        yield "\n".join(batch) + "\n"
+
+
 def to_csv(p: Plan) -> str:
-    lines = [",".join(HEADER)]
-    lines += [",".join(r) for r in rows(p)]
-    return "\n".join(lines) + "\n"
+    return "".join(csv_chunks(p))

@@ -1,0 +1,80 @@
+"""Fat trees beyond one SU per pod: the 1,048,576-GPU example and properties of the generalized three tiers."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aifactory.blueprint import load_blueprint
+from aifactory.design import plan
+from aifactory.design.cabling import uplinks
+from aifactory.design.clos import Clos, split_ports, three_tier
+from tests.conftest import REPO
+
+GW = REPO / "blueprints" / "scale" / "dgx-h200-1gw.yaml"
+
+
+def test_million_gpus_on_quantum_x800_plan_as_valid_design() -> None:
+    p = plan(load_blueprint(str(GW)).model)
+    assert p.checks == []
+    assert (p.gpus, p.layout.sus, p.compute.tiers) == (1_048_576, 911, 3)
+    clos = p.compute.clos
+    assert clos is not None and clos.radix == 288  # 144 x 800G ports, each split in two 400G links
+    assert clos.pods > 1 and clos.pod_leaves > 8  # pods of several SUs
+    assert clos.pod_leaves * clos.pods >= clos.leaves == 911 * 8
+    assert max(p.compute.ports_used().values()) <= 288
+    assert p.compute.leaf_spine_links == p.compute.spine_core_links == clos.leaves * clos.leaf_up
+    assert 1.0e6 < p.power.it_w / 1000 < 1.3e6  # kW: a gigawatt-class IT load within its budget
+    assert p.power.facility_w <= p.bp.cooling.facility_power
+
+
+def cabled(clos: Clos) -> tuple[Counter[tuple[str, str]], Counter[str], Counter[str], Counter[str]]:
+    ends: Counter[tuple[str, str]] = Counter()
+    kinds: Counter[str] = Counter()
+    spine_down: Counter[str] = Counter()
+    spine_up: Counter[str] = Counter()
+    for leaf in range(clos.leaves):  # the endpoints on every leaf's downlink ports
+        for port in range(clos.leaf_down):
+            ends[(f"n-leaf{leaf}", f"p{port + 1}")] += 1
+    for _, a, ap, b, bp, _ in uplinks("n", clos, 0, 1, 400):
+        ends[(a, ap)] += 1
+        ends[(b, bp)] += 1
+        kinds["leaf-spine" if "-leaf" in a else "spine-core"] += 1
+        if "-spine" in b:
+            spine_down[b] += 1
+        if "-spine" in a:
+            spine_up[a] += 1
+    return ends, kinds, spine_down, spine_up
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    radix=st.sampled_from([8, 12, 16, 24, 32, 48, 64]),
+    units=st.integers(1, 200),
+    unit_leaves=st.integers(1, 8),
+    oversubscription=st.sampled_from([1.0, 4 / 3, 2.0, 3.0]),
+)
+def test_generalized_three_tier(radix: int, units: int, unit_leaves: int, oversubscription: float) -> None:
+    down, up = split_ports(radix, oversubscription)
+    clos = three_tier(units, unit_leaves, down, up, radix)
+    # Buildable exactly when some pod of whole units fits a spine group (at most k/2 leaves, each spine taking
+    # one link of every leaf) and the pods fit a core's k ports: at most k pods of k/2 leaves (k^3/4 leaf ports).
+    cap = radix // 2
+    buildable = unit_leaves <= cap and -(-units // (cap // unit_leaves)) <= radix
+    assert (clos is not None) == buildable
+    if clos is None:
+        return
+    assert clos.leaves == units * unit_leaves and clos.pod_leaves % unit_leaves == 0
+    ends, kinds, spine_down, spine_up = cabled(clos)
+    assert [e for e, n in ends.items() if n != 1] == []  # every port cabled exactly once
+    per_switch = Counter(dev for dev, _ in ends)
+    assert max(per_switch.values()) <= radix  # no switch over its radix
+    assert all(1 <= int(port[1:]) <= radix for _, port in ends)
+    # bisection: the leaves oversubscribe as asked, every tier above carries all the leaves send up
+    assert clos.leaf_down / clos.leaf_up == down / up
+    assert kinds["leaf-spine"] == clos.leaf_spine_links == clos.leaves * clos.leaf_up
+    assert kinds["spine-core"] == clos.spine_core_links == clos.leaf_spine_links
+    assert len(spine_down) == clos.spines and spine_up == spine_down  # each spine 1:1, up as many as down
+    assert len([d for d in per_switch if "-core" in d]) <= clos.cores
