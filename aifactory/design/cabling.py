@@ -27,7 +27,7 @@ def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterat
     s_per = clos.spines_per_pod
     for leaf in range(clos.leaves):
         pod, local = divmod(leaf, clos.pod_leaves)
-        base = pod * s_per if clos.tiers == 3 else 0
+        base = pod * s_per if clos.tiers >= 3 else 0
         a = switch_name(net, "leaf", leaf, plane, planes)
         for j in range(clos.leaf_up):
             spine = base + j % s_per
@@ -39,18 +39,36 @@ def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterat
                 f"p{local * k + j // s_per + 1}",
                 fiber,
             )
-    if clos.tiers == 3:
+    if clos.tiers >= 3:
         c_per, kc, down = clos.cores_per_group, clos.links_per_spine_core, clos.spine_down
+        per_block = clos.pods_per_block if clos.tiers == 4 else clos.pods
         for spine in range(clos.spines):
             pod, s = divmod(spine, s_per)
+            block, local_pod = divmod(pod, per_block)
+            group = (block * s_per + s) * c_per  # first core of this spine's group (of its block, at 4 tiers)
             a = switch_name(net, "spine", spine, plane, planes)
             for m in range(clos.spine_up_in_pod(pod)):
                 yield (
                     net,
                     a,
                     f"p{down + m + 1}",
-                    switch_name(net, "core", s * c_per + m % c_per, plane, planes),
-                    f"p{pod * kc + m // c_per + 1}",
+                    switch_name(net, "core", group + m % c_per, plane, planes),
+                    f"p{local_pod * kc + m // c_per + 1}",
+                    fiber,
+                )
+    if clos.tiers == 4:
+        t_per, kt, down = clos.tops_per_group, clos.links_per_core_top, clos.core_down
+        groups = s_per * c_per  # core (s, c) of every block uplinks to top group (s, c)
+        for core in range(clos.cores):
+            block, g = divmod(core, groups)
+            a = switch_name(net, "core", core, plane, planes)
+            for r in range(clos.core_up_in_block(block, g % c_per)):
+                yield (
+                    net,
+                    a,
+                    f"p{down + r + 1}",
+                    switch_name(net, "top", g * t_per + r % t_per, plane, planes),
+                    f"p{block * kt + r // t_per + 1}",
                     fiber,
                 )
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from aifactory.blueprint import load_blueprint
 from aifactory.design import plan
 from aifactory.design.cabling import uplinks
-from aifactory.design.clos import Clos, split_ports, three_tier
+from aifactory.design.clos import Clos, four_tier, split_ports, three_tier
 from tests.conftest import REPO
 
 GW = REPO / "blueprints" / "scale" / "dgx-h200-1gw.yaml"
@@ -41,7 +41,7 @@ def cabled(clos: Clos) -> tuple[Counter[tuple[str, str]], Counter[str], Counter[
     for _, a, ap, b, bp, _ in uplinks("n", clos, 0, 1, 400):
         ends[(a, ap)] += 1
         ends[(b, bp)] += 1
-        kinds["leaf-spine" if "-leaf" in a else "spine-core"] += 1
+        kinds["leaf-spine" if "-leaf" in a else "spine-core" if "-spine" in a else "core-top"] += 1
         if "-spine" in b:
             spine_down[b] += 1
         if "-spine" in a:
@@ -78,3 +78,47 @@ def test_generalized_three_tier(radix: int, units: int, unit_leaves: int, oversu
     assert kinds["spine-core"] == clos.spine_core_links == clos.leaf_spine_links
     assert len(spine_down) == clos.spines and spine_up == spine_down  # each spine 1:1, up as many as down
     assert len([d for d in per_switch if "-core" in d]) <= clos.cores
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    radix=st.sampled_from([6, 8, 12]),
+    units=st.integers(1, 120),
+    unit_leaves=st.integers(1, 3),
+    oversubscription=st.sampled_from([1.0, 2.0]),
+)
+def test_four_tiers(radix: int, units: int, unit_leaves: int, oversubscription: float) -> None:
+    down, up = split_ports(radix, oversubscription)
+    clos = four_tier(units, unit_leaves, down, up, radix)
+    half = radix // 2
+    # buildable exactly when a unit fits a pod (k/2 leaves) and the pods fit k blocks of k/2 (k^4/8 leaf ports)
+    buildable = unit_leaves <= half and -(-units // (half // unit_leaves)) <= half * radix
+    assert (clos is not None) == buildable
+    if clos is None:
+        return
+    assert clos.tiers == 4 and clos.leaves == units * unit_leaves
+    ends, kinds, spine_down, spine_up = cabled(clos)
+    assert [e for e, n in ends.items() if n != 1] == []
+    per_switch = Counter(dev for dev, _ in ends)
+    assert max(per_switch.values()) <= radix
+    assert all(1 <= int(port[1:]) <= radix for _, port in ends)
+    assert kinds["leaf-spine"] == kinds["spine-core"] == kinds["core-top"] == clos.leaves * clos.leaf_up
+    assert clos.core_top_links == clos.spine_core_links == clos.leaf_spine_links
+    assert spine_up == spine_down and len(spine_down) == clos.spines
+    core_down = Counter(b for _, a, _, b, _, _ in uplinks("n", clos, 0, 1, 400) if "-core" in b)
+    core_up = Counter(a for _, a, _, b, _, _ in uplinks("n", clos, 0, 1, 400) if "-top" in b)
+    assert core_down == core_up and len(core_down) <= clos.cores  # every core 1:1
+    assert max(n for d, n in per_switch.items() if "-top" in d) <= clos.top_down <= radix
+
+
+def test_four_tier_plan_cables_every_port_once() -> None:
+    """257 SUs on 64-port QM9700 (beyond k^3/4 in three tiers): four tiers, the whole plan's cabling and power
+    hold the properties every plan holds (tests/design/test_properties.py)."""
+    from tests.design.test_properties import check_cabling, check_power
+
+    sets = ["compute.scalable_units=257", "compute.nodes_per_su=8", "cooling.facility_power=1000MW"]
+    p = plan(load_blueprint("dgx-h100-superpod", sets=sets).model)
+    assert p.compute.tiers == 4 and p.nets["compute"].switch_counts["top"] == p.compute.top_switches > 0
+    assert [c.code for c in p.checks if c.code == "ports-exhausted"] == []
+    check_cabling(p)
+    check_power(p)
