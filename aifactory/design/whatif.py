@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aifactory.design.placement import compute_group, rack_budget
+from aifactory.design.placement import compute_group, rack_budget, rack_feed, rack_heat_limit
 from aifactory.design.plan import PDUS_PER_RACK, Plan
 from aifactory.errors import UserError
 
@@ -174,7 +174,8 @@ def failures(p: Plan, fail: dict[str, int]) -> dict[str, Any]:
         lost_core = min(lost_core, core)
         out["bandwidth"]["spine_core_gbps_remaining"] = (core - lost_core) * speed
         out["bandwidth"]["spine_core_remaining"] = _frac(1 - lost_core / core)
-    budget = rack_budget(compute_group(p.bp))
+    group = compute_group(p.bp)
+    budget = rack_budget(group)
     rack_w = p.power.compute_rack_w
     feeds = PDUS_PER_RACK[p.bp.cooling.redundancy]
     n_feed = fail.get("feed", 0)
@@ -201,6 +202,7 @@ def failures(p: Plan, fail: dict[str, int]) -> dict[str, Any]:
         "fullest_rack_kw": round(rack_w / 1000, 3),
         "rack_margin_kw": round(feed_margin / 1000, 3),
         "it_kw_remaining": round((p.power.it_w - nodes_down * p.power.node_w) / 1000, 3),
-        "cooling_margin_kw_per_rack": round((budget - rack_w) / 1000, 3),
+        "cooling_margin_kw_per_rack": round((rack_heat_limit(group) - rack_w) / 1000, 3),
+        "feed_margin_kw_per_rack": round((rack_feed(group) - rack_w) / 1000, 3),
     }
     return out
