@@ -122,3 +122,14 @@ def test_four_tier_plan_cables_every_port_once() -> None:
     assert [c.code for c in p.checks if c.code == "ports-exhausted"] == []
     check_cabling(p)
     check_power(p)
+
+
+def test_million_gpu_blueprint_passes_validate_plan_and_policy() -> None:
+    from typer.testing import CliRunner
+
+    from aifactory.cli.main import app
+
+    runner = CliRunner()
+    for args in (["validate", str(GW)], ["policy", "check", str(GW)], ["plan", str(GW), "--format", "json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output[-2000:])
