@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -67,13 +68,18 @@ def register(app: typer.Typer) -> None:
         watts = _power(power, "--power")
         assert watts is not None
         limits = Limits(watts, _power(cooling, "--cooling"), racks)
-        base = [*(set_ or []), f"cooling.facility_power={watts}W", "compute.nodes=null"]
-        name = load_source(blueprint, base)[0].model.name
+        base = [*(set_ or []), f"cooling.facility_power={watts}W"]
+        model = load_source(blueprint, base)[0].model
+        c = model.compute
+        # A blueprint that pins compute.nodes grows by its nodes per SU (whole NVL72 racks stay whole);
+        # otherwise nodes follow the SUs (every slot less the fabric manager's).
+        per_su = math.ceil(c.nodes / max(c.scalable_units, math.ceil(c.nodes / c.nodes_per_su))) if c.nodes else 0
 
         def plan_at(n: int) -> Plan:
-            return plan(load_source(blueprint, [*base, f"compute.scalable_units={n}"])[0].model)
+            nodes = [f"compute.nodes={n * per_su}"] if per_su else []
+            return plan(load_source(blueprint, [*base, f"compute.scalable_units={n}", *nodes])[0].model)
 
-        result = {"blueprint": name, **size(plan_at, limits)}
+        result = {"blueprint": model.name, **size(plan_at, limits)}
         if fmt is Format.json:
             typer.echo(dumps_json(result), nl=False)
         else:

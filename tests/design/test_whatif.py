@@ -124,3 +124,14 @@ def test_failed_feeds_need_redundancy() -> None:
 def test_what_if_bad_input_exits_2(spec: str, needle: str) -> None:
     result = runner.invoke(app, ["plan", "dgx-h100-superpod", "--what-if", spec])
     assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output
+
+
+def test_size_grows_pinned_nodes_by_whole_sus() -> None:
+    """gb200-nvl72 pins compute.nodes: 144 (one SU of 8 NVL72 racks); size grows it SU by SU, racks whole."""
+    result = runner.invoke(app, ["size", "gb200-nvl72", "--power", "10MW", "--format", "json",
+                                 "--set", "storage.filesystem.read_throughput=20000GB/s",
+                                 "--set", "storage.filesystem.write_throughput=10000GB/s"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["scalable_units"] > 1 and data["nodes"] == 144 * data["scalable_units"]
+    assert data["binding"]["constraints"] == ["facility-power"]
