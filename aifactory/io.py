@@ -29,7 +29,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +129,19 @@ def _mkdir(folder: Path) -> None:
                       "choose a folder you can write to") from None
 
 
-def _write_file(path: Path, raw: bytes, mode: int) -> None:
+Content = bytes | str | Iterable[str]
+"""An artifact: its bytes or text, or its text as chunks written as they come (a large cabling plan), which
+`replace_tree` still swaps in whole: a failure while streaming leaves the old output untouched."""
+
+
+def _write_file(path: Path, raw: Content, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(raw)
+        if isinstance(raw, bytes | str):
+            fh.write(_raw(raw))
+        else:
+            for chunk in raw:
+                fh.write(chunk.encode("utf-8"))
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -227,7 +236,7 @@ def cleanup(root: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _earlier_output(root: Path, files: Mapping[str, bytes | str]) -> bool:
+def _earlier_output(root: Path, files: Mapping[str, Content]) -> bool:
     """Whether a folder without the marker may be replaced all the same: it is empty, or it holds only files
     that the new output writes too (an output of an aifactory from before the marker)."""
     names = {str(Path(n)) for n in files}
@@ -239,7 +248,7 @@ def _earlier_output(root: Path, files: Mapping[str, bytes | str]) -> bool:
     return True
 
 
-def replace_tree(out_dir: str | os.PathLike[str], files: Mapping[str, bytes | str]) -> list[Path]:
+def replace_tree(out_dir: str | os.PathLike[str], files: Mapping[str, Content]) -> list[Path]:
     """Make `out_dir` hold exactly `files` (plus the marker), swapped in as a whole; see the module doc.
     Returns the paths of the files, sorted, under `out_dir`."""
     root = check_output(out_dir, folder=True)
@@ -264,7 +273,7 @@ def replace_tree(out_dir: str | os.PathLike[str], files: Mapping[str, bytes | st
         for name in sorted(files):
             dest = tmp / name
             dest.parent.mkdir(parents=True, exist_ok=True)
-            _write_file(dest, _raw(files[name]), mode)
+            _write_file(dest, files[name], mode)
             if delay:
                 time.sleep(delay)
         _write_file(tmp / MARKER, b"written by aifactory; this folder is replaced as a whole on each run\n", mode)

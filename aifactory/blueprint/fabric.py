@@ -56,9 +56,9 @@ class _ComputeFabricBase(StrictModel):
     oversubscription: Ratio = Field(
         1.0, description="Leaf downlinks to uplinks, e.g. '1:1' (non-blocking) or '2:1'."
     )
-    tiers: Literal["auto", 2, 3] = Field(
-        "auto", description="Switch tiers of the Clos: 2 (leaf-spine), 3 (leaf-spine-core), or 'auto' for the "
-        "fewest that fit."
+    tiers: Literal["auto", 2, 3, 4] = Field(
+        "auto", description="Switch tiers of the Clos: 2 (leaf-spine), 3 (leaf-spine-core), 4 (a top tier above "
+        "blocks of pods), or 'auto' for the fewest that fit."
     )
     fabric_manager: FabricManager = Field(
         default_factory=FabricManager, description="The fabric manager appliances (UFM, NetQ) on this fabric."

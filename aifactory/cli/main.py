@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.new",
     "aifactory.cli.catalog",
     "aifactory.cli.plan",
+    "aifactory.cli.size",
     "aifactory.cli.policy",
     "aifactory.cli.render",
     "aifactory.cli.manifest",

@@ -50,13 +50,13 @@ def write_artifacts(p: Plan, data: dict[str, Any], out: Path) -> None:
     """Render every artifact in memory, then write them all atomically (nothing half-written on failure)."""
     from aifactory.design import cabling
     from aifactory.design.inventory import hosts_csv
-    from aifactory.io import dumps_json, replace_tree
+    from aifactory.io import Content, dumps_json, replace_tree
 
     bom = "item,model,count\n" + "".join(f"{r['item']},{r['model']},{r['count']}\n" for r in data["bom"])
-    files: dict[str, str | bytes] = {
+    files: dict[str, Content] = {
         "plan.json": dumps_json(data),
         "bom.csv": bom,
-        "cabling.csv": cabling.to_csv(p),
+        "cabling.csv": cabling.csv_chunks(p),  # streamed into the staging folder
         "hosts.csv": hosts_csv(p.hosts),
     }
     from aifactory.render.pictures import pictures
@@ -130,6 +130,19 @@ def print_summary(data: dict[str, Any], out: Path | None) -> None:
         )
     if not data["findings"]:
         console.print("[green]no findings[/green]")
+    if "what_if" in data:
+        w = data["what_if"]
+        b, cap, pc = w["bandwidth"], w["capacity"], w["power_cooling"]
+        failed = ", ".join(f"{n} {k}" for k, n in w["failed"].items())
+        core = f", spine-core {b['spine_core_remaining']:.1%}" if "spine_core_remaining" in b else ""
+        console.print(
+            f"what if {failed} fail: leaf-spine uplinks {b['leaf_spine_remaining']:.1%} "
+            f"({b['leaf_spine_gbps_remaining']:,} of {b['leaf_spine_gbps']:,} Gb/s), worst pod "
+            f"{b['worst_pod_uplinks_remaining']:.1%}{core}; GPUs {cap['gpus_remaining']:,} of {cap['gpus']:,} up "
+            f"({cap['gpus_without_their_nic']:,} without their NIC, {cap['compute_racks_down']} racks down); "
+            f"rack margin {pc['rack_margin_kw']:,.1f} kW of {pc['rack_budget_kw']:,.1f} kW, "
+            f"{pc['feeds_per_rack']} feed(s) per rack"
+        )
     if out is not None:
         console.print(f"artifacts written to {out}")
 
@@ -165,15 +178,27 @@ def register(app: typer.Typer) -> None:
                 help="Write plan.json, bom.csv, cabling.csv, hosts.csv and the pictures (SVG, PNG) here.",
             ),
         ] = None,
+        what_if: Annotated[
+            str | None,
+            typer.Option(
+                "--what-if",
+                help="A failure scenario: fail:KIND=N[,KIND=N] with KIND leaf, spine, core (compute fabric, one "
+                "plane) or feed (rack power feeds); adds `what_if` (bandwidth, capacity, margins) to the output.",
+            ),
+        ] = None,
     ) -> None:
         """Derive the physical design (fabric, addresses, power, heat, storage, KPIs, BOM) and check it.
 
         Exit 0: the design holds; 1: findings (each names its file:line); 2: unusable input."""
+        from aifactory.design.whatif import failures, parse_failures
         from aifactory.io import check_output, dumps_json
 
         if out is not None:
             check_output(out, folder=True)
+        scenario = parse_failures(what_if) if what_if is not None else None
         _, p, data = load_and_plan(blueprint, set_)
+        if scenario is not None:
+            data["what_if"] = failures(p, scenario)
         if out is not None:
             write_artifacts(p, data, out)
         if fmt is Format.json:

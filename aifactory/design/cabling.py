@@ -19,40 +19,47 @@ HEADER = ("network", "a_device", "a_port", "b_device", "b_port", "cable")
 
 
 def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterator[Row]:
-    """Leaf-spine and spine-core cables of a fat tree (the spine count divides every leaf's uplinks)."""
+    """Leaf-spine, spine-core and core-top cables of a fat tree (each tier's switch count divides the uplinks
+    of the tier below). Names and port labels are built once per switch and port number: a million-GPU fabric
+    has some 3 M such cables."""
     fiber = cable_type(speed, "single-mode")
     if clos.tiers < 2:
         return
+    port = [f"p{i}" for i in range(clos.radix + 1)]
+
+    def names(tier: str, count: int) -> list[str]:
+        return [switch_name(net, tier, i, plane, planes) for i in range(count)]
+
+    spines = names("spine", clos.spines)
     k = clos.links_per_leaf_spine
     s_per = clos.spines_per_pod
-    for leaf in range(clos.leaves):
+    for leaf, a in enumerate(names("leaf", clos.leaves)):
         pod, local = divmod(leaf, clos.pod_leaves)
-        base = pod * s_per if clos.tiers == 3 else 0
-        a = switch_name(net, "leaf", leaf, plane, planes)
+        base = pod * s_per if clos.tiers >= 3 else 0
+        first = clos.leaf_down + 1
         for j in range(clos.leaf_up):
-            spine = base + j % s_per
-            yield (
-                net,
-                a,
-                f"p{clos.leaf_down + j + 1}",
-                switch_name(net, "spine", spine, plane, planes),
-                f"p{local * k + j // s_per + 1}",
-                fiber,
-            )
-    if clos.tiers == 3:
-        c_per, kc, down = clos.cores_per_group, clos.links_per_spine_core, clos.spine_down
-        for spine in range(clos.spines):
-            pod, s = divmod(spine, s_per)
-            a = switch_name(net, "spine", spine, plane, planes)
-            for m in range(clos.spine_up):
-                yield (
-                    net,
-                    a,
-                    f"p{down + m + 1}",
-                    switch_name(net, "core", s * c_per + m % c_per, plane, planes),
-                    f"p{pod * kc + m // c_per + 1}",
-                    fiber,
-                )
+            yield net, a, port[first + j], spines[base + j % s_per], port[local * k + j // s_per + 1], fiber
+    if clos.tiers < 3:
+        return
+    cores = names("core", clos.cores)
+    c_per, kc, down = clos.cores_per_group, clos.links_per_spine_core, clos.spine_down
+    per_block = clos.pods_per_block if clos.tiers == 4 else clos.pods
+    for spine, a in enumerate(spines):
+        pod, s = divmod(spine, s_per)
+        block, local_pod = divmod(pod, per_block)
+        group = (block * s_per + s) * c_per  # first core of this spine's group (of its block, at 4 tiers)
+        first = local_pod * kc + 1
+        for m in range(clos.spine_up_in_pod(pod)):
+            yield net, a, port[down + m + 1], cores[group + m % c_per], port[first + m // c_per], fiber
+    if clos.tiers == 4:
+        tops = names("top", clos.tops)
+        t_per, kt, down = clos.tops_per_group, clos.links_per_core_top, clos.core_down
+        groups = s_per * c_per  # core (s, c) of every block uplinks to top group (s, c)
+        for core, a in enumerate(cores):
+            block, g = divmod(core, groups)
+            first = block * kt + 1
+            for r in range(clos.core_up_in_block(block, g % c_per)):
+                yield net, a, port[down + r + 1], tops[g * t_per + r % t_per], port[first + r // t_per], fiber
 
 
 def compute_rows(p: Plan) -> Iterator[Row]:
@@ -154,7 +161,21 @@ def rows(p: Plan) -> Iterator[Row]:
             yield from network_rows(p, name, p.nets[name])
 
 
+CHUNK_ROWS = 20_000
+
+
+def csv_chunks(p: Plan) -> Iterator[str]:
+    """cabling.csv as text chunks of `CHUNK_ROWS` rows, so a million-GPU plan (5.5 M cables, ~350 MB) is
+    written as it is generated rather than held in memory."""
+    batch = [",".join(HEADER)]
+    for r in rows(p):
+        batch.append(",".join(r))
+        if len(batch) >= CHUNK_ROWS:
+            yield "\n".join(batch) + "\n"
+            batch = []
+    if batch:
+        yield "\n".join(batch) + "\n"
+
+
 def to_csv(p: Plan) -> str:
-    lines = [",".join(HEADER)]
-    lines += [",".join(r) for r in rows(p)]
-    return "\n".join(lines) + "\n"
+    return "".join(csv_chunks(p))

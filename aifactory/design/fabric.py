@@ -3,7 +3,9 @@
 NIC k of every node in a scalable unit (SU) goes to a leaf of rail k (RA-11333-001, "rail-optimized").
 An SU's node slots are spread over `leaves_per_rail` leaves per rail; each leaf has as many uplinks as its
 downlink slots divided by the oversubscription. The fabric-manager (UFM) appliances take the slots after the
-last node. Two tiers while every leaf can reach every spine, three (a spine group per SU, cores above) beyond.
+last node. Two tiers while every leaf can reach every spine, three beyond: a spine group per pod, cores above;
+a pod is one SU while the cores have ports for every pod, else the fewest SUs that fit (`clos.three_tier`);
+four (blocks of pods under a top tier, `clos.four_tier`) where the radix cannot reach the design in three.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aifactory.design.clos import Clos, split_ports, three_tier, two_tier
+from aifactory.design.clos import Clos, four_tier, split_ports, three_tier, two_tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,12 @@ class ComputeFabric:
         return self._count(self.clos.cores if self.clos else 0)
 
     @property
+    def top_switches(self) -> int:
+        return self._count(self.clos.tops if self.clos else 0)
+
+    @property
     def switches(self) -> int:
-        return self.leaf_switches + self.spine_switches + self.core_switches
+        return self.leaf_switches + self.spine_switches + self.core_switches + self.top_switches
 
     @property
     def node_links(self) -> int:
@@ -105,6 +111,10 @@ class ComputeFabric:
     @property
     def spine_core_links(self) -> int:
         return self._count(self.clos.spine_core_links if self.clos else 0)
+
+    @property
+    def core_top_links(self) -> int:
+        return self._count(self.clos.core_top_links if self.clos else 0)
 
     @property
     def oversubscription(self) -> float:
@@ -129,9 +139,11 @@ class ComputeFabric:
         if c.tiers == 1:
             used["leaf"] = self.layout.nodes * self.layout.rails + self.layout.fm_links
         if c.tiers >= 2:
-            used["spine"] = c.spine_down + (c.spine_up if c.tiers == 3 else 0)
-        if c.tiers == 3:
-            used["core"] = c.core_down
+            used["spine"] = c.spine_down + (c.spine_up if c.tiers >= 3 else 0)
+        if c.tiers >= 3:
+            used["core"] = c.core_down + c.core_up
+        if c.tiers == 4:
+            used["top"] = c.top_down
         return used
 
 
@@ -160,4 +172,6 @@ def size_compute(
         clos = two_tier(layout.sus * pod_leaves, down, up, radix)
     if clos is None and tiers in (None, 3):
         clos = three_tier(layout.sus, pod_leaves, down, up, radix)
+    if clos is None and tiers in (None, 4):
+        clos = four_tier(layout.sus, pod_leaves, down, up, radix)
     return ComputeFabric(kind, switch, radix, link_speed, planes, layout, leaves_per_rail, clos)

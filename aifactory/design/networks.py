@@ -43,6 +43,9 @@ def from_compute(fab: ComputeFabric) -> Net:
         "leaf-spine": fab.leaf_spine_links,
         "spine-core": fab.spine_core_links,
     }
+    if fab.top_switches:  # four tiers
+        counts["top"] = fab.top_switches
+        links["core-top"] = fab.core_top_links
     return Net(
         "compute",
         fab.switch,
@@ -97,7 +100,7 @@ def optics_counts(cat: Catalog, net: Net) -> dict[str, int]:
     """Switch-side transceivers by catalogue id: node-facing and switch-to-switch ports."""
     counts: dict[str, int] = {}
     node_ports = net.links.get("node-leaf", 0)
-    fabric_ports = 2 * (net.links.get("leaf-spine", 0) + net.links.get("spine-core", 0))
+    fabric_ports = 2 * sum(n for kind, n in net.links.items() if kind != "node-leaf")
     for ports, media in ((node_ports, "multimode"), (fabric_ports, "single-mode")):
         optic = switch_optic(cat, net.link_speed, media)
         if optic and ports:

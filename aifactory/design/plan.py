@@ -132,7 +132,7 @@ def _fabric_checks(bp: Blueprint, fab: ComputeFabric, sku: NodeSku) -> list[Desi
                 f"fabric of {fab.switch} ({fab.radix} ports at {fab.link_speed}G) with "
                 f"{bp.fabric.compute.tiers} tiers",
                 (*path, "switch"),
-                "choose a switch with more ports, allow three tiers (fabric.compute.tiers: auto) "
+                "choose a switch with more ports, allow more tiers (fabric.compute.tiers: auto) "
                 "or build fewer SUs",
                 (*path, "tiers"),
             )

@@ -31,6 +31,11 @@ def net_json(net: Net) -> dict[str, Any]:
         "leaf_spine_links": net.links.get("leaf-spine", 0),
         "spine_core_links": net.links.get("spine-core", 0),
         "ports_used": dict(net.ports_used),
+        **(  # four tiers only: the top tier above the cores
+            {"top_switches": net.switch_counts["top"], "core_top_links": net.links.get("core-top", 0)}
+            if "top" in net.switch_counts
+            else {}
+        ),
     }
 
 

@@ -92,8 +92,10 @@ def design_shapes(bp: Blueprint) -> tuple[NodeShape | None, FabricShape | None]:
     clos = p.compute.clos
     fabric = None
     if clos is not None:
+        su_leaves = p.layout.rails * p.compute.leaves_per_rail
+        per_pod = clos.pod_leaves // su_leaves if clos.tiers >= 3 and su_leaves else 1
         fabric = FabricShape(clos.tiers, p.layout.slots_per_su, clos.leaf_down, p.layout.rails,
-                             sku.nvlink_domain_nodes)  # fmt: skip
+                             sku.nvlink_domain_nodes, per_pod, clos.pods_per_block)  # fmt: skip
     return shape, fabric
 
 

@@ -68,13 +68,16 @@ class NodeShape:
 @dataclass(frozen=True)
 class FabricShape:
     """What topology.conf needs of the compute fabric design (`aifactory.design.fabric.ComputeFabric`): the
-    tiers, node slots per scalable unit, node ports per leaf, rails, and the NVLink domain size in nodes."""
+    tiers, node slots per scalable unit, node ports per leaf, rails, the NVLink domain size in nodes, and how
+    SUs group into pods (one spine group each) and pods into blocks (one core group each, four tiers)."""
 
     tiers: int
     slots_per_su: int
     leaf_down: int
     rails: int
     nvlink_domain_nodes: int = 1
+    sus_per_pod: int = 1
+    pods_per_block: int = 0
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -134,10 +137,31 @@ def fabric_switches(hosts: Sequence[HostLike], fabric: FabricShape) -> list[dict
     if fabric.tiers == 2:
         top = {"name": "spine", "switches": compress(s["name"] for s in leaves), "comment": "the spine tier"}
         return [*leaves, top]
-    spines = [
-        {"name": f"su{su}_spine", "switches": compress(leaf for leaf, _ in items), "comment": f"SU {su} spine group"}
-        for su, items in groups.items()
-    ]
+    if fabric.sus_per_pod <= 1:
+        spines = [
+            {"name": f"su{su}_spine", "switches": compress(lf for lf, _ in items), "comment": f"SU {su} spine group"}
+            for su, items in groups.items()
+        ]
+    else:  # pods of several SUs share a spine group (docs/plan.md, "Fat trees at scale")
+        pods: dict[int, list[str]] = {}
+        for su, items in groups.items():
+            pods.setdefault((su - 1) // fabric.sus_per_pod, []).extend(leaf for leaf, _ in items)
+        per = fabric.sus_per_pod
+        spines = [
+            {"name": f"pod{pod + 1}_spine", "switches": compress(names),
+             "comment": f"pod {pod + 1} spine group (SUs {pod * per + 1}-{(pod + 1) * per})"}
+            for pod, names in sorted(pods.items())
+        ]
+    if fabric.tiers == 4 and fabric.pods_per_block:
+        blocks: dict[int, list[str]] = {}
+        for index, spine in enumerate(spines):
+            blocks.setdefault(index // fabric.pods_per_block, []).append(spine["name"])
+        cores = [
+            {"name": f"block{b + 1}_core", "switches": compress(names), "comment": f"block {b + 1} core group"}
+            for b, names in sorted(blocks.items())
+        ]
+        top = {"name": "top", "switches": compress(c["name"] for c in cores), "comment": "the top tier"}
+        return [*leaves, *spines, *cores, top]
     top = {"name": "core", "switches": compress(s["name"] for s in spines), "comment": "the core tier"}
     return [*leaves, *spines, top]
 

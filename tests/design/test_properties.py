@@ -35,11 +35,12 @@ def check_cabling(p: Plan) -> None:
     for net, a, ap, b, bp_, _ in cabling.rows(p):
         ends[(a, ap)] += 1
         ends[(b, bp_)] += 1
-        kind = "node-leaf" if "-leaf" in b else ("leaf-spine" if "-spine" in b else "spine-core")
+        tier = next(t for t in ("leaf", "spine", "core", "top") if f"-{t}" in b)
+        kind = {"leaf": "node-leaf", "spine": "leaf-spine", "core": "spine-core", "top": "core-top"}[tier]
         links[(net, kind, "")] += 1
     assert [e for e, n in ends.items() if n != 1] == []  # every port is cabled exactly once
     for name, net in p.nets.items():
-        for kind in ("node-leaf", "leaf-spine", "spine-core"):
+        for kind in ("node-leaf", "leaf-spine", "spine-core", "core-top"):
             assert net.links.get(kind, 0) == links[(name, kind, "")]
         radix = net.radix
         used: Counter[str] = Counter(d for d, port in ends if d.startswith(f"{name}-") and port != "mgmt0")

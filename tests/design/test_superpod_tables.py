@@ -84,9 +84,30 @@ def test_three_sus_spines_divide_leaf_uplinks(plan_of: Callable[..., Plan]) -> N
     ) == (95, 24, 16, 764, 768)
 
 
-def test_beyond_three_tiers_is_a_finding(plan_of: Callable[..., Plan]) -> None:
-    p = plan_of("dgx-h100-superpod", "compute.scalable_units=65")
+def test_beyond_64_sus_pods_group_sus(plan_of: Callable[..., Plan]) -> None:
+    """65 SUs: one SU per pod would need 65 x 32 core ports per group (64 on a core), so pods hold 2 SUs
+    (33 pods, the last of one SU); before, this was refused."""
+    p = plan_of("dgx-h100-superpod", "compute.scalable_units=65", "cooling.facility_power=100MW")
+    assert [c.code for c in p.checks if c.code == "ports-exhausted"] == []
+    assert p.compute.clos is not None and (p.compute.clos.pods, p.compute.clos.pod_leaves) == (33, 16)
+    assert row(p)[3:] == (520, 528, 512, 65 * 256 - 4, 65 * 256, 65 * 256)
+
+
+def test_radix_64_reaches_k_cubed_over_4(plan_of: Callable[..., Plan]) -> None:
+    """A three-tier fat tree of radix k serves k^3/4 endpoints (65,536 at 64 ports): 256 SUs fit, 257 do not
+    in three tiers and take four."""
+    full = plan_of("dgx-h100-superpod", "compute.scalable_units=256", "cooling.facility_power=1000MW")
+    clos = full.compute.clos
+    assert clos is not None and clos.tiers == 3 and clos.leaves * clos.leaf_down == 64**3 // 4
+    assert full.compute.ports_used() == {"leaf": 64, "spine": 64, "core": 64}
+    three = ("compute.scalable_units=257", "cooling.facility_power=1000MW", "fabric.compute.tiers=3")
+    p = plan_of("dgx-h100-superpod", *three)
     assert [c.code for c in p.checks if c.code == "ports-exhausted"] == ["ports-exhausted"]
+    four = plan_of("dgx-h100-superpod", "compute.scalable_units=257", "cooling.facility_power=1000MW")
+    assert [c.code for c in four.checks if c.code == "ports-exhausted"] == [] and four.compute.tiers == 4
+    f = four.compute
+    assert f.leaf_spine_links == f.spine_core_links == f.core_top_links == 257 * 8 * 32
+    assert max(f.ports_used().values()) <= 64 and f.top_switches > 0
 
 
 def test_two_tiers_forced_too_small(plan_of: Callable[..., Plan]) -> None:

@@ -86,3 +86,18 @@ def test_an_inventory_with_switches_but_no_plugin_gets_the_tree() -> None:
     files = render_slurm(scenario["provisioner"]["inventory"]["group_vars"]["all"])
     assert "TopologyPlugin=topology/tree\n" in files["slurm.conf"]
     assert "NodeName=gpu001 Name=gpu Type=h100 File=/dev/nvidia[0-3]\n" in files["gres.conf"]
+
+
+def test_pods_of_several_sus_share_a_spine_group() -> None:
+    """Beyond 64 SUs on QM9700 pods hold several SUs (docs/plan.md): Slurm's tree follows the pods."""
+    hosts = fleet()  # two SUs of four nodes
+    switches = slurm_vars(hosts, cluster_name="x", partitions=[Partition("p")],
+                          fabric=FabricShape(3, 4, 2, 2, 1, 2))["slurm_common_switches"]  # fmt: skip
+    by_name = {s["name"]: s for s in switches}
+    assert by_name["pod1_spine"]["switches"] == "su1_leaf[1-2],su2_leaf[1-2]"
+    assert by_name["core"]["switches"] == "pod1_spine"
+    four = slurm_vars(hosts, cluster_name="x", partitions=[Partition("p")],
+                      fabric=FabricShape(4, 4, 2, 2, 1, 1, 1))["slurm_common_switches"]  # fmt: skip
+    names = {s["name"]: s for s in four}
+    assert names["block2_core"]["switches"] == "su2_spine"  # one SU per pod, one pod per block
+    assert names["top"]["switches"] == "block1_core,block2_core"

@@ -84,7 +84,7 @@ def draw_topology(p: Plan) -> Figure:
         for lx in leaf_x:
             for sx in spine_x:
                 ax.plot([lx, sx], [0.485, 0.665], color="grey", lw=0.2)
-    if clos.tiers == 3:
+    if clos.tiers >= 3:
         core_x = _row(
             ax,
             0.93,
