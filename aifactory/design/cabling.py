@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from aifactory.design.clos import Clos
 from aifactory.design.naming import node_name, switch_name
+from aifactory.design.networks import INBAND_ISL_PER_LEAF
 from aifactory.design.optics import cable_type
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ HEADER = ("network", "a_device", "a_port", "b_device", "b_port", "cable")
 
 def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterator[Row]:
     """Leaf-spine and spine-core cables of a fat tree (the spine count divides every leaf's uplinks)."""
-    fiber = cable_type(speed, "single-mode")
+    fiber = cable_type(speed, "multimode")
     if clos.tiers < 2:
         return
     k = clos.links_per_leaf_spine
@@ -112,7 +113,18 @@ def endpoints(p: Plan, name: str, net: Net) -> Iterator[tuple[str, str]]:
     ]
     if name != "storage":
         extra += fm
+    if name == "inband" and "oob" in p.nets:
+        oob = p.nets["oob"]
+        extra += [
+            (switch_name("oob", "leaf", s), f"p{oob.radix + k + 1}")  # SN2201: QSFP28 ports 49-52 after the RJ45s
+            for s in range(oob.switches)
+            for k in range(oob.uplinks)
+        ]
     if name == "oob":
+        domain = sku.nvlink_domain_nodes
+        if domain > 1 and sku.rack_overhead_oob_ports:
+            for r in range(-(-lay.nodes // domain)):
+                extra += [(f"nvl{r + 1:04d}-mgmt", f"p{k + 1}") for k in range(sku.rack_overhead_oob_ports)]
         for other, onet in p.nets.items():
             if other == "oob":
                 continue
@@ -132,7 +144,45 @@ def _planes(p: Plan, net: str) -> int:
     return p.compute.planes if net == "compute" else 1
 
 
+def group_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
+    """Cables of a network built from leaf groups: each group's endpoints round-robin over its leaves (the two
+    ports of a dual-homed host land on two leaves, of one pair where leaves come in pairs), every leaf's uplinks
+    split evenly over the spines, the ISLs of each in-band leaf pair, and the OOB switches' uplinks."""
+    speed = net.link_speed
+    fiber = cable_type(speed, "multimode")
+    it = endpoints(p, name, net)
+    base = 0
+    spine_offset = 0
+    isl = INBAND_ISL_PER_LEAF if net.links.get("isl") else 0
+    for g in net.groups:
+        cable = "copper-dac" if g.copper_down else fiber
+        for e in range(g.endpoints):
+            dev, port = next(it)
+            if name == "inband" and dev.startswith("oob-"):
+                yield ("oob", dev, port, switch_name(name, "leaf", base + e % g.count), f"p{e // g.count + 1}",
+                       cable_type(p.nets["oob"].uplink_speed, "multimode"))
+                continue
+            yield (name, dev, port, switch_name(name, "leaf", base + e % g.count), f"p{e // g.count + 1}", cable)
+        for k in range(g.count):
+            leaf = switch_name(name, "leaf", base + k)
+            per = g.up // net.spines if net.spines else 0
+            for m in range(g.up if net.spines else 0):
+                spine = m % net.spines
+                yield (name, leaf, f"p{g.down + m + 1}", switch_name(name, "spine", spine),
+                       f"p{spine_offset + m // net.spines + 1}", fiber)
+            spine_offset += per
+            if isl and k % 2 == 0:
+                peer = switch_name(name, "leaf", base + k + 1)
+                for i in range(isl):
+                    port = f"p{g.down + g.up + i + 1}"
+                    yield (name, leaf, port, peer, port, "copper-dac")
+        base += g.count
+
+
 def network_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
+    if net.groups:
+        yield from group_rows(p, name, net)
+        return
     clos = net.clos
     if clos is None:
         return
