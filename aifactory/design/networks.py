@@ -197,7 +197,7 @@ def size_network(cat: Catalog, name: str, net: Network, endpoints: int) -> Net:
     )
 
 
-def size_inband(cat: Catalog, net: Network, endpoints: int) -> Net:
+def size_inband(cat: Catalog, net: Network, endpoints: int, dual_homed: bool = True) -> Net:
     """In-band management: one leaf pair when the endpoints fit it, else leaf pairs with two uplinks to each of
     two spines (RA-11333-001 Table 8). Heavily oversubscribed by design: management and user traffic, not the
     training fabric. An explicit `oversubscription` in the blueprint builds a plain fat tree instead."""
@@ -206,8 +206,8 @@ def size_inband(cat: Catalog, net: Network, endpoints: int) -> Net:
     sw = cat.switches[net.switch]
     radix = radix_at(sw.ports, sw.port_speed_gbps, net.link_speed)
     pair_down = radix - INBAND_ISL_PER_LEAF
-    if endpoints <= 2 * pair_down:
-        leaves = 1 if endpoints <= pair_down and endpoints <= 2 else 2
+    if endpoints <= (2 * pair_down if dual_homed else radix):
+        leaves = 2 if dual_homed else 1  # hosts with two in-band ports (bonded) reach both leaves of a pair
         group = LeafGroup("host", leaves, math.ceil(endpoints / leaves), 0, endpoints)
         return from_groups("inband", net.switch, net.link_speed, radix, (group,), 0,
                            isl=INBAND_ISL_PER_LEAF if leaves == 2 else 0)

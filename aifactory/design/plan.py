@@ -342,7 +342,8 @@ def plan(bp: Blueprint) -> Plan:
     oob_uplink_ports = 0
     for _ in range(8):
         inband_ep = layout.nodes * sku.inband_ports + 2 * (len(mgmt) + layout.fm_appliances) + oob_uplink_ports
-        nets["inband"] = replace(size_inband(cat, bp.fabric.inband, inband_ep), shared_cables=oob_uplink_ports)
+        inband = size_inband(cat, bp.fabric.inband, inband_ep, sku.inband_ports >= 2)
+        nets["inband"] = replace(inband, shared_cables=oob_uplink_ports)
         per_net = net_power()
         net_racks = network_racks(per_net)
         pdus = pw.pdu_count(bp, racks.compute_racks, full_rack, net_racks, per_net, mgmt_servers * mgmt_w)

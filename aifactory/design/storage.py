@@ -16,11 +16,23 @@ from aifactory.design.networks import LeafGroup, Net, from_groups, size_network
 
 # NVIDIA DGX SuperPOD storage guidance, GB/s read/write (REFERENCE-DATA.md s4, from RA-11333-001 "Storage"):
 # the single-node target and the target for one SU (32 DGX H100 = 256 GPUs).
+# RA-11333-001 V11 Table 6 also gives the 4-SU aggregates (60/30, 160/80, 500/250): not quite 4 x the SU's writes,
+# so targets run linearly through both published points (and on at that slope beyond 4 SU).
 TIERS: dict[str, dict[str, tuple[float, float]]] = {
-    "good": {"node": (4.0, 2.0), "su": (15.0, 7.0)},
-    "better": {"node": (8.0, 4.0), "su": (40.0, 20.0)},
-    "best": {"node": (40.0, 20.0), "su": (125.0, 62.0)},
+    "good": {"node": (4.0, 2.0), "su": (15.0, 7.0), "su4": (60.0, 30.0)},
+    "better": {"node": (8.0, 4.0), "su": (40.0, 20.0), "su4": (160.0, 80.0)},
+    "best": {"node": (40.0, 20.0), "su": (125.0, 62.0), "su4": (500.0, 250.0)},
 }
+
+
+def tier_target(tier: str, sus: float) -> tuple[float, float]:
+    """(read, write) GB/s the tier asks for `sus` SUs (of 256 GPU slots): proportional up to one SU, then the
+    line through the RA's 1-SU and 4-SU points."""
+    one, four = TIERS[tier]["su"], TIERS[tier]["su4"]
+    if sus <= 1:
+        return one[0] * sus, one[1] * sus
+    f = (sus - 1) / 3
+    return one[0] + (four[0] - one[0]) * f, one[1] + (four[1] - one[1]) * f
 SU_GPUS = 256  # the RA's SU the per-SU targets are written for (32 DGX slots x 8 GPUs)
 
 
@@ -117,16 +129,15 @@ def fit(bp: Blueprint, gpus: int, nodes: int, node_link_gbps: float, slot_gpus: 
     SU of 32 slots (RA-11333-001 Table 6: one SU is 31 DGX + the UFM, 4 SU = 4 x the SU targets: 60/30, 160/80,
     500/250 GB/s)."""
     fs = bp.storage.filesystem
-    su_read, su_write = TIERS[fs.tier]["su"]
-    scale = (slot_gpus if slot_gpus is not None else gpus) / SU_GPUS
+    su_read, su_write = tier_target(fs.tier, (slot_gpus if slot_gpus is not None else gpus) / SU_GPUS)
     ck = bp.storage.checkpoints
     ck_bytes = int(ck.model_params_billion * 1e9 * ck.bytes_per_param * ck.retained) if ck else 0
     return StorageFit(
         fs.tier,
         fs.read_throughput,
         fs.write_throughput,
-        su_read * scale,
-        su_write * scale,
+        su_read,
+        su_write,
         node_link_gbps,
         gpus,
         nodes,
