@@ -60,7 +60,7 @@ def compute_rows(p: Plan) -> Iterator[Row]:
     fab, lay = p.compute, p.layout
     if fab.clos is None:
         return
-    cable = cable_type(fab.link_speed, "multimode")
+    cable = p.nets["compute"].cable_for(fab.link_speed)
     prefix = p.bp.compute.hostname_prefix
     for plane in range(fab.planes):
         suffix = f"p{plane + 1}" if fab.planes > 1 else ""
@@ -149,7 +149,7 @@ def group_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
     ports of a dual-homed host land on two leaves, of one pair where leaves come in pairs), every leaf's uplinks
     split evenly over the spines, the ISLs of each in-band leaf pair, and the OOB switches' uplinks."""
     speed = net.link_speed
-    fiber = cable_type(speed, "multimode")
+    fiber = net.cable_for(speed)
     it = endpoints(p, name, net)
     base = 0
     spine_offset = 0
@@ -160,7 +160,7 @@ def group_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
             dev, port = next(it)
             if name == "inband" and dev.startswith("oob-"):
                 yield ("oob", dev, port, switch_name(name, "leaf", base + e % g.count), f"p{e // g.count + 1}",
-                       cable_type(p.nets["oob"].uplink_speed, "multimode"))
+                       p.nets["oob"].cable_for(p.nets["oob"].uplink_speed))
                 continue
             yield (name, dev, port, switch_name(name, "leaf", base + e % g.count), f"p{e // g.count + 1}", cable)
         for k in range(g.count):
@@ -186,7 +186,7 @@ def network_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
     clos = net.clos
     if clos is None:
         return
-    cable = cable_type(net.link_speed, "multimode")
+    cable = net.cable_for(net.link_speed)
     for e, (dev, port) in enumerate(endpoints(p, name, net)):
         if clos.tiers == 1:
             leaf, lport = 0, e

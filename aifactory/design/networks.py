@@ -71,6 +71,12 @@ class Net:
     # physical cables per link kind where one cable carries several links (a twin-plane 800G port: 2 x 400G)
     cables_per_kind: dict[str, int] = field(default_factory=dict)
     shared_cables: int = 0  # endpoint links whose cable another network counts (OOB uplinks on in-band leaves)
+    in_rack: bool = False  # a single-rack site: every run stays in the rack
+
+    def cable_for(self, speed: int) -> str:
+        """The cable of a link at `speed`: AOC runs become direct-attach copper inside one rack."""
+        kind = cable_type(speed, "multimode")
+        return "copper-dac" if self.in_rack and kind == "aoc" else kind
 
     @property
     def switches(self) -> int:
@@ -312,12 +318,12 @@ def cable_counts(net: Net) -> dict[str, int]:
         if kind == "isl":
             add("copper-dac", net.link_speed, n)  # the two leaves of a pair sit side by side
         elif kind == "node-leaf" and copper_storage:
-            add(cable_type(speed, "multimode"), speed, n - copper_storage)
+            add(net.cable_for(speed), speed, n - copper_storage)
             add("copper-dac", speed, copper_storage)
         else:
-            add(cable_type(speed, "multimode"), speed, n)
+            add(net.cable_for(speed), speed, n)
     if net.uplinks:
-        add(cable_type(net.uplink_speed, "multimode"), net.uplink_speed, net.switches * net.uplinks)
+        add(net.cable_for(net.uplink_speed), net.uplink_speed, net.switches * net.uplinks)
     return out
 
 

@@ -366,6 +366,7 @@ def plan(bp: Blueprint) -> Plan:
     overhead = sku.rack_overhead_w * max(domain_racks, racks.compute_racks if sku.rack_overhead_w else 0)
     if net_racks == 0:  # the one rack also holds the network gear and management servers
         full_rack += mgmt_w * mgmt_servers + sum(v[2] for v in per_net.values())
+        nets = {n: replace(net, in_rack=True) for n, net in nets.items()}
     pdus = pw.pdu_count(bp, racks.compute_racks, full_rack, net_racks, per_net, mgmt_servers * mgmt_w)
     budget = pw.PowerBudget(
         node_w,
