@@ -75,8 +75,10 @@ class NodeSku(_Entry):
     # how the system itself is cooled: an air-cooled server in a direct-liquid rack group sends all heat to air
     cooling: Literal["air", "liquid"]
     rack_overhead_u: int = 0  # rack units per NVLink domain rack besides the nodes (NVLink switch trays)
-    # out-of-band (1G) ports per NVLink domain rack besides the nodes' BMCs: NVLink switch trays, power shelves
-    rack_overhead_oob_ports: int = 0
+    # per NVLink domain rack: NVLink switch trays (1U each, within rack_overhead_u) and power shelves (1U each),
+    # each with a 1G management port on the out-of-band network
+    nvlink_switch_trays: int = 0
+    power_shelves: int = 0
     # twin-port OSFP cages holding the compute NICs' transceivers (DGX: 4 cages for 8 NICs); None: one per NIC
     compute_nic_cages: int | None = None
     # the maximum rating already covers the installed NICs and the transceivers they power (integrated systems)

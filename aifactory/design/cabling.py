@@ -10,6 +10,7 @@ from aifactory.design.clos import Clos
 from aifactory.design.naming import node_name, switch_name
 from aifactory.design.networks import INBAND_ISL_PER_LEAF
 from aifactory.design.optics import cable_type
+from aifactory.design.placement import rack_overhead_devices
 
 if TYPE_CHECKING:
     from aifactory.design.networks import Net
@@ -122,9 +123,9 @@ def endpoints(p: Plan, name: str, net: Net) -> Iterator[tuple[str, str]]:
         ]
     if name == "oob":
         domain = sku.nvlink_domain_nodes
-        if domain > 1 and sku.rack_overhead_oob_ports:
+        if domain > 1:
             for r in range(-(-lay.nodes // domain)):
-                extra += [(f"nvl{r + 1:04d}-mgmt", f"p{k + 1}") for k in range(sku.rack_overhead_oob_ports)]
+                extra += [(tray, "mgmt0") for tray in rack_overhead_devices(sku, r)]
         for other, onet in p.nets.items():
             if other == "oob":
                 continue

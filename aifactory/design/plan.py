@@ -353,7 +353,7 @@ def plan(bp: Blueprint) -> Plan:
             + switches
             + pdus
             + mgmt_servers
-            + domain_racks * sku.rack_overhead_oob_ports
+            + domain_racks * (sku.nvlink_switch_trays + sku.power_shelves)
         )
         nets["oob"] = size_oob(cat, bp.fabric.oob, oob_ep, racks.compute_racks)
         ports = nets["oob"].switches * nets["oob"].uplinks

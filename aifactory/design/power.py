@@ -11,8 +11,10 @@ from aifactory.catalog import Catalog
 from aifactory.design.checks import DesignCheck
 from aifactory.design.placement import (
     RACK_UNITS,
+    Kind,
     compute_group,
     network_group,
+    pack_racks,
     rack_budget,
     rack_feed,
     rack_heat_limit,
@@ -216,16 +218,25 @@ def facility_checks(bp: Blueprint, budget: PowerBudget) -> list[DesignCheck]:
     ]
 
 
+def network_kinds(
+    cat: Catalog, per_net: dict[str, tuple[str, int, float]], servers: int, server_w: float
+) -> list[Kind]:
+    """The devices of the network racks: every network's switches (at their share of the network's power, optics
+    included) and the management servers."""
+    kinds = [
+        Kind(name, f"{name} {switch}", cat.switches[switch].rack_units, watts / n, n)
+        for name, (switch, n, watts) in per_net.items()
+        if n
+    ]
+    if servers:
+        kinds.append(Kind("servers", "management servers", MGMT_SERVER_UNITS, server_w, servers))
+    return kinds
+
+
 def network_rack_count(
     bp: Blueprint, cat: Catalog, per_net: dict[str, tuple[str, int, float]], servers: int, server_w: float
 ) -> int:
-    """Racks for all switches and management servers together, filled up to the network group's feed and
-    cooling and to the rack's height (a device above the budget still takes a rack of its own)."""
-    group = network_group(bp)
-    budget = rack_budget(group)
-    watts = servers * server_w + sum(w for _, _, w in per_net.values())
-    units = servers * MGMT_SERVER_UNITS + sum(cat.switches[s].rack_units * n for s, n, _ in per_net.values())
-    devices = servers + sum(n for _, n, _ in per_net.values())
-    if devices == 0:
-        return 0
-    return max(1, math.ceil(watts / budget) if budget > 0 else 1, math.ceil(units / RACK_UNITS))
+    """Racks for all switches and management servers together, packed (first fit, heaviest first) within the
+    network group's feed and cooling and the rack's height (U3-U42); a device above the budget still takes a rack
+    of its own."""
+    return len(pack_racks(network_kinds(cat, per_net, servers, server_w), rack_budget(network_group(bp))))

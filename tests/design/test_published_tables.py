@@ -220,6 +220,6 @@ def test_gb200_su(plan_of: Callable[..., Plan]) -> None:
     p = plan_of("gb200-nvl72")
     assert (p.racks.compute_racks, p.gpus, p.racks.nodes_per_rack) == (8, 576, 18)
     assert p.power.it_w <= 1.2e6
-    trays = [r for r in cabling.rows(p) if r[0] == "oob" and r[1].startswith("nvl")]
-    assert len(trays) == 8 * (9 + 8)
-    assert len({r[1] for r in trays}) == 8  # one management group per NVL72 rack
+    trays = [r[1] for r in cabling.rows(p) if r[0] == "oob" and ("-nvsw" in r[1] or "-ps" in r[1])]
+    assert len(trays) == len(set(trays)) == 8 * (9 + 8)
+    assert {t.split("-")[0] for t in trays} == {f"r{i:04d}" for i in range(1, 9)}  # 17 in each NVL72 rack
