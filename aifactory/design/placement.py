@@ -58,11 +58,14 @@ def network_group(bp: Blueprint) -> RackGroup:
 
 def layout_of(bp: Blueprint, sku: NodeSku) -> Layout:
     """Nodes and SUs. Default nodes: every slot of every SU less the fabric manager's slots (RA-11333-001:
-    31 DGX in a 1-SU pod, 63 in 2 SUs). An explicit `compute.nodes` sets the total; SUs grow to hold it."""
+    31 DGX in a 1-SU pod, 63 in 2 SUs; none for NVLink-domain racks). An explicit `compute.nodes` sets the
+    total; SUs grow to hold it."""
     c, fab = bp.compute, bp.fabric.compute
     rails = fab.rails or sku.compute_nics
     fm = fab.fabric_manager
-    fm_slots = fm_slots_needed(fm.appliances, fm.ports, rails)
+    # A rack-scale NVLink domain (NVL72) cannot give up a tray: its SU's leaves hold the fabric manager's ports on
+    # their spare ports instead (checked as ports-exhausted when there are none). Physics review item 14.
+    fm_slots = fm_slots_needed(fm.appliances, fm.ports, rails) if sku.nvlink_domain_nodes <= 1 else 0
     if c.nodes is None:
         nodes = max(1, c.scalable_units * c.nodes_per_su - fm_slots)
         sus = c.scalable_units

@@ -223,3 +223,12 @@ def test_gb200_su(plan_of: Callable[..., Plan]) -> None:
     trays = [r[1] for r in cabling.rows(p) if r[0] == "oob" and ("-nvsw" in r[1] or "-ps" in r[1])]
     assert len(trays) == len(set(trays)) == 8 * (9 + 8)
     assert {t.split("-")[0] for t in trays} == {f"r{i:04d}" for i in range(1, 9)}  # 17 in each NVL72 rack
+
+
+def test_gb200_scales_by_su_to_128_racks(plan_of: Callable[..., Plan]) -> None:
+    """GB200 RA: "DGX SuperPOD can scale to ... 128 racks with 9216 GPUs" (16 SUs of 8 racks). Scaling by SU
+    alone builds whole NVL72 racks (physics review item 14: the UFM takes spare leaf ports, not a tray)."""
+    p = plan_of("gb200-nvl72", "compute.scalable_units=16", "cooling.facility_power=1000MW")
+    assert (p.racks.compute_racks, p.gpus, p.nodes % 18) == (128, 9216, 0)
+    assert p.compute.fits
+    assert not [c for c in p.checks if c.code in ("nvlink-domain", "ports-exhausted")]
