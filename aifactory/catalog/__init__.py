@@ -75,6 +75,14 @@ class NodeSku(_Entry):
     # how the system itself is cooled: an air-cooled server in a direct-liquid rack group sends all heat to air
     cooling: Literal["air", "liquid"]
     rack_overhead_u: int = 0  # rack units per NVLink domain rack besides the nodes (NVLink switch trays)
+    # per NVLink domain rack: NVLink switch trays (1U each, within rack_overhead_u) and power shelves (1U each),
+    # each with a 1G management port on the out-of-band network
+    nvlink_switch_trays: int = 0
+    power_shelves: int = 0
+    # twin-port OSFP cages holding the compute NICs' transceivers (DGX: 4 cages for 8 NICs); None: one per NIC
+    compute_nic_cages: int | None = None
+    # the maximum rating already covers the installed NICs and the transceivers they power (integrated systems)
+    max_power_includes_nics: bool = False
     # The host's shape for Slurm's node lines; None where the catalogue has no published figure (OEM platforms
     # whose CPUs and memory vary by build, and lab hosts whose shape is the machine they run on).
     cpu: CpuShape | None = None
@@ -88,6 +96,10 @@ class Switch(_Entry):
     cages: int
     rack_units: int
     max_power_w: float
+    # the maximum is quoted with optics in every cage (QM9700: 1.72 kW "with active cables"): do not add them
+    power_includes_optics: bool = False
+    uplink_ports: int = 0  # separate uplink ports (SN2201: 4x QSFP28 100G beside 48x 1G)
+    uplink_speed_gbps: int = 0
 
 
 class Transceiver(_Entry):

@@ -1,11 +1,12 @@
-"""Bill of materials: nodes, switches by model and role, transceivers, cables by type, racks, PDUs."""
+"""Bill of materials: nodes, switches by model and role, transceivers (switch side per switch cage, node side per
+node cage or port), cables by type and speed (physical cables: a twin-plane 800G cable carrying two 400G links is
+one cable), racks, PDUs."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aifactory.design.networks import cable_counts, optics_counts
-from aifactory.design.optics import nic_optic
+from aifactory.design.networks import cable_counts, node_transceivers, optics_counts
 
 if TYPE_CHECKING:
     from aifactory.design.plan import Plan
@@ -29,10 +30,12 @@ def bom(p: Plan) -> list[BomRow]:
         for tid, n in optics_counts(p.cat, net).items():
             _add(rows, "transceiver:switch", tid, n)
         for kind, n in cable_counts(net).items():
-            _add(rows, "cable", f"{kind}-{net.link_speed}g", n)
-    optic = nic_optic(p.cat, p.compute.link_speed)
-    if optic:
-        _add(rows, "transceiver:nic", optic[0], p.nodes * p.sku.compute_nics * p.compute.planes)
+            _add(rows, "cable", kind, n)
+    storage_speed = p.bp.fabric.storage.link_speed if p.bp.fabric.storage else None
+    for tid, n in node_transceivers(
+        p.cat, p.sku, p.nodes, p.compute.link_speed, p.compute.planes, storage_speed
+    ).items():
+        _add(rows, "transceiver:nic", tid, n)
     _add(rows, "rack", "compute", p.racks.compute_racks)
     _add(rows, "rack", "network", p.power.network_racks)
     _add(rows, "rack", "management", p.power.management_racks)

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from aifactory.design.clos import Clos
 from aifactory.design.naming import node_name, switch_name
+from aifactory.design.networks import INBAND_ISL_PER_LEAF
 from aifactory.design.optics import cable_type
+from aifactory.design.placement import rack_overhead_devices
 
 if TYPE_CHECKING:
     from aifactory.design.networks import Net
@@ -22,7 +24,7 @@ def uplinks(net: str, clos: Clos, plane: int, planes: int, speed: int) -> Iterat
     """Leaf-spine, spine-core and core-top cables of a fat tree (each tier's switch count divides the uplinks
     of the tier below). Names and port labels are built once per switch and port number: a million-GPU fabric
     has some 3 M such cables."""
-    fiber = cable_type(speed, "single-mode")
+    fiber = cable_type(speed, "multimode")
     if clos.tiers < 2:
         return
     port = [f"p{i}" for i in range(clos.radix + 1)]
@@ -66,7 +68,7 @@ def compute_rows(p: Plan) -> Iterator[Row]:
     fab, lay = p.compute, p.layout
     if fab.clos is None:
         return
-    cable = cable_type(fab.link_speed, "multimode")
+    cable = p.nets["compute"].cable_for(fab.link_speed)
     prefix = p.bp.compute.hostname_prefix
     for plane in range(fab.planes):
         suffix = f"p{plane + 1}" if fab.planes > 1 else ""
@@ -119,7 +121,18 @@ def endpoints(p: Plan, name: str, net: Net) -> Iterator[tuple[str, str]]:
     ]
     if name != "storage":
         extra += fm
+    if name == "inband" and "oob" in p.nets:
+        oob = p.nets["oob"]
+        extra += [
+            (switch_name("oob", "leaf", s), f"p{oob.radix + k + 1}")  # SN2201: QSFP28 ports 49-52 after the RJ45s
+            for s in range(oob.switches)
+            for k in range(oob.uplinks)
+        ]
     if name == "oob":
+        domain = sku.nvlink_domain_nodes
+        if domain > 1:
+            for r in range(-(-lay.nodes // domain)):
+                extra += [(tray, "mgmt0") for tray in rack_overhead_devices(sku, r)]
         for other, onet in p.nets.items():
             if other == "oob":
                 continue
@@ -139,11 +152,49 @@ def _planes(p: Plan, net: str) -> int:
     return p.compute.planes if net == "compute" else 1
 
 
+def group_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
+    """Cables of a network built from leaf groups: each group's endpoints round-robin over its leaves (the two
+    ports of a dual-homed host land on two leaves, of one pair where leaves come in pairs), every leaf's uplinks
+    split evenly over the spines, the ISLs of each in-band leaf pair, and the OOB switches' uplinks."""
+    speed = net.link_speed
+    fiber = net.cable_for(speed)
+    it = endpoints(p, name, net)
+    base = 0
+    spine_offset = 0
+    isl = INBAND_ISL_PER_LEAF if net.links.get("isl") else 0
+    for g in net.groups:
+        cable = "copper-dac" if g.copper_down else fiber
+        for e in range(g.endpoints):
+            dev, port = next(it)
+            if name == "inband" and dev.startswith("oob-"):
+                yield ("oob", dev, port, switch_name(name, "leaf", base + e % g.count), f"p{e // g.count + 1}",
+                       p.nets["oob"].cable_for(p.nets["oob"].uplink_speed))
+                continue
+            yield (name, dev, port, switch_name(name, "leaf", base + e % g.count), f"p{e // g.count + 1}", cable)
+        for k in range(g.count):
+            leaf = switch_name(name, "leaf", base + k)
+            per = g.up // net.spines if net.spines else 0
+            for m in range(g.up if net.spines else 0):
+                spine = m % net.spines
+                yield (name, leaf, f"p{g.down + m + 1}", switch_name(name, "spine", spine),
+                       f"p{spine_offset + m // net.spines + 1}", fiber)
+            spine_offset += per
+            if isl and k % 2 == 0:
+                peer = switch_name(name, "leaf", base + k + 1)
+                for i in range(isl):
+                    port = f"p{g.down + g.up + i + 1}"
+                    yield (name, leaf, port, peer, port, "copper-dac")
+        base += g.count
+
+
 def network_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
+    if net.groups:
+        yield from group_rows(p, name, net)
+        return
     clos = net.clos
     if clos is None:
         return
-    cable = cable_type(net.link_speed, "multimode")
+    cable = net.cable_for(net.link_speed)
     for e, (dev, port) in enumerate(endpoints(p, name, net)):
         if clos.tiers == 1:
             leaf, lport = 0, e

@@ -8,7 +8,7 @@ cabling plan are built only when asked for (`Plan.hosts`, `aifactory.design.cabl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -18,14 +18,15 @@ from aifactory.design import addressing as addr
 from aifactory.design import power as pw
 from aifactory.design import storage as st
 from aifactory.design.checks import DesignCheck
-from aifactory.design.fabric import ComputeFabric, Layout, radix_at, size_compute
+from aifactory.design.fabric import ComputeFabric, Layout, fm_slots_needed, radix_at, size_compute
 from aifactory.design.hosts import Host
 from aifactory.design.networks import (
     Net,
     from_compute,
     node_nic_watts,
     node_port_speed,
-    size_network,
+    size_inband,
+    size_oob,
     storage_server_ports,
     switch_power,
 )
@@ -42,7 +43,6 @@ from aifactory.design.placement import (
 )
 
 SCHEMA_VERSION = 1
-PDUS_PER_RACK = {"N": 1, "N+1": 2, "2N": 2}  # one feed, or an A and a B feed
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ def _rack_height_checks(bp: Blueprint, sku: NodeSku, racks: Racks, nodes: int) -
 
 
 def _net_checks(name: str, net: Net) -> list[DesignCheck]:
-    if net.clos is not None:
+    if net.fits:
         return []
     return [
         DesignCheck(
@@ -310,15 +310,14 @@ def plan(bp: Blueprint) -> Plan:
     )
     mgmt = management_hosts(bp)
     fs = bp.storage.filesystem
-    nets = {"compute": from_compute(compute)}
+    nets = {"compute": from_compute(compute, cat, sku)}
     storage_speed = None
     if bp.fabric.storage:
         storage_speed = bp.fabric.storage.link_speed
         servers = storage_server_ports(fs.read_throughput, fs.write_throughput, storage_speed)
-        ep = layout.nodes * sku.storage_ports + len(mgmt) + servers
-        nets["storage"] = size_network(cat, "storage", bp.fabric.storage, ep)
-    inband_ep = layout.nodes * sku.inband_ports + 2 * (len(mgmt) + layout.fm_appliances)
-    nets["inband"] = size_network(cat, "inband", bp.fabric.inband, inband_ep)
+        nets["storage"] = st.size_fabric(
+            cat, bp.fabric.storage, layout.nodes * sku.storage_ports, servers, len(mgmt), layout.used_sus
+        )
 
     node_w = sku.max_power_w - pw.gpu_cap_saving(bp, cat)
     if sku.max_power_w > 0:
@@ -337,18 +336,38 @@ def plan(bp: Blueprint) -> Plan:
             return 0  # a single-rack site: switches and servers sit above the nodes
         return pw.network_rack_count(bp, cat, per_net, mgmt_servers, mgmt_w)
 
-    pre_racks = racks.compute_racks + network_racks(net_power())
-    pdus_per = PDUS_PER_RACK[bp.cooling.redundancy]
-    switches = sum(n.switches for n in nets.values())
-    oob_ep = layout.nodes * sku.bmc_ports + switches + pre_racks * pdus_per + mgmt_servers
-    nets["oob"] = size_network(cat, "oob", bp.fabric.oob, oob_ep)
+    domain_racks = math.ceil(layout.nodes / sku.nvlink_domain_nodes) if sku.nvlink_domain_nodes > 1 else 0
+    # In-band and out-of-band depend on each other (OOB uplinks are in-band ports, in-band switches have OOB
+    # management ports) and on the racks (every PDU is an OOB port): settle them together.
+    oob_uplink_ports = 0
+    for _ in range(8):
+        inband_ep = layout.nodes * sku.inband_ports + 2 * (len(mgmt) + layout.fm_appliances) + oob_uplink_ports
+        inband = size_inband(cat, bp.fabric.inband, inband_ep, sku.inband_ports >= 2)
+        nets["inband"] = replace(inband, shared_cables=oob_uplink_ports)
+        per_net = net_power()
+        net_racks = network_racks(per_net)
+        pdus = pw.pdu_count(bp, racks.compute_racks, full_rack, net_racks, per_net, mgmt_servers * mgmt_w)
+        switches = sum(n.switches for name, n in nets.items() if name != "oob")
+        oob_ep = (
+            layout.nodes * sku.bmc_ports
+            + switches
+            + pdus
+            + mgmt_servers
+            + domain_racks * (sku.nvlink_switch_trays + sku.power_shelves)
+        )
+        nets["oob"] = size_oob(cat, bp.fabric.oob, oob_ep, racks.compute_racks)
+        ports = nets["oob"].switches * nets["oob"].uplinks
+        if ports == oob_uplink_ports:
+            break
+        oob_uplink_ports = ports
     per_net = net_power()
     net_racks = network_racks(per_net)
     mgmt_racks = 0  # management servers share the network racks (see power.network_rack_count)
-    domain_racks = math.ceil(layout.nodes / sku.nvlink_domain_nodes) if sku.nvlink_domain_nodes > 1 else 0
     overhead = sku.rack_overhead_w * max(domain_racks, racks.compute_racks if sku.rack_overhead_w else 0)
     if net_racks == 0:  # the one rack also holds the network gear and management servers
         full_rack += mgmt_w * mgmt_servers + sum(v[2] for v in per_net.values())
+        nets = {n: replace(net, in_rack=True) for n, net in nets.items()}
+    pdus = pw.pdu_count(bp, racks.compute_racks, full_rack, net_racks, per_net, mgmt_servers * mgmt_w)
     budget = pw.PowerBudget(
         node_w,
         node_w * layout.nodes,
@@ -360,14 +379,15 @@ def plan(bp: Blueprint) -> Plan:
         mgmt_racks,
         bp.cooling.pue_target,
     )
-    pdus = (racks.compute_racks + net_racks + mgmt_racks) * pdus_per
 
     link = (
         node_port_speed(sku.storage_port_speed_gbps, storage_speed) * sku.storage_ports
         if storage_speed
         else sku.inband_ports * node_port_speed(sku.inband_port_speed_gbps, bp.fabric.inband.link_speed)
     )
-    sfit = st.fit(bp, layout.nodes * sku.gpus, layout.nodes, link / 8.0)
+    fm_slots = fm_slots_needed(layout.fm_appliances, layout.fm_ports, layout.rails)
+    slot_gpus = (layout.nodes + fm_slots) * sku.gpus if fm_slots and sku.nvlink_domain_nodes <= 1 else None
+    sfit = st.fit(bp, layout.nodes * sku.gpus, layout.nodes, link / 8.0, slot_gpus)
     carves = _carve_all(bp, layout, pdus, mgmt, nets)
 
     found = _fabric_checks(bp, compute, sku)

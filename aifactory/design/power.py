@@ -11,8 +11,10 @@ from aifactory.catalog import Catalog
 from aifactory.design.checks import DesignCheck
 from aifactory.design.placement import (
     RACK_UNITS,
+    Kind,
     compute_group,
     network_group,
+    pack_racks,
     rack_budget,
     rack_feed,
     rack_heat_limit,
@@ -21,6 +23,11 @@ from aifactory.design.placement import (
 # Unconfirmed estimate: a 2-socket x86 management server (login, controllers, UFM appliance) at full load.
 MGMT_SERVER_W = 1000.0
 MGMT_SERVER_UNITS = 2
+# One rack PDU: 415 V 3-phase 60 A input, 34.5 kVA (Raritan PX3-5878I2R-P1Q1R1A5D5 data sheet, the nearest published
+# sheet to RA-11333-001 Table 7's PX3-5878I2R-P1Q2R1A15D5; power factor 1 assumed). A rack gets as many as its load
+# needs, plus one (N+1) or twice (2N): RA-11333-001 Table 7 has 96 for 32 compute racks of ~41 kW (3 each) and 12
+# for 6 management racks (2 each).
+PDU_W = 34_500.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,28 @@ class PowerBudget:
     @property
     def facility_w(self) -> float:
         return self.it_w * self.pue
+
+
+def pdus_per_rack(rack_w: float, redundancy: str) -> int:
+    n = max(1, math.ceil(rack_w / PDU_W - 1e-9))
+    return {"N": n, "N+1": n + 1, "2N": 2 * n}[redundancy]
+
+
+def pdu_count(
+    bp: Blueprint,
+    compute_racks: int,
+    compute_rack_w: float,
+    network_racks: int,
+    per_net: dict[str, tuple[str, int, float]],
+    management_w: float,
+) -> int:
+    """PDUs of every rack: compute racks at the fullest rack's load, network racks at their average load."""
+    red = bp.cooling.redundancy
+    total = compute_racks * pdus_per_rack(compute_rack_w, red)
+    if network_racks:
+        net_w = (sum(w for _, _, w in per_net.values()) + management_w) / network_racks
+        total += network_racks * pdus_per_rack(net_w, red)
+    return total
 
 
 def gpu_cap_saving(bp: Blueprint, cat: Catalog) -> float:
@@ -189,16 +218,25 @@ def facility_checks(bp: Blueprint, budget: PowerBudget) -> list[DesignCheck]:
     ]
 
 
+def network_kinds(
+    cat: Catalog, per_net: dict[str, tuple[str, int, float]], servers: int, server_w: float
+) -> list[Kind]:
+    """The devices of the network racks: every network's switches (at their share of the network's power, optics
+    included) and the management servers."""
+    kinds = [
+        Kind(name, f"{name} {switch}", cat.switches[switch].rack_units, watts / n, n)
+        for name, (switch, n, watts) in per_net.items()
+        if n
+    ]
+    if servers:
+        kinds.append(Kind("servers", "management servers", MGMT_SERVER_UNITS, server_w, servers))
+    return kinds
+
+
 def network_rack_count(
     bp: Blueprint, cat: Catalog, per_net: dict[str, tuple[str, int, float]], servers: int, server_w: float
 ) -> int:
-    """Racks for all switches and management servers together, filled up to the network group's feed and
-    cooling and to the rack's height (a device above the budget still takes a rack of its own)."""
-    group = network_group(bp)
-    budget = rack_budget(group)
-    watts = servers * server_w + sum(w for _, _, w in per_net.values())
-    units = servers * MGMT_SERVER_UNITS + sum(cat.switches[s].rack_units * n for s, n, _ in per_net.values())
-    devices = servers + sum(n for _, n, _ in per_net.values())
-    if devices == 0:
-        return 0
-    return max(1, math.ceil(watts / budget) if budget > 0 else 1, math.ceil(units / RACK_UNITS))
+    """Racks for all switches and management servers together, packed (first fit, heaviest first) within the
+    network group's feed and cooling and the rack's height (U3-U42); a device above the budget still takes a rack
+    of its own."""
+    return len(pack_racks(network_kinds(cat, per_net, servers, server_w), rack_budget(network_group(bp))))

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 from aifactory.design.addressing import partitions
 from aifactory.design.bom import bom
 from aifactory.design.kpi import kpis
+from aifactory.design.networks import cable_counts, optics_counts
 
 if TYPE_CHECKING:
+    from aifactory.catalog import Catalog
     from aifactory.design.checks import DesignCheck
     from aifactory.design.networks import Net
     from aifactory.design.plan import Plan
@@ -18,12 +20,15 @@ def _kw(watts: float) -> float:
     return round(watts / 1e3, 3)
 
 
-def net_json(net: Net) -> dict[str, Any]:
+def net_json(net: Net, cat: Catalog) -> dict[str, Any]:
     return {
         "switch": net.switch,
         "link_speed_gbps": net.link_speed,
         "radix": net.radix,
-        "tiers": net.clos.tiers if net.clos else None,
+        "tiers": net.tiers or None,
+        "links": net.link_counts(),
+        "cables": cable_counts(net),
+        "switch_transceivers": sum(optics_counts(cat, net).values()),
         "leaf_switches": net.switch_counts.get("leaf", 0),
         "spine_switches": net.switch_counts.get("spine", 0),
         "core_switches": net.switch_counts.get("core", 0),
@@ -41,7 +46,7 @@ def net_json(net: Net) -> dict[str, Any]:
 
 def compute_json(p: Plan) -> dict[str, Any]:
     fab = p.compute
-    out = net_json(p.nets["compute"])
+    out = net_json(p.nets["compute"], p.cat)
     out.update(
         {
             "type": fab.kind,
@@ -72,7 +77,7 @@ def check_json(c: DesignCheck) -> dict[str, Any]:
 def plan_json(p: Plan) -> dict[str, Any]:
     pb = p.power
     s = p.storage
-    nets = {name: net_json(net) for name, net in p.nets.items() if name != "compute"}
+    nets = {name: net_json(net, p.cat) for name, net in p.nets.items() if name != "compute"}
     nets["compute"] = compute_json(p)
     return {
         "schema_version": 1,

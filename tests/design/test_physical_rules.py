@@ -150,7 +150,7 @@ def test_passive_rear_door_holds_35kw(tmp_path: Path) -> None:
     heat = _findings(data, "rack-heat")
     assert len(heat) == 1, heat
     f = heat[0]
-    assert "passive rear-door limit (35 kW" in f["message"] and "41.9 kW" in f["message"]
+    assert "passive rear-door limit (35 kW" in f["message"] and "40.8 kW" in f["message"]
     assert f["related"] == "cooling.rack_groups.0.active"
     assert f["related_location"].startswith(f"{path}:{line['active']}:")
     # the same rack behind active doors is fine
@@ -159,7 +159,7 @@ def test_passive_rear_door_holds_35kw(tmp_path: Path) -> None:
 
 
 def test_passive_doors_fit_fewer_nodes(plan_of: Callable[..., Plan], tmp_path: Path) -> None:
-    # without nodes_per_rack the engine places what a passive door can cool: 3 x 10.5 kW (4 would be 41.9)
+    # without nodes_per_rack the engine places what a passive door can cool: 3 x 10.2 kW (4 would be 40.8)
     text = _GROUPS_H100.format(type="rear-door", extra="      active: false\n").replace(
         "extends: dgx-h100-superpod\n", "extends: dgx-h100-superpod\ncompute:\n  nodes_per_rack: null\n"
     )
@@ -186,11 +186,11 @@ cooling:
     code, data = _plan_json(path)
     assert code == 1
     f = _at(data, "node-cooling", path, line["type"])
-    assert "air-cooled system" in f["message"] and "58.3 kW" in f["message"]
+    assert "air-cooled system" in f["message"] and "57.2 kW" in f["message"]
     assert f["related"] == "compute.node_sku"
     # its heat goes to air: the whole rack, not 20 % of it
     air = [h for h in _findings(data, "rack-heat") if "air-side heat" in h["message"]]
-    assert len(air) == 1 and "58.3 kW (the node SKU is air-cooled)" in air[0]["message"]
+    assert len(air) == 1 and "57.2 kW (the node SKU is air-cooled)" in air[0]["message"]
 
 
 def test_liquid_cooled_nodes_in_an_air_group(tmp_path: Path) -> None:

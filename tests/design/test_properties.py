@@ -35,14 +35,20 @@ def check_cabling(p: Plan) -> None:
     for net, a, ap, b, bp_, _ in cabling.rows(p):
         ends[(a, ap)] += 1
         ends[(b, bp_)] += 1
-        tier = next(t for t in ("leaf", "spine", "core", "top") if f"-{t}" in b)
-        kind = {"leaf": "node-leaf", "spine": "leaf-spine", "core": "spine-core", "top": "core-top"}[tier]
+        if net == "oob" and b.startswith("inband-"):
+            kind = "uplink"
+        elif a.startswith(f"{net}-leaf") and b.startswith(f"{net}-leaf"):
+            kind = "isl"
+        else:
+            tier = next(x for x in ("leaf", "spine", "core", "top") if f"-{x}" in b)
+            kind = {"leaf": "node-leaf", "spine": "leaf-spine", "core": "spine-core", "top": "core-top"}[tier]
         links[(net, kind, "")] += 1
     assert [e for e, n in ends.items() if n != 1] == []  # every port is cabled exactly once
     for name, net in p.nets.items():
-        for kind in ("node-leaf", "leaf-spine", "spine-core", "core-top"):
-            assert net.links.get(kind, 0) == links[(name, kind, "")]
-        radix = net.radix
+        for kind, n in net.link_counts().items():
+            assert n == links[(name, kind, "")], (name, kind)
+        assert sum(net.link_counts().values()) == sum(v for (m, _, _), v in links.items() if m == name)
+        radix = net.radix + net.uplinks  # OOB switches' uplink ports follow their 1G ports
         used: Counter[str] = Counter(d for d, port in ends if d.startswith(f"{name}-") and port != "mgmt0")
         assert all(n <= radix for n in used.values())
         for dev, port in ends:
@@ -73,10 +79,18 @@ def check_power(p: Plan) -> None:
     switch_w = sum(
         p.cat.switches[m].max_power_w * n for (i, m), n in rows.items() if str(i).startswith("switch:")
     )
+    # transceivers add power only where the switch's maximum is quoted without them (QM9700's 1,720 W includes
+    # active cables): no optics counted twice
     optic_w = sum(
-        p.cat.transceivers[m].power_w * n for (i, m), n in rows.items() if i == "transceiver:switch"
+        p.cat.transceivers[tid].power_w * k
+        for net in p.nets.values()
+        if not p.cat.switches[net.switch].power_includes_optics
+        for tid, k in optics_counts(p.cat, net).items()
     )
     assert abs(sum(p.power.network_w.values()) - (switch_w + optic_w)) < 1e-6
+    for name, net in p.nets.items():
+        if p.cat.switches[net.switch].power_includes_optics:
+            assert p.power.network_w[name] == net.switches * p.cat.switches[net.switch].max_power_w
     assert sum(sum(optics_counts(p.cat, n).values()) for n in p.nets.values()) == sum(
         n for (i, _), n in rows.items() if i == "transceiver:switch"
     )
