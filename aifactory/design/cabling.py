@@ -200,6 +200,10 @@ def network_rows(p: Plan, name: str, net: Net) -> Iterator[Row]:
             leaf, lport = 0, e
         else:
             leaf, lport = divmod(e, clos.leaf_down)
+        if name == "inband" and dev.startswith("oob-"):  # an OOB switch's uplink: the OOB network's cable
+            oob = p.nets["oob"]
+            yield ("oob", dev, port, switch_name(name, "leaf", leaf), f"p{lport + 1}", oob.cable_for(oob.uplink_speed))
+            continue
         yield (name, dev, port, switch_name(name, "leaf", leaf), f"p{lport + 1}", cable)
     yield from uplinks(name, clos, 0, 1, net.link_speed)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aifactory.design.placement import compute_group, rack_budget, rack_feed, rack_heat_limit
-from aifactory.design.plan import PDUS_PER_RACK, Plan
+from aifactory.design.plan import Plan
+from aifactory.design.power import pdus_per_rack
 from aifactory.errors import UserError
 
 MAX_SUS = 1 << 16  # 65,536 SUs: far past any fabric the catalogue's switches can build
@@ -177,7 +178,8 @@ def failures(p: Plan, fail: dict[str, int]) -> dict[str, Any]:
     group = compute_group(p.bp)
     budget = rack_budget(group)
     rack_w = p.power.compute_rack_w
-    feeds = PDUS_PER_RACK[p.bp.cooling.redundancy]
+    feeds = pdus_per_rack(rack_w, p.bp.cooling.redundancy)
+    spare = feeds - pdus_per_rack(rack_w, "N")  # PDUs a rack can lose and still carry its load
     n_feed = fail.get("feed", 0)
     racks_down = 0
     feed_margin = budget - rack_w
@@ -185,7 +187,7 @@ def failures(p: Plan, fail: dict[str, int]) -> dict[str, Any]:
         if n_feed > p.pdus:
             raise UserError.at(None, f"--what-if fail:feed={n_feed}: the factory has {p.pdus} rack feeds",
                                f"fail at most {p.pdus}")
-        if feeds == 1 or rack_w > budget:
+        if spare == 0 or rack_w > budget:
             racks_down = min(n_feed, p.racks.compute_racks)
     nodes_down = min(p.nodes, racks_down * p.racks.nodes_per_rack)
     out["capacity"] = {

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from aifactory.blueprint import load_blueprint
 from aifactory.cli.main import app
 from aifactory.design import plan
+from aifactory.design.power import pdus_per_rack
 from aifactory.design.whatif import Limits, violations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +113,10 @@ def test_failed_feeds_need_redundancy() -> None:
     single = what_if("fail:feed=3", "cooling.redundancy=N")
     assert single["capacity"]["compute_racks_down"] == 3 and single["capacity"]["gpus_remaining"] == 248 - 96
     dual = what_if("fail:feed=3")
-    assert dual["capacity"]["compute_racks_down"] == 0 and dual["power_cooling"]["feeds_per_rack"] == 2
+    rack_w = dual["power_cooling"]["fullest_rack_kw"] * 1000
+    # N+1: the PDUs the rack needs at its rating, plus one that can fail (design/power.py)
+    assert dual["capacity"]["compute_racks_down"] == 0
+    assert dual["power_cooling"]["feeds_per_rack"] == pdus_per_rack(rack_w, "N") + 1 == pdus_per_rack(rack_w, "N+1")
     assert dual["power_cooling"]["rack_margin_kw"] == pytest.approx(45 - dual["power_cooling"]["fullest_rack_kw"])
 
 
