@@ -66,7 +66,7 @@ def minio_secrets(ctx: Ctx) -> list[SecretSpec]:
     if store is None or store.type != "minio":
         return out
     path = ("storage", "object_store")
-    keys = (
+    keys: tuple[SecretKey, ...] = (
         SecretKey("password", store.root_password.secret, (*path, "root_password")),
         SecretKey("user", store.root_user.secret, (*path, "root_user")),
     )
