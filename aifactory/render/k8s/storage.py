@@ -55,13 +55,13 @@ def minio_secrets(ctx: Ctx) -> list[SecretSpec]:
     if isinstance(fs, Weka):
         path = ("storage", "filesystem")
         endpoints = ",".join(f"{h}:{WEKA_API_PORT}" for h in fs.backend_hosts)
-        keys = (
+        api = (
             SecretKey("password", fs.api_password.secret, (*path, "api_password")),
             SecretKey("username", fs.api_username.secret, (*path, "api_username")),
         )
         plain = (("endpoints", endpoints), ("organization", fs.organization), ("scheme", "https"))
         meta = ctx.metadata(WEKA_SECRET, "storage", path, WEKA_NS)
-        out.append(SecretSpec(WEKA_SECRET, WEKA_NS, keys, meta, plain, layer="storage"))
+        out.append(SecretSpec(WEKA_SECRET, WEKA_NS, api, meta, plain, layer="storage"))
     store = ctx.bp.storage.object_store
     if store is None or store.type != "minio":
         return out
