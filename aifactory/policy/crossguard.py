@@ -179,8 +179,17 @@ def _image_enforcement(target: str, rule_id: str) -> str:
     return "advisory" if level == "advisory" else "disabled"
 
 
+def _scope(pointer: str) -> str:
+    """What a resource renders: its source value, or for a chart pin (`/software/charts/<name>/version`) the
+    whole pin: a release is made from the chart's version, repository and image digest together."""
+    parts = pointer.rstrip("/").split("/")
+    if len(parts) > 4 and parts[1:3] == ["software", "charts"]:
+        return "/".join(parts[:4])
+    return pointer
+
+
 def _covers(resource_pointer: str, finding_pointer: str) -> bool:
-    a, b = resource_pointer.rstrip("/"), finding_pointer.rstrip("/")
+    a, b = _scope(resource_pointer).rstrip("/"), finding_pointer.rstrip("/")
     return a == b or b.startswith(a + "/") or a.startswith(b + "/")
 
 
