@@ -1,6 +1,7 @@
 """Checks that need two layers at once: a Kubernetes orchestrator renders a StorageClass for the shared file
 system, and its CSI driver refuses to provision without the parameters listed in `storage.CSI_REQUIRED`. A
-missing one is an input error on the file system's YAML block, not a PVC that stays Pending."""
+missing one is an input error on the file system's YAML block, not a PVC that stays Pending. A tenant volume
+larger than the file system is refused the same way."""
 
 from __future__ import annotations
 
@@ -31,4 +32,17 @@ def csi_problems(loaded: LoadedBlueprint) -> list[Problem]:
                 path=".".join(path),
             )
         )
+    for i, tenant in enumerate(bp.mlops.tenants):
+        if tenant.shared_storage is not None and tenant.shared_storage > fs.capacity:
+            path = ("mlops", "tenants", i, "shared_storage")
+            out.append(
+                Problem(
+                    loaded.locate(*path),
+                    f"tenant {tenant.name!r} asks for a {tenant.shared_storage} byte volume on a "
+                    f"{fs.capacity} byte file system",
+                    "lower shared_storage to at most storage.filesystem.capacity (volumes only grow: pick the "
+                    "size the tenant may reach)",
+                    path=".".join(str(p) for p in path),
+                )
+            )
     return out

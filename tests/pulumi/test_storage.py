@@ -146,6 +146,16 @@ def test_tenant_volumes_do_not_follow_gpu_shares(tmp_path: Path) -> None:
     assert f"{10**15 // 2**30}Gi" == explicit["research"]
 
 
+def test_a_tenant_volume_over_the_file_system_is_refused(tmp_path: Path) -> None:
+    text = (
+        "extends: dgx-h100-superpod\nname: site\nmlops:\n  tenants:\n"
+        "    - {name: research, gpus: 184, namespace: research, shared_storage: 5PB}\n"
+    )
+    with pytest.raises(UserError) as err:
+        load_blueprint(str(_write(tmp_path, text)))
+    assert "site.yaml:5" in str(err.value) and "mlops.tenants.0.shared_storage" in str(err.value)
+
+
 def test_minio_can_start() -> None:
     rendered = build(load_blueprint("dgx-h200-sovereign-eu"), "de")
     sts = _one(rendered.objects, "StatefulSet")
