@@ -34,15 +34,15 @@ def csi_problems(loaded: LoadedBlueprint) -> list[Problem]:
         )
     for i, tenant in enumerate(bp.mlops.tenants):
         if tenant.shared_storage is not None and tenant.shared_storage > fs.capacity:
-            path = ("mlops", "tenants", i, "shared_storage")
+            where = ("mlops", "tenants", i, "shared_storage")
             out.append(
                 Problem(
-                    loaded.locate(*path),
+                    loaded.locate(*where),
                     f"tenant {tenant.name!r} asks for a {tenant.shared_storage} byte volume on a "
                     f"{fs.capacity} byte file system",
                     "lower shared_storage to at most storage.filesystem.capacity (volumes only grow: pick the "
                     "size the tenant may reach)",
-                    path=".".join(str(p) for p in path),
+                    path=".".join(str(p) for p in where),
                 )
             )
     return out
