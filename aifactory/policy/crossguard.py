@@ -107,13 +107,12 @@ def _engine_stack() -> str | None:
     if not name:
         return None
     from aifactory.blueprint.sources import display_path
-    from aifactory.blueprint.stackfile import stack_path
-    from aifactory.errors import UserError
+    from aifactory.blueprint.stackfile import project_stacks
 
-    try:
-        return display_path(stack_path(name))
-    except UserError:
+    if "/" in name or "\\" in name or name in (".", ".."):
         return None
+    path = project_stacks() / f"Pulumi.{name}.yaml"
+    return display_path(path) if path.is_file() else None
 
 
 def target_of(config: Mapping[str, Any], props: Mapping[str, Any] | None = None) -> str | None:
@@ -206,7 +205,7 @@ def _matching(target: str, rule: Rule, enforcement: str) -> Iterator[Finding]:
 def _failure(rule: Rule, err: Exception) -> str:
     from aifactory.errors import UserError
 
-    why = err.format_message() if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+    why = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
     return f"{rule.id} could not be checked: {why}"
 
 
