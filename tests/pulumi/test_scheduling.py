@@ -97,7 +97,7 @@ def test_a_training_pod_is_admitted_and_lands_on_a_gpu_node(blueprint: str) -> N
         nodes = tenant.gpus // sku.gpus
         assert _admits(queue, flavor, node, [pod] * nodes), queue["metadata"]["name"]
         assert not _admits(queue, flavor, node, [pod] * (nodes + 1))  # one node over the tenant's share
-        # A pod asking for ephemeral storage limits only is fine; one asking for an uncovered resource is not.
+        # A pod asking for a resource the queue does not cover is never admitted.
         assert not _admits(queue, flavor, node, [{**pod, "example.com/fpga": "1"}])
 
 
