@@ -123,7 +123,7 @@ OptionalUrl = Annotated[str, AfterValidator(lambda v: v if v == "" else _url(v))
 Registry = Annotated[str, _full(rf"{_HOST_PORT}(?:/[a-z0-9._/-]+)?", "registry",
                                 "a registry host with an optional :port and path, e.g. 'nvcr.io' or "
                                 "'registry.site.example:5000/mirror'", 512)]
-LustreNid = Annotated[str, _full(r"(?:[A-Za-z0-9._-]+@[a-z]+[0-9]*)(?::[A-Za-z0-9._-]+@[a-z]+[0-9]*)*",
+LustreNid = Annotated[str, _full(r"(?:[A-Za-z0-9._-]+@[a-z][a-z0-9]*)(?::[A-Za-z0-9._-]+@[a-z][a-z0-9]*)*",
                                  "Lustre NID", "NID[:NID...] where a NID is ADDRESS@NETWORK, e.g. '10.0.0.5@o2ib' "
                                  "or 'mgs1@tcp:mgs2@tcp'", 512, empty=True)]
 ObjectName = Annotated[str, _full(r"[A-Za-z0-9][A-Za-z0-9._-]*", "name",

@@ -76,7 +76,13 @@ def validate_tree(tree: YNode, source: str, allow_secrets: bool = False) -> Load
         model = Blueprint.model_validate(data)
     except ValidationError as err:
         raise UserError(problems_from(err, data, locs, Blueprint)) from None
-    return LoadedBlueprint(model, data, locs, source)
+    loaded = LoadedBlueprint(model, data, locs, source)
+    from aifactory.blueprint.csi import csi_problems
+
+    problems = csi_problems(loaded)
+    if problems:
+        raise UserError(problems)
+    return loaded
 
 
 def load_blueprint(ref: str | Path, overrides: Sequence[YNode] = (), sets: Iterable[str] = (),

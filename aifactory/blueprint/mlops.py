@@ -9,6 +9,7 @@ from pydantic import Field
 from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.secretref import SecretRef, ref
 from aifactory.blueprint.site import Name
+from aifactory.blueprint.types import DataSize
 
 MAX_PARTITIONS = 256
 MAX_TENANTS = 1000
@@ -99,8 +100,13 @@ class Tenant(StrictModel):
 
     name: Name = Field(description="Tenant name (a DNS-1123 label).")
     gpus: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
-        description="GPU quota (the tenant's ResourceQuota and Kueue queue); it also sets the tenant's share "
-        "of the shared file system."
+        description="GPU quota (the tenant's ResourceQuota and Kueue queue, whose CPU and memory quotas follow "
+        "as whole nodes' worth)."
+    )
+    shared_storage: DataSize | None = Field(
+        None, description="Size of the tenant's volume on the shared file system, e.g. '500TB'; default: the "
+        "file system's capacity (a ceiling on a shared file system, not a reservation). A volume only grows: "
+        "lowering it later is refused by Kubernetes."
     )
     namespace: Name | None = Field(None, description="Kubernetes namespace of the tenant; default: its name.")
     priority: Annotated[int, Field(ge=0, le=1000)] = Field(100, description="Scheduling priority (recorded).")

@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from aifactory.blueprint.base import StrictModel
-from aifactory.blueprint.grammar import Host, KeyRef, LustreNid, MountPath, ObjectName, OptionalHost
+from aifactory.blueprint.grammar import (
+    Host,
+    KeyRef,
+    LustreNid,
+    MountPath,
+    ObjectName,
+    OptionalHost,
+    OptionalUrl,
+    _mount_path,
+)
 from aifactory.blueprint.secretref import SecretRef, ref
 from aifactory.blueprint.site import Jurisdiction
 from aifactory.blueprint.types import DataSize, Throughput
 
 MAX_HOSTS = 256
+OptionalMountPath = Annotated[
+    str,
+    AfterValidator(lambda v: v if v == "" else _mount_path(v)),
+    WithJsonSchema({"type": "string", "pattern": r"^(/[A-Za-z0-9._/-]*)?$", "maxLength": 255}),
+]
 
 
 class Encryption(StrictModel):
@@ -37,7 +51,8 @@ class _FileSystem(StrictModel):
 class Lustre(_FileSystem):
     type: Literal["lustre"] = Field(description="File system: Lustre.")
     mgs_nid: LustreNid = Field(
-        "", description="NID(s) of the management server, e.g. '10.0.0.5@o2ib'; default: 'mgs@tcp'."
+        "", description="NID(s) of the management server, e.g. '10.0.0.5@o2ib'; default: 'mgs@tcp'. Required "
+        "with Kubernetes: the EXAScaler CSI driver's `exaFS` is '<mgs_nid>:/<fs_name>'."
     )
     fs_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,8}$")] = Field(
         "lustre", description="Lustre file system name (1 to 8 lowercase letters or digits)."
@@ -47,23 +62,56 @@ class Lustre(_FileSystem):
 class Weka(_FileSystem):
     type: Literal["weka"] = Field(description="File system: WEKA.")
     backend_hosts: Annotated[list[Host], Field(max_length=MAX_HOSTS)] = Field(
-        default_factory=list, description="WEKA backend hosts; clients mount from the first one."
+        default_factory=list, description="WEKA backend hosts; clients mount from the first one. Required with "
+        "Kubernetes: the CSI driver's API secret lists them as its endpoints (port 14000)."
+    )
+    filesystem_name: ObjectName = Field(
+        "", description="WEKA file system the CSI driver creates volumes in (StorageClass `filesystemName`); "
+        "required with Kubernetes."
+    )
+    organization: ObjectName = Field("Root", description="WEKA organization of the CSI driver's API user.")
+    api_username: SecretRef = Field(
+        default_factory=lambda: ref("weka_api_username"),
+        description="The Pulumi config secret holding the WEKA API user of the CSI driver (Secret "
+        "csi-wekafs-api-secret in csi-wekafs, key username).",
+    )
+    api_password: SecretRef = Field(
+        default_factory=lambda: ref("weka_api_password"),
+        description="The Pulumi config secret holding that user's password (key password).",
     )
 
 
 class Vast(_FileSystem):
     type: Literal["vast"] = Field(description="File system: VAST Data (over NFS).")
     vip_pool: OptionalHost = Field("", description="Host name or address of the VAST virtual IP pool to mount.")
+    vip_pool_name: ObjectName = Field(
+        "", description="Name of the VAST virtual IP pool the CSI driver mounts through (StorageClass "
+        "`vip_pool_name`); required with Kubernetes."
+    )
+    root_export: OptionalMountPath = Field(
+        "", description="VAST path under which the CSI driver creates volumes (StorageClass `root_export`); "
+        "required with Kubernetes."
+    )
+    view_policy: ObjectName = Field(
+        "", description="VAST view policy of the volumes the CSI driver creates (StorageClass `view_policy`); "
+        "required with Kubernetes."
+    )
 
 
 class StorageScale(_FileSystem):
     type: Literal["storage-scale"] = Field(description="File system: IBM Storage Scale (GPFS).")
     cluster_name: ObjectName = Field("", description="Name of the Storage Scale cluster (recorded).")
+    filesystem_name: ObjectName = Field(
+        "", description="Storage Scale file system the CSI driver creates volumes in (StorageClass "
+        "`volBackendFs`); required with Kubernetes."
+    )
 
 
 class Nfs(_FileSystem):
     type: Literal["nfs"] = Field(description="File system: NFS.")
-    server: OptionalHost = Field("", description="Host name or address of the NFS server.")
+    server: OptionalHost = Field(
+        "", description="Host name or address of the NFS server; required with Kubernetes (StorageClass `server`)."
+    )
     export: MountPath = Field("/export", description="Path the server exports.")
     version: Literal["3", "4.1", "4.2"] = Field("4.2", description="NFS protocol version to mount with.")
 
@@ -82,6 +130,19 @@ class ObjectStore(StrictModel):
         default_factory=list, description="Jurisdictions the store replicates objects to."
     )
     versioning: bool = Field(True, description="Keep earlier versions of overwritten objects (recorded).")
+    storage_class: ObjectName = Field(
+        "", description="MinIO only: StorageClass of the servers' drives (one ReadWriteOnce volume per server); "
+        "default: the shared file system's class, which the factory creates."
+    )
+    kes_endpoint: OptionalUrl = Field(
+        "", description="MinIO only: URL of the KES server that holds `encryption.key_ref` (server-side "
+        "encryption through the site's KMS); without it MinIO is given no KMS key."
+    )
+    kes_api_key: SecretRef = Field(
+        default_factory=lambda: ref("minio_kes_api_key"),
+        description="MinIO only, with kes_endpoint: the Pulumi config secret holding MinIO's KES API key (Secret "
+        "minio-root, key kes-api-key).",
+    )
     root_user: SecretRef = Field(
         default_factory=lambda: ref("minio_root_user"),
         description="MinIO only: the Pulumi config secret holding the root user name (Secret minio-root, key user).",
@@ -124,3 +185,22 @@ class Storage(StrictModel):
     checkpoints: Checkpoints | None = Field(
         None, description="Checkpoint sizing; the design checks that retained checkpoints fit the file system."
     )
+
+
+# What each CSI driver's StorageClass needs from the blueprint: (field, parameter it fills).
+# DDN EXAScaler CSI (DDNStorage/exa-csi-driver README: exaFS, mountPoint); WEKA CSI (weka/csi-wekafs
+# examples: volumeType, filesystemName, API secret); VAST CSI (vast-data/vast-csi charts/vastcsi storage-class
+# template: root_export, view_policy, vip_pool_name); IBM Storage Scale CSI (volBackendFs); csi-driver-nfs
+# (server, share).
+CSI_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "lustre": (("mgs_nid", "exaFS"),),
+    "weka": (("filesystem_name", "filesystemName"), ("backend_hosts", "the API secret's endpoints")),
+    "vast": (("vip_pool_name", "vip_pool_name"), ("root_export", "root_export"), ("view_policy", "view_policy")),
+    "storage-scale": (("filesystem_name", "volBackendFs"),),
+    "nfs": (("server", "server"),),
+}
+
+
+def csi_missing(fs: Lustre | Weka | Vast | StorageScale | Nfs) -> list[tuple[str, str]]:
+    """(field, StorageClass parameter) pairs the Kubernetes storage class needs and `fs` leaves empty."""
+    return [(name, param) for name, param in CSI_REQUIRED[fs.type] if not getattr(fs, name)]

@@ -29,6 +29,9 @@ class Gpu(_Entry):
     vendor: str
     architecture: str
     nvml_names: list[str]
+    # The node label the vendor's feature discovery sets on a node with this GPU ({key: value}), cited in
+    # `sources` (`product_label`); empty where no labeller is known.
+    product_label: dict[str, str] = Field(default_factory=dict)
     bf16_tflops: float
     fp16_tflops: float
     tf32_tflops: float

@@ -2,29 +2,38 @@
 
 This module never imports pulumi_policy: `policypack/__main__.py` wraps these plain functions in
 ResourceValidationPolicy / StackValidationPolicy objects (building a PolicyPack starts a server and blocks, so
-only that entry point may do it). Tests call the validate functions directly.
+only that entry point may do it). Tests call the validate functions directly, and start the pack and call it over
+the analyzer's gRPC protocol as the engine does (tests/pulumi/test_crossguard_grpc.py).
 
-Rendered resources name their origin in Kubernetes metadata (the stacks set these keys):
-- annotation `aifactory.io/source: <file>#<json pointer>`: the blueprint value the resource renders;
-- label `aifactory.io/blueprint: <blueprint name or path>`, label `aifactory.io/region: <site.region>`.
-The design to check is, in order: the policy config `target` (a blueprint or stack file),
-$AIFACTORY_POLICY_TARGET, the `aifactory.io/blueprint` label, the file named in the source annotation.
+Rendered resources name their origin: Kubernetes objects in their metadata, Helm releases (which have no
+metadata) in their `description` as `key=value` words (`aifactory.render.k8s.pulumi_resources.provenance`):
+- `aifactory.io/source: <file>#<json pointer>`: the blueprint value the resource renders;
+- `aifactory.io/blueprint: <blueprint name>`, `aifactory.io/region: <site.region>`.
+The design to check (the target) is, in order: the policy config `target` (a blueprint or stack file),
+$AIFACTORY_POLICY_TARGET, the stack the engine is running ($PULUMI_STACK, set by the engine for a policy pack:
+`stacks/Pulumi.<stack>.yaml`, so the stack's overrides count), a stack file named in a source annotation, the
+blueprint file named in it (a custom blueprint works by its path). Never the blueprint label: a name is not a
+file, and the catalogue entry of that name lacks the stack's overrides.
 
-Per-resource rules report on the resource whose pointer covers the finding; whole-design budgets (power,
-cooling, ports, storage, addressing) are stack policies. A value unknown during preview makes the resource not
-applicable; the pull-request check covers it.
+Every finding `aifactory policy check <target>` reports is reported here once per rule: a per-resource rule on
+each resource whose pointer covers the finding (before it is created), and its `-stack` policy reports the
+findings no resource covers; whole-design rules are stack policies. What is reported, and at which enforcement,
+is the policy gate's decision (`aifactory.policy.check.gate`, as `aifactory policy check` with no flags): the
+pack runs at the repository root, so `.aifactory-policy.yaml` (levels, `fail_on`, `baseline:`) and the waivers
+apply as they do in the pull-request check.
 
-What is reported, and at which enforcement, is the policy gate's decision (`aifactory.policy.check.gate`, as
-`aifactory policy check` with no flags): the pack runs at the repository root, so `.aifactory-policy.yaml`
-(levels, `fail_on`, `baseline:`) and the waivers apply as they do in the pull-request check.
+Beyond the design rules, SOV-009 judges the container images in every rendered resource (strings, `{registry,
+repository, tag}` values, `{repository, image, version}` operator specs) and a release's chart source. A
+validator never raises: a failure becomes a violation of its policy naming the cause, and the run goes on.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from aifactory.policy.engine import effective_level
@@ -35,6 +44,7 @@ SOURCE = "aifactory.io/source"
 BLUEPRINT = "aifactory.io/blueprint"
 REGION = "aifactory.io/region"
 TARGET_ENV = "AIFACTORY_POLICY_TARGET"
+STACK_ENV = "PULUMI_STACK"
 _STACK_TAGS = {"power", "cooling", "storage"}
 Report = Callable[..., None]
 
@@ -54,16 +64,26 @@ def is_stack_rule(rule: Rule) -> bool:
     return rule.needs_design or bool(_STACK_TAGS & set(rule.tags))
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    try:
+        return dict(value) if isinstance(value, Mapping) else {}
+    except Exception:  # an unknown value during preview
+        return {}
+
+
 def metadata(props: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """(labels, annotations) of a rendered resource; Pulumi hands inputs back with camelCase keys."""
-    meta = props.get("metadata") or {}
-    if not isinstance(meta, Mapping):
-        return {}, {}
-    labels = meta.get("labels") or {}
-    annotations = meta.get("annotations") or {}
-    return dict(labels) if isinstance(labels, Mapping) else {}, (
-        dict(annotations) if isinstance(annotations, Mapping) else {}
-    )
+    """(labels, annotations) of a rendered resource; Pulumi hands inputs back with camelCase keys. A Helm
+    release has no metadata: its provenance words in `description` count as its annotations and labels."""
+    meta = _mapping(props.get("metadata"))
+    labels = {k: v for k, v in _mapping(meta.get("labels")).items() if isinstance(v, str)}
+    annotations = {k: v for k, v in _mapping(meta.get("annotations")).items() if isinstance(v, str)}
+    description = props.get("description")
+    if isinstance(description, str):
+        for word in description.split():
+            key, sep, value = word.partition("=")
+            if sep and key.startswith("aifactory.io/") and value:
+                (annotations if key == SOURCE else labels).setdefault(key, value)
+    return labels, annotations
 
 
 def source_of(props: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -76,18 +96,54 @@ def source_of(props: Mapping[str, Any]) -> tuple[str, str] | None:
     return file, pointer or "/"
 
 
-def target_of(config: Mapping[str, Any], props: Mapping[str, Any]) -> str | None:
-    labels, _ = metadata(props)
-    src = source_of(props)
+def _is_stack_file(file: str) -> bool:
+    name = Path(file).name
+    return name.startswith("Pulumi.") and name.endswith((".yaml", ".yml")) and name.count(".") >= 2
+
+
+def _engine_stack() -> str | None:
+    """The stack file of the stack the engine runs ($PULUMI_STACK), where the project has one."""
+    name = os.environ.get(STACK_ENV, "")
+    if not name:
+        return None
+    from aifactory.blueprint.sources import display_path
+    from aifactory.blueprint.stackfile import project_stacks
+
+    if "/" in name or "\\" in name or name in (".", ".."):
+        return None
+    path = project_stacks() / f"Pulumi.{name}.yaml"
+    return display_path(path) if path.is_file() else None
+
+
+def target_of(config: Mapping[str, Any], props: Mapping[str, Any] | None = None) -> str | None:
+    src = source_of(props) if props is not None else None
     for candidate in (
         config.get("target"),
         os.environ.get(TARGET_ENV),
-        labels.get(BLUEPRINT),
+        _engine_stack(),
+        src[0] if src and _is_stack_file(src[0]) else None,
         src[0] if src else None,
     ):
         if isinstance(candidate, str) and candidate:
             return candidate
     return None
+
+
+def stack_target(config: Mapping[str, Any], resources: Sequence[Any]) -> str | None:
+    """The target of a whole stack: as for one resource, a stack file named by any resource winning over the
+    blueprint files the others name."""
+    explicit = target_of(config)
+    if explicit is not None:
+        return explicit
+    sources = sorted({src[0] for r in resources if (src := source_of(_props(r)))})
+    stacks = [f for f in sources if _is_stack_file(f)]
+    found = stacks or sources
+    return found[0] if found else None
+
+
+def _props(resource: Any) -> Mapping[str, Any]:
+    props = getattr(resource, "props", None)
+    return props if isinstance(props, Mapping) else {}
 
 
 @lru_cache(maxsize=16)
@@ -122,8 +178,17 @@ def _image_enforcement(target: str, rule_id: str) -> str:
     return "advisory" if level == "advisory" else "disabled"
 
 
+def _scope(pointer: str) -> str:
+    """What a resource renders: its source value, or for a chart pin (`/software/charts/<name>/version`) the
+    whole pin: a release is made from the chart's version, repository and image digest together."""
+    parts = pointer.rstrip("/").split("/")
+    if len(parts) > 4 and parts[1:3] == ["software", "charts"]:
+        return "/".join(parts[:4])
+    return pointer
+
+
 def _covers(resource_pointer: str, finding_pointer: str) -> bool:
-    a, b = resource_pointer.rstrip("/"), finding_pointer.rstrip("/")
+    a, b = _scope(resource_pointer).rstrip("/"), finding_pointer.rstrip("/")
     return a == b or b.startswith(a + "/") or a.startswith(b + "/")
 
 
@@ -137,79 +202,150 @@ def _matching(target: str, rule: Rule, enforcement: str) -> Iterator[Finding]:
             yield f
 
 
+def _failure(rule: Rule, err: Exception) -> str:
+    from aifactory.errors import UserError
+
+    why = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+    return f"{rule.id} could not be checked: {why}"
+
+
+def _guarded(rule: Rule, check: Callable[[Any, Report], None]) -> Callable[[Any, Report], None]:
+    """`check`, with any failure turned into one violation of its policy (never an exception to the engine).
+    pulumi_policy's own signals (an unknown value during preview, not applicable) pass through."""
+
+    def validate(args: Any, report_violation: Report) -> None:
+        try:
+            check(args, report_violation)
+        except Exception as err:
+            if type(err).__name__ in ("UnknownValueError", "_NotApplicableError"):
+                raise
+            report_violation(_failure(rule, err))
+
+    return validate
+
+
 def _resource_validator(rule: Rule, enforcement: str) -> Callable[[Any, Report], None]:
     def validate(args: Any, report_violation: Report) -> None:
-        src = source_of(args.props)
-        target = target_of(args.get_config(), args.props)
+        props = _props(args)
+        src = source_of(props)
+        target = target_of(args.get_config() or {}, props)
         if src is None or target is None:
             return
         for f in _matching(target, rule, enforcement):
             if _covers(src[1], f.pointer):
                 report_violation(_text(f))
         if rule.id == "SOV-009" and enforcement == _image_enforcement(target, rule.id):
-            for image in bad_images(target, args.props):
+            for image in bad_images(target, props):
                 report_violation(
                     f"SOV-009 image {image!r} does not come from an in-jurisdiction mirror "
                     f"(rendered from {src[0]}#{src[1]})"
                 )
 
-    return validate
+    return _guarded(rule, validate)
+
+
+def _uncovered_validator(rule: Rule, enforcement: str) -> Callable[[Any, Report], None]:
+    """The stack twin of a per-resource rule: the findings whose pointer no resource of the stack covers (a
+    value that renders no object), so none of `policy check`'s findings goes unreported."""
+
+    def validate(args: Any, report_violation: Report) -> None:
+        resources = list(args.resources)
+        target = stack_target(args.get_config() or {}, resources)
+        if target is None:
+            return
+        pointers = [src[1] for r in resources if (src := source_of(_props(r)))]
+        for f in _matching(target, rule, enforcement):
+            if not any(_covers(p, f.pointer) for p in pointers):
+                report_violation(_text(f), None)
+
+    return _guarded(rule, validate)
 
 
 def _stack_validator(rule: Rule, enforcement: str) -> Callable[[Any, Report], None]:
     def validate(args: Any, report_violation: Report) -> None:
-        targets = sorted({t for r in args.resources if (t := target_of(args.get_config(), r.props))})
-        if not targets and isinstance(args.get_config().get("target"), str):
-            targets = [args.get_config()["target"]]
-        for target in targets:
-            for f in _matching(target, rule, enforcement):
-                report_violation(_text(f), None)
+        target = stack_target(args.get_config() or {}, list(args.resources))
+        if target is None:
+            return
+        for f in _matching(target, rule, enforcement):
+            report_violation(_text(f), None)
 
-    return validate
+    return _guarded(rule, validate)
+
+
+def _join(registry: Any, repository: str) -> str:
+    return f"{registry.rstrip('/')}/{repository}" if isinstance(registry, str) and registry else repository
 
 
 def _images(node: Any) -> Iterator[str]:
+    """Container image references in a resource's inputs, in the shapes the renderers and charts use:
+    `image: "host/repo:tag"`; `image: {registry, repository, tag}` (Helm values); `{repository, image,
+    version}` (operator CRs: the image is `repository/image`)."""
     if isinstance(node, Mapping):
+        image = node.get("image")
+        repository = node.get("repository")
+        if isinstance(image, str) and image:
+            yield _join(repository, image) if isinstance(repository, str) and "/" not in image else image
+        elif (
+            isinstance(repository, str)
+            and repository
+            and "://" not in repository
+            and any(k in node for k in ("tag", "version", "digest", "registry", "pullPolicy"))
+        ):
+            yield _join(node.get("registry"), repository)
         for key, value in node.items():
             if key == "image" and isinstance(value, str):
-                yield value
-            else:
-                yield from _images(value)
+                continue
+            yield from _images(value)
     elif isinstance(node, list | tuple):
         for item in node:
             yield from _images(item)
 
 
+def image_host(image: str) -> str:
+    """The registry an image reference pulls from: its first part where that names a host (has a dot or a
+    port, or is localhost), else Docker Hub as the container runtime resolves a bare name."""
+    first, sep, _ = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def _chart_hosts(props: Mapping[str, Any]) -> Iterator[str]:
+    chart = props.get("chart")
+    if isinstance(chart, str) and chart.startswith("oci://"):
+        yield chart.removeprefix("oci://").split("/", 1)[0]
+
+
 def bad_images(target: str, props: Mapping[str, Any]) -> list[str]:
-    """Container images in `props` that no in-jurisdiction oci mirror or allowed registry serves."""
+    """Container images (and an OCI chart's registry) in `props` that no in-jurisdiction oci mirror or allowed
+    registry serves."""
     from aifactory.policy.check import load_target
     from aifactory.policy.context import Context
     from aifactory.policy.rules.sovereignty import served
 
     ctx = Context(load_target(target).loaded)
-    out = []
-    for image in _images(props):
-        first = image.split("/")[0]
-        host = first if ("." in first or ":" in first) and "/" in image else "docker.io"
-        if not served(ctx, host, ("oci",)):
-            out.append(image)
+    out = [image for image in _images(props) if not served(ctx, image_host(image), ("oci",))]
+    out += [f"oci://{host}" for host in _chart_hosts(props) if not served(ctx, host, ("oci",))]
     return sorted(set(out))
 
 
 def policies() -> list[PolicySpec]:
     """Two policies per rule, one per enforcement a finding can take: the gate's configured levels, `fail_on`,
     waivers and baseline decide which of the two reports it. The one at the rule's default level keeps the
-    rule's name; its twin is suffixed `-advisory` or `-mandatory`."""
+    rule's name; its twin is suffixed `-advisory` or `-mandatory`. A per-resource rule also has a stack policy
+    of each (suffix `-stack`) for the findings no resource covers."""
     specs = []
     for rule in all_rules():
         kind = "stack" if is_stack_rule(rule) else "resource"
-        make = _stack_validator if kind == "stack" else _resource_validator
         first = "mandatory" if rule.level == "mandatory" else "advisory"
         for level in (first, "advisory" if first == "mandatory" else "mandatory"):
             suffix = "" if level == first else f"-{level}"
+            name, description = f"{rule.id.lower()}{suffix}", f"{rule.id}: {rule.title}"
+            if kind == "stack":
+                specs.append(PolicySpec(name, description, level, "stack", _stack_validator(rule, level)))
+                continue
+            specs.append(PolicySpec(name, description, level, "resource", _resource_validator(rule, level)))
             specs.append(
-                PolicySpec(
-                    f"{rule.id.lower()}{suffix}", f"{rule.id}: {rule.title}", level, kind, make(rule, level)
-                )
+                PolicySpec(f"{name}-stack", description, level, "stack", _uncovered_validator(rule, level))
             )
     return specs

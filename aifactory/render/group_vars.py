@@ -132,5 +132,12 @@ def orchestrator_of(bp: Blueprint) -> str:
 
 
 def render_blueprint_inventory(bp: Blueprint, hosts: Sequence[HostLike]) -> dict[str, str]:
-    """The inventory files for a blueprint and its plan's hosts (deterministic bytes)."""
-    return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator_of(bp))
+    """The inventory files for a blueprint and its plan's hosts (deterministic bytes). Kubernetes workers carry
+    their fabric placement as `k8s_node_labels` (`aifactory.render.k8s.topology`), which kubelet registers."""
+    extra: dict[str, dict[str, Any]] = {}
+    if orchestrator_of(bp) in ("kubernetes", "both"):
+        from aifactory.render.k8s.topology import node_labels
+
+        _, fabric = design_shapes(bp)
+        extra = {name: {"k8s_node_labels": labels} for name, labels in node_labels(hosts, fabric).items()}
+    return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator_of(bp), extra)

@@ -110,10 +110,15 @@ def service_host(hosts: Sequence[HostLike]) -> HostLike | None:
 
 
 def inventory_tree(
-    hosts: Sequence[HostLike], group_vars: Mapping[str, Any], orchestrator: str = "slurm"
+    hosts: Sequence[HostLike],
+    group_vars: Mapping[str, Any],
+    orchestrator: str = "slurm",
+    extra_host_vars: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The inventory as one YAML-ready mapping. `orchestrator` (slurm, kubernetes or both) decides whether
-    compute hosts join the `slurm` group, the `k8s_worker` group, or both."""
+    compute hosts join the `slurm` group, the `k8s_worker` group, or both; `extra_host_vars` adds variables
+    per host name (the Kubernetes node labels)."""
+    extra = extra_host_vars or {}
     groups: dict[str, list[str]] = {}
     for host in hosts:
         for group in host_groups(host):
@@ -130,7 +135,10 @@ def inventory_tree(
     children = {name: {"hosts": {h: None for h in sorted(members)}} for name, members in groups.items()}
     return {
         "all": {
-            "hosts": {h.hostname: host_vars(h) for h in sorted(hosts, key=lambda h: h.hostname)},
+            "hosts": {
+                h.hostname: {**host_vars(h), **extra.get(h.hostname, {})}
+                for h in sorted(hosts, key=lambda h: h.hostname)
+            },
             "children": children,
             **({"vars": dict(group_vars)} if group_vars else {}),
         }
@@ -143,11 +151,14 @@ def dump_yaml(data: Any) -> str:
 
 
 def render_inventory(
-    hosts: Sequence[HostLike], group_vars: Mapping[str, Any], orchestrator: str = "slurm"
+    hosts: Sequence[HostLike],
+    group_vars: Mapping[str, Any],
+    orchestrator: str = "slurm",
+    extra_host_vars: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, str]:
     """The inventory files, keyed by relative path: `hosts.yml` (groups and host variables) and
     `group_vars/all.yml` (the variables the blueprint decides)."""
-    tree = inventory_tree(hosts, {}, orchestrator)
+    tree = inventory_tree(hosts, {}, orchestrator, extra_host_vars)
     return {"hosts.yml": dump_yaml(tree), "group_vars/all.yml": dump_yaml(dict(group_vars))}
 
 

@@ -15,6 +15,7 @@ from aifactory.render.k8s.fabric import fabric_objects
 from aifactory.render.k8s.operators import gpu_operator_objects, serving_runtime
 from aifactory.render.k8s.storage import minio_secrets, storage_objects
 from aifactory.render.k8s.tenants import namespace, tenant_objects
+from aifactory.render.k8s.training import training_runtimes
 
 __all__ = ["LAYERS", "ChartRelease", "Manifest", "Rendered", "build", "has_kubernetes", "layer_of"]
 
@@ -37,6 +38,7 @@ def build(loaded: LoadedBlueprint, region: str) -> Rendered:
         objects += gpu_operator_objects(ctx)
     if flags.kserve:
         objects.append(serving_runtime(ctx))
+    objects += training_runtimes(ctx)
     charts = releases(ctx)
     objects += _system_namespaces(ctx, objects, charts)
     secrets = minio_secrets(ctx) + chart_secrets(ctx)

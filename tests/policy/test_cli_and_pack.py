@@ -82,7 +82,7 @@ def _resource(pointer: str, image: str = "") -> dict[str, Any]:
     return {
         "metadata": {
             "labels": {"aifactory.io/blueprint": "dgx-h200-sovereign-eu", "aifactory.io/region": "eu"},
-            "annotations": {"aifactory.io/source": f"blueprints/x.yaml#{pointer}"},
+            "annotations": {"aifactory.io/source": f"blueprints/dgx-h200-sovereign-eu.yaml#{pointer}"},
         },
         "spec": {"containers": [{"image": image}] if image else []},
     }

@@ -72,7 +72,7 @@ def _pack_reports(rule: str, target: str, pointer: str) -> dict[str, list[str]]:
     props = {"metadata": {"annotations": {"aifactory.io/source": f"{target}#{pointer}"}}}
     seen: dict[str, list[str]] = {}
     for spec in policies():
-        if spec.name.startswith(rule.lower()):
+        if spec.name.startswith(rule.lower()) and spec.kind == "resource":
             found = seen.setdefault(spec.enforcement, [])
             spec.validate(_Args(props, {"target": target}), lambda msg, urn=None, into=found: into.append(msg))
     return seen

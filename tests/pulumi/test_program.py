@@ -84,7 +84,11 @@ def test_region_stacks(region: str) -> None:
     queues = rec.of_type(K8S + "kueue.x-k8s.io/v1beta2:ClusterQueue")
     if bp.mlops.components.kueue:
         nominal = [
-            f["resources"][0]["nominalQuota"] for q in queues for f in q.inputs["spec"]["resourceGroups"][0]["flavors"]
+            r["nominalQuota"]
+            for q in queues
+            for f in q.inputs["spec"]["resourceGroups"][0]["flavors"]
+            for r in f["resources"]
+            if r["name"] == resource
         ]
         assert gpus == sum(int(n) for n in nominal)  # mocks hand numbers back as floats
     else:

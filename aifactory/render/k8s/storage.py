@@ -1,11 +1,20 @@
-"""Storage layer: a CSI storage class for the parallel file system, a shared volume per tenant sized by its
-GPU share, and an in-jurisdiction MinIO object store where the blueprint asks for one."""
+"""Storage layer: a CSI storage class for the parallel file system, a shared volume per tenant, and an
+in-jurisdiction MinIO object store where the blueprint asks for one.
+
+StorageClass parameters come from the blueprint's file system block; the loader refuses a Kubernetes blueprint
+that leaves one the driver needs empty (`aifactory.blueprint.csi`). Binding waits for the first consumer, so a
+volume is provisioned where its pod lands (and Pulumi does not wait for a claim no pod uses yet).
+
+Tenant volume sizes never shrink when GPU shares change: a tenant's `shared_storage` if given, else the whole
+file system's capacity (on a shared parallel file system a claim's size is a quota ceiling, not a reservation).
+Kubernetes refuses to shrink a claim, so lowering `shared_storage` later is an error at `pulumi up`; grow only.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aifactory.blueprint.storage import Nfs
+from aifactory.blueprint.storage import Lustre, Nfs, StorageScale, Vast, Weka
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import Ctx, Manifest, SecretKey, SecretSpec
 from aifactory.render.k8s.tenants import namespace, tenant_namespace
@@ -19,12 +28,19 @@ PROVISIONERS = {
     "nfs": "nfs.csi.k8s.io",  # kubernetes-csi/csi-driver-nfs
 }
 OBJECT_STORE_NS = "object-store"
-MINIO_SECRET = "minio-root"  # user and password keys; see minio_secrets
+MINIO_SECRET = "minio-root"  # user and password keys (and kes-api-key with KES); see minio_secrets
 MINIO_SERVERS = 4  # the smallest MinIO erasure-coded set that survives a lost server
+WEKA_NS = "csi-wekafs"
+WEKA_SECRET = "csi-wekafs-api-secret"  # keys as weka/csi-wekafs examples/common/csi-wekafs-api-secret.yaml
+WEKA_API_PORT = 14000
+# CSI sidecar secret parameters (external-provisioner, -attacher, -resizer, node publish).
+_SECRET_PARAMS = ("provisioner", "controller-publish", "controller-expand", "node-stage", "node-publish")
 
 
 def storage_objects(ctx: Ctx) -> list[Manifest]:
     out = [storage_class(ctx), *_tenant_volumes(ctx)]
+    if isinstance(ctx.bp.storage.filesystem, Weka):
+        out.append(namespace(ctx, WEKA_NS, "storage", ("storage", "filesystem")))
     store = ctx.bp.storage.object_store
     if store is not None and store.type == "minio":
         out += minio(ctx)
@@ -32,34 +48,75 @@ def storage_objects(ctx: Ctx) -> list[Manifest]:
 
 
 def minio_secrets(ctx: Ctx) -> list[SecretSpec]:
-    """The MinIO root credentials: Secret minio-root (keys user, password), values from the secret store."""
+    """The MinIO root credentials: Secret minio-root (keys user, password), values from the secret store;
+    and the CSI driver's API secret for WEKA."""
+    out = []
+    fs = ctx.bp.storage.filesystem
+    if isinstance(fs, Weka):
+        path = ("storage", "filesystem")
+        endpoints = ",".join(f"{h}:{WEKA_API_PORT}" for h in fs.backend_hosts)
+        api = (
+            SecretKey("password", fs.api_password.secret, (*path, "api_password")),
+            SecretKey("username", fs.api_username.secret, (*path, "api_username")),
+        )
+        plain = (("endpoints", endpoints), ("organization", fs.organization), ("scheme", "https"))
+        meta = ctx.metadata(WEKA_SECRET, "storage", path, WEKA_NS)
+        out.append(SecretSpec(WEKA_SECRET, WEKA_NS, api, meta, plain, layer="storage"))
     store = ctx.bp.storage.object_store
     if store is None or store.type != "minio":
-        return []
+        return out
     path = ("storage", "object_store")
-    keys = (
+    keys: tuple[SecretKey, ...] = (
         SecretKey("password", store.root_password.secret, (*path, "root_password")),
         SecretKey("user", store.root_user.secret, (*path, "root_user")),
     )
+    if store.kes_endpoint:
+        keys = (*keys, SecretKey("kes-api-key", store.kes_api_key.secret, (*path, "kes_api_key")))
     meta = ctx.metadata(MINIO_SECRET, "storage", path, OBJECT_STORE_NS)
-    return [SecretSpec(MINIO_SECRET, OBJECT_STORE_NS, keys, meta, layer="storage")]
+    return [*out, SecretSpec(MINIO_SECRET, OBJECT_STORE_NS, keys, meta, layer="storage")]
+
+
+def class_name(ctx: Ctx) -> str:
+    return f"{ctx.bp.storage.filesystem.type}-shared"
+
+
+def csi_parameters(ctx: Ctx) -> dict[str, str]:
+    """The StorageClass parameters of the file system's CSI driver, from the blueprint."""
+    fs = ctx.bp.storage.filesystem
+    if isinstance(fs, Lustre):
+        # DDNStorage/exa-csi-driver: exaFS '<MGS NIDs>:/<fsname>', mountPoint on the host.
+        return {"exaFS": f"{fs.mgs_nid}:/{fs.fs_name}", "mountPoint": fs.mount}
+    if isinstance(fs, Weka):
+        # weka/csi-wekafs: a directory-backed volume per claim in filesystemName, the API secret for every call.
+        params = {"volumeType": "dir/v1", "filesystemName": fs.filesystem_name, "capacityEnforcement": "HARD"}
+        for step in _SECRET_PARAMS:
+            params[f"csi.storage.k8s.io/{step}-secret-name"] = WEKA_SECRET
+            params[f"csi.storage.k8s.io/{step}-secret-namespace"] = WEKA_NS
+        return params
+    if isinstance(fs, Vast):
+        # vast-data/vast-csi: root_export and view_policy required, and the VIP pool to mount through.
+        return {"root_export": fs.root_export, "view_policy": fs.view_policy, "vip_pool_name": fs.vip_pool_name}
+    if isinstance(fs, StorageScale):
+        params = {"volBackendFs": fs.filesystem_name}
+        if fs.cluster_name:
+            params["clusterId"] = fs.cluster_name
+        return params
+    assert isinstance(fs, Nfs)
+    return {"server": fs.server, "share": fs.export}
 
 
 def storage_class(ctx: Ctx) -> Manifest:
     fs = ctx.bp.storage.filesystem
-    params: dict[str, str] = {}
-    if isinstance(fs, Nfs):
-        params = {"server": fs.server or "nfs", "share": fs.export}
     return ctx.obj(
         "storage.k8s.io/v1",
         "StorageClass",
-        f"{fs.type}-shared",
+        class_name(ctx),
         "storage",
         ("storage", "filesystem", "type"),
         provisioner=PROVISIONERS[fs.type],
-        parameters=params,
+        parameters=csi_parameters(ctx),
         reclaimPolicy="Retain",
-        volumeBindingMode="Immediate",
+        volumeBindingMode="WaitForFirstConsumer",
         allowVolumeExpansion=True,
     )
 
@@ -69,27 +126,18 @@ def _gib(nbytes: float) -> str:
 
 
 def _tenant_volumes(ctx: Ctx) -> list[Manifest]:
-    tenants = ctx.bp.mlops.tenants
-    total = sum(t.gpus for t in tenants)
     fs = ctx.bp.storage.filesystem
     out = []
-    for i, tenant in enumerate(tenants):
-        share = tenant.gpus / total if total else 1 / len(tenants)
+    for i, tenant in enumerate(ctx.bp.mlops.tenants):
+        size = tenant.shared_storage if tenant.shared_storage is not None else fs.capacity
+        path = ("mlops", "tenants", i, "shared_storage") if tenant.shared_storage else ("storage", "filesystem")
         spec = {
             "accessModes": ["ReadWriteMany"],
-            "storageClassName": f"{fs.type}-shared",
-            "resources": {"requests": {"storage": _gib(fs.capacity * share)}},
+            "storageClassName": class_name(ctx),
+            "resources": {"requests": {"storage": _gib(size)}},
         }
         out.append(
-            ctx.obj(
-                "v1",
-                "PersistentVolumeClaim",
-                "shared-data",
-                "storage",
-                ("mlops", "tenants", i),
-                tenant_namespace(tenant),
-                spec=spec,
-            )
+            ctx.obj("v1", "PersistentVolumeClaim", "shared-data", "storage", path, tenant_namespace(tenant), spec=spec)
         )
     return out
 
@@ -116,6 +164,10 @@ def minio(ctx: Ctx) -> list[Manifest]:
     return [namespace(ctx, ns, "storage", path), service, _minio_set(ctx, labels)]
 
 
+def _secret_env(name: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": MINIO_SECRET, "key": key}}}
+
+
 def _minio_set(ctx: Ctx, labels: dict[str, str]) -> Manifest:
     store = ctx.bp.storage.object_store
     assert store is not None
@@ -126,14 +178,16 @@ def _minio_set(ctx: Ctx, labels: dict[str, str]) -> Manifest:
     )
     peers = f"http://minio-{{0...{MINIO_SERVERS - 1}}}.minio.{OBJECT_STORE_NS}.svc.cluster.local/data"
     env: list[dict[str, Any]] = [
-        {"name": "MINIO_ROOT_USER", "valueFrom": {"secretKeyRef": {"name": MINIO_SECRET, "key": "user"}}},
-        {
-            "name": "MINIO_ROOT_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": MINIO_SECRET, "key": "password"}},
-        },
+        _secret_env("MINIO_ROOT_USER", "user"),
+        _secret_env("MINIO_ROOT_PASSWORD", "password"),
     ]
-    if store.encryption.key_ref:
-        env.append({"name": "MINIO_KMS_KES_KEY_NAME", "value": store.encryption.key_ref})
+    if store.encryption.key_ref and store.kes_endpoint:
+        # MinIO reads a KMS key only together with a KES server; a key name alone stops it from starting.
+        env += [
+            {"name": "MINIO_KMS_KES_ENDPOINT", "value": store.kes_endpoint},
+            {"name": "MINIO_KMS_KES_KEY_NAME", "value": store.encryption.key_ref},
+            _secret_env("MINIO_KMS_KES_API_KEY", "kes-api-key"),
+        ]
     if ctx.telemetry_off:
         env.append({"name": "MINIO_CALLHOME_ENABLE", "value": "off"})
     container = {
@@ -148,17 +202,29 @@ def _minio_set(ctx: Ctx, labels: dict[str, str]) -> Manifest:
         "metadata": {"name": "data"},
         "spec": {
             "accessModes": ["ReadWriteOnce"],
+            "storageClassName": store.storage_class or class_name(ctx),
             "resources": {"requests": {"storage": _gib(store.capacity / MINIO_SERVERS)}},
         },
     }
     location = store.location or ctx.bp.site.jurisdiction
     pod_labels = {**labels, "aifactory.io/jurisdiction": location}
+    # One server per node: two on one node would lose two drives of the erasure set with it.
+    anti_affinity = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": labels}, "topologyKey": "kubernetes.io/hostname"}
+            ]
+        }
+    }
     spec = {
         "serviceName": "minio",
         "replicas": MINIO_SERVERS,
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": labels},
-        "template": {"metadata": {"labels": pod_labels}, "spec": {"containers": [container]}},
+        "template": {
+            "metadata": {"labels": pod_labels},
+            "spec": {"affinity": anti_affinity, "containers": [container]},
+        },
         "volumeClaimTemplates": [claim],
     }
     return ctx.obj(

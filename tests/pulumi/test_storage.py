@@ -1,0 +1,190 @@
+"""Storage layer objects a CSI driver can provision: every required parameter from the blueprint, refused on the
+YAML line when missing; tenant volumes that never shrink; a MinIO that can start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aifactory.blueprint import load_blueprint
+from aifactory.blueprint.storage import CSI_REQUIRED
+from aifactory.errors import UserError
+from aifactory.render.k8s.storage import MINIO_SECRET, WEKA_SECRET
+from aifactory.render.kubernetes import build
+
+REPO = Path(__file__).resolve().parents[2]
+K8S_BLUEPRINTS = ("dgx-h100-superpod", "dgx-h200-sovereign-eu", "edge-l40s-inference", "mi300x-roce")
+# The parameters each driver refuses to provision without (see aifactory.blueprint.storage.CSI_REQUIRED).
+DRIVER_PARAMETERS = {
+    "exa.csi.ddn.com": {"exaFS", "mountPoint"},
+    "csi.weka.io": {"volumeType", "filesystemName", "csi.storage.k8s.io/provisioner-secret-name"},
+    "csi.vastdata.com": {"root_export", "view_policy", "vip_pool_name"},
+    "spectrumscale.csi.ibm.com": {"volBackendFs"},
+    "nfs.csi.k8s.io": {"server", "share"},
+}
+
+
+def _objects(path: str, region: str = "test") -> list[dict[str, Any]]:
+    return build(load_blueprint(path), region).objects
+
+
+def _one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    (obj,) = [o for o in objects if o["kind"] == kind]
+    return obj
+
+
+# mi300x-roce's VAST keys, dropped when a test puts another file system in its place.
+_NO_VAST = "vip_pool_name: ~, root_export: ~, view_policy: ~"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("blueprint", K8S_BLUEPRINTS)
+def test_storage_class_has_every_parameter_its_driver_needs(blueprint: str) -> None:
+    sc = _one(_objects(blueprint), "StorageClass")
+    params = sc["parameters"]
+    assert DRIVER_PARAMETERS[sc["provisioner"]] <= set(params)
+    assert all(isinstance(v, str) and v for v in params.values()), params
+    assert "WaitForFirstConsumer" == sc["volumeBindingMode"]
+
+
+def test_lustre_exafs_is_the_mgs_nids_and_file_system() -> None:
+    params = _one(_objects("dgx-h100-superpod"), "StorageClass")["parameters"]
+    assert {"exaFS": "10.2.255.250@o2ib:10.2.255.251@o2ib:/fs1", "mountPoint": "/lustre"} == params
+
+
+@pytest.mark.parametrize(
+    ("base", "fs_type", "field"),
+    [(base, t, f) for base, t in (("mi300x-roce", "vast"), ("edge-l40s-inference", "nfs"),
+                                  ("dgx-h100-superpod", "lustre")) for f, _ in CSI_REQUIRED[t]],
+)
+def test_a_missing_csi_parameter_is_refused_on_its_line(tmp_path: Path, base: str, fs_type: str, field: str) -> None:
+    empty = "[]" if field == "backend_hosts" else '""'
+    path = _write(tmp_path, f"extends: {base}\nname: site\nstorage:\n  filesystem:\n    {field}: {empty}\n")
+    with pytest.raises(UserError) as err:
+        load_blueprint(str(path))
+    text = str(err.value)
+    assert "site.yaml:5" in text and f"storage.filesystem.{field}" in text and "add `" in text
+
+
+@pytest.mark.parametrize("fs", ["weka", "storage-scale"])
+def test_other_drivers_need_their_names_too(tmp_path: Path, fs: str) -> None:
+    block = (
+        f"{{type: weka, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, {_NO_VAST}}}"
+        if fs == "weka"
+        else f"{{type: storage-scale, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, {_NO_VAST}}}"
+    )
+    path = _write(tmp_path, f"extends: mi300x-roce\nname: site\nstorage:\n  filesystem: {block}\n")
+    with pytest.raises(UserError) as err:
+        load_blueprint(str(path))
+    missing = {f for f, _ in CSI_REQUIRED[fs]}
+    assert all(f"storage.filesystem.{f}" in str(err.value) for f in missing)
+
+
+def test_weka_class_and_api_secret(tmp_path: Path) -> None:
+    block = (
+        "{type: weka, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, filesystem_name: k8s, "
+        f"backend_hosts: [weka01.site.example, weka02.site.example], {_NO_VAST}}}"
+    )
+    text = f"extends: mi300x-roce\nname: site\nstorage:\n  filesystem: {block}\n"
+    loaded = load_blueprint(str(_write(tmp_path, text)))
+    rendered = build(loaded, "x")
+    params = _one(rendered.objects, "StorageClass")["parameters"]
+    assert ("dir/v1", "k8s") == (params["volumeType"], params["filesystemName"])
+    (secret,) = [s for s in rendered.secrets if s.name == WEKA_SECRET]
+    assert params["csi.storage.k8s.io/node-publish-secret-namespace"] == secret.namespace
+    assert {"username", "password"} == {k.key for k in secret.keys}
+    assert ("endpoints", "weka01.site.example:14000,weka02.site.example:14000") in secret.plain
+    assert secret.namespace in {o["metadata"]["name"] for o in rendered.objects if o["kind"] == "Namespace"}
+
+
+def test_slurm_only_blueprints_need_no_csi_parameters() -> None:
+    bp = load_blueprint("gb200-nvl72").model  # VAST without CSI fields, no Kubernetes
+    assert "" == bp.storage.filesystem.view_policy  # type: ignore[union-attr]
+
+
+def test_validate_exits_2_naming_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "extends: mi300x-roce\nname: site\nstorage:\n  filesystem:\n    view_policy: ''\n")
+    proc = subprocess.run(
+        [sys.executable, "cli.py", "validate", str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert 2 == proc.returncode, proc.stderr
+    assert "site.yaml:5" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tenant_volumes_do_not_follow_gpu_shares(tmp_path: Path) -> None:
+    def sizes(text: str) -> dict[str, str]:
+        objects = _objects(str(_write(tmp_path, text)))
+        return {
+            o["metadata"]["namespace"]: o["spec"]["resources"]["requests"]["storage"]
+            for o in objects
+            if o["kind"] == "PersistentVolumeClaim"
+        }
+
+    before = sizes("extends: dgx-h100-superpod\nname: site\n")
+    shifted = sizes(
+        "extends: dgx-h100-superpod\nname: site\nmlops:\n  tenants:\n"
+        "    - {name: research, gpus: 8, namespace: research}\n"
+        "    - {name: production, gpus: 240, namespace: production}\n"
+    )
+    assert before == shifted
+    fs_capacity = load_blueprint("dgx-h100-superpod").model.storage.filesystem.capacity
+    assert {f"{fs_capacity // 2**30}Gi"} == set(before.values())
+    explicit = sizes(
+        "extends: dgx-h100-superpod\nname: site\nmlops:\n  tenants:\n"
+        "    - {name: research, gpus: 184, namespace: research, shared_storage: 1PB}\n"
+        "    - {name: production, gpus: 64, namespace: production}\n"
+    )
+    assert f"{10**15 // 2**30}Gi" == explicit["research"]
+
+
+def test_a_tenant_volume_over_the_file_system_is_refused(tmp_path: Path) -> None:
+    text = (
+        "extends: dgx-h100-superpod\nname: site\nmlops:\n  tenants:\n"
+        "    - {name: research, gpus: 184, namespace: research, shared_storage: 5PB}\n"
+    )
+    with pytest.raises(UserError) as err:
+        load_blueprint(str(_write(tmp_path, text)))
+    assert "site.yaml:5" in str(err.value) and "mlops.tenants.0.shared_storage" in str(err.value)
+
+
+def test_minio_can_start() -> None:
+    rendered = build(load_blueprint("dgx-h200-sovereign-eu"), "de")
+    sts = _one(rendered.objects, "StatefulSet")
+    pod = sts["spec"]["template"]["spec"]
+    env = {e["name"] for e in pod["containers"][0]["env"]}
+    # key_ref is set but no KES server: no KMS key (MinIO refuses to start with a key name and no KES).
+    assert not any(name.startswith("MINIO_KMS") for name in env)
+    assert {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"} <= env
+    (secret,) = [s for s in rendered.secrets if s.name == MINIO_SECRET]
+    assert {"user", "password"} == {k.key for k in secret.keys}
+    claim = sts["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["storageClassName"] == _one(rendered.objects, "StorageClass")["metadata"]["name"]
+    (term,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert "kubernetes.io/hostname" == term["topologyKey"]
+    assert term["labelSelector"]["matchLabels"].items() <= sts["spec"]["template"]["metadata"]["labels"].items()
+    assert sts["spec"]["replicas"] > 1
+
+
+def test_minio_with_kes(tmp_path: Path) -> None:
+    text = (
+        "extends: dgx-h200-sovereign-eu\nname: site\nstorage:\n  object_store:\n"
+        "    kes_endpoint: https://kes.site.example:7373\n    storage_class: local-nvme\n"
+    )
+    rendered = build(load_blueprint(str(_write(tmp_path, text))), "de")
+    sts = _one(rendered.objects, "StatefulSet")
+    env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "https://kes.site.example:7373" == env["MINIO_KMS_KES_ENDPOINT"]["value"]
+    assert "hsm-de/minio" == env["MINIO_KMS_KES_KEY_NAME"]["value"]
+    assert {"name": MINIO_SECRET, "key": "kes-api-key"} == env["MINIO_KMS_KES_API_KEY"]["valueFrom"]["secretKeyRef"]
+    (secret,) = [s for s in rendered.secrets if s.name == MINIO_SECRET]
+    assert "kes-api-key" in {k.key for k in secret.keys}
+    assert "local-nvme" == sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"]
