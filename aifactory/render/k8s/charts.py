@@ -26,6 +26,9 @@ class ChartSpec:
     charts: tuple[str, ...]  # chart names installed at that pin (KServe ships CRDs and resources apart)
     namespace: str
     values: Callable[[Ctx], Values]
+    # "group/Kind" of the CRDs the chart installs (the first of `charts` where there are several): a custom
+    # resource of one of these kinds is created after this release and no other (render/k8s/graph.py).
+    provides_crds: tuple[str, ...] = ()
 
 
 def _gpu_operator(ctx: Ctx) -> Values:
@@ -127,36 +130,72 @@ def _mlflow(ctx: Ctx) -> Values:
     return values
 
 
+def _crds(group: str, *kinds: str) -> tuple[str, ...]:
+    return tuple(f"{group}/{kind}" for kind in kinds)
+
+
 def _image_only(upstream: str) -> Callable[[Ctx], Values]:
     return lambda ctx: {"image": {"repository": ctx.image(upstream)}}
 
 
 CHARTS: tuple[ChartSpec, ...] = (
-    ChartSpec("gpu_operator", "gpu-operator", ("gpu-operator",), "gpu-operator", _gpu_operator),
     ChartSpec(
-        "network_operator", "network-operator", ("network-operator",), "network-operator", _network_operator
+        "gpu_operator", "gpu-operator", ("gpu-operator",), "gpu-operator", _gpu_operator,
+        provides_crds=_crds("nvidia.com", "ClusterPolicy", "NVIDIADriver")
+        + _crds("nfd.k8s-sigs.io", "NodeFeature", "NodeFeatureGroup", "NodeFeatureRule"),  # the NFD subchart
+    ),
+    ChartSpec(
+        "network_operator", "network-operator", ("network-operator",), "network-operator", _network_operator,
+        provides_crds=_crds("mellanox.com", "HostDeviceNetwork", "IPoIBNetwork", "MacvlanNetwork", "NicClusterPolicy"),
     ),
     ChartSpec("dcgm_exporter", "dcgm-exporter", ("dcgm-exporter",), "monitoring", _dcgm_exporter),
-    ChartSpec("prometheus", "kube-prometheus-stack", ("kube-prometheus-stack",), "monitoring", _prometheus),
-    ChartSpec("kueue", "kueue", ("kueue",), "kueue-system", _kueue),
     ChartSpec(
-        "volcano", "volcano", ("volcano",), "volcano-system", _image_only("docker.io/volcanosh/vc-scheduler")
+        "prometheus", "kube-prometheus-stack", ("kube-prometheus-stack",), "monitoring", _prometheus,
+        provides_crds=_crds(
+            "monitoring.coreos.com", "Alertmanager", "AlertmanagerConfig", "PodMonitor", "Probe", "Prometheus",
+            "PrometheusAgent", "PrometheusRule", "ScrapeConfig", "ServiceMonitor", "ThanosRuler",
+        ),
     ),
-    ChartSpec("kubeflow_trainer", "kubeflow-trainer", ("kubeflow-trainer",), "kubeflow-system", _trainer),
+    ChartSpec(
+        "kueue", "kueue", ("kueue",), "kueue-system", _kueue,
+        provides_crds=_crds(
+            "kueue.x-k8s.io", "AdmissionCheck", "ClusterQueue", "Cohort", "LocalQueue", "MultiKueueCluster",
+            "MultiKueueConfig", "ProvisioningRequestConfig", "ResourceFlavor", "Topology", "Workload",
+            "WorkloadPriorityClass",
+        ),
+    ),
+    ChartSpec(
+        "volcano", "volcano", ("volcano",), "volcano-system", _image_only("docker.io/volcanosh/vc-scheduler"),
+        provides_crds=_crds("batch.volcano.sh", "Job") + _crds("bus.volcano.sh", "Command")
+        + _crds("scheduling.volcano.sh", "PodGroup", "Queue") + _crds("flow.volcano.sh", "JobFlow", "JobTemplate"),
+    ),
+    ChartSpec(
+        "kubeflow_trainer", "kubeflow-trainer", ("kubeflow-trainer",), "kubeflow-system", _trainer,
+        provides_crds=_crds("trainer.kubeflow.org", "ClusterTrainingRuntime", "TrainJob", "TrainingRuntime"),
+    ),
     ChartSpec(
         "kuberay",
         "kuberay-operator",
         ("kuberay-operator",),
         "kuberay-system",
         _image_only("quay.io/kuberay/operator"),
+        provides_crds=_crds("ray.io", "RayCluster", "RayJob", "RayService"),
     ),
-    ChartSpec("kserve", "kserve", ("kserve-crd", "kserve-resources"), "kserve", _kserve),
+    ChartSpec(
+        "kserve", "kserve", ("kserve-crd", "kserve-resources"), "kserve", _kserve,
+        provides_crds=_crds(
+            "serving.kserve.io", "ClusterServingRuntime", "ClusterStorageContainer", "InferenceGraph",
+            "InferenceService", "LocalModelCache", "LocalModelNode", "LocalModelNodeGroup", "ServingRuntime",
+            "TrainedModel",
+        ),
+    ),
     ChartSpec(
         "nim",
         "k8s-nim-operator",
         ("k8s-nim-operator",),
         "nim-operator",
         _image_only("nvcr.io/nvidia/cloud-native/k8s-nim-operator"),
+        provides_crds=_crds("apps.nvidia.com", "NIMBuild", "NIMCache", "NIMPipeline", "NIMService"),
     ),
     ChartSpec("mlflow", "mlflow", ("mlflow",), "mlflow", _mlflow),
 )
@@ -187,6 +226,7 @@ def releases(ctx: Ctx) -> list[ChartRelease]:
                     namespace=spec.namespace,
                     values=values if chart == spec.charts[-1] else {},
                     metadata=ctx.metadata(chart, "mlops", path, spec.namespace),
+                    provides_crds=spec.provides_crds if chart == spec.charts[0] else (),
                 )
             )
     if missing:
