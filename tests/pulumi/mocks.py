@@ -59,6 +59,9 @@ TEST_SECRETS = {
     "minio_root_user": "test-minio-user",
     "minio_root_password": "test-minio-password",
     "grafana_admin_password": "test-grafana-password",
+    "ufm_address": "ufm.test.invalid",
+    "ufm_username": "test-ufm-user",
+    "ufm_password": "test-ufm-password",
 }
 # The stack's cluster: `pulumi config set --secret kubeconfig < FILE`, `pulumi config set kubeContext NAME`.
 TEST_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"

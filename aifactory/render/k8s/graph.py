@@ -4,9 +4,9 @@ GitOps output's HelmRelease `dependsOn` and Flux Kustomization `dependsOn`).
 
 The edges follow what a fresh cluster needs, and nothing more:
 - a namespaced object, release or Secret waits for its Namespace (where the stack renders it);
-- an object waits for the Secrets of its namespace that it names (MinIO's root login), a release for every
-  Secret rendered into its namespace (its values may name any: Grafana's admin login); a pod that starts
-  before its Secret exists fails;
+- an object or release waits for the rendered Secrets it names (MinIO's root login in its StatefulSet,
+  Grafana's admin login in kube-prometheus-stack's values, the UFM login in the NicClusterPolicy): a pod
+  that starts before its Secret exists fails;
 - a custom resource waits for the one release whose chart installs its CRD (`ChartRelease.provides_crds`,
   "group/Kind"), never for the other releases: one failing chart blocks only what needs it;
 - a release whose chart templates create custom resources of another chart (dcgm-exporter's ServiceMonitor,
@@ -99,13 +99,14 @@ def is_custom(obj: Manifest) -> bool:
 
 
 def secret_names(value: Any) -> set[str]:
-    """The Secrets an object's spec names (`secretKeyRef`, `secretRef`, `secretName`, `existingSecret`)."""
+    """The Secrets an object's spec or a release's values name (`secretKeyRef`, `secretRef`, `secretName`,
+    `existingSecret`, the NicClusterPolicy's `ufmSecret`)."""
     found: set[str] = set()
     if isinstance(value, dict):
         for key, item in value.items():
             if key in ("secretKeyRef", "secretRef") and isinstance(item, dict) and isinstance(item.get("name"), str):
                 found.add(item["name"])
-            elif key in ("secretName", "existingSecret") and isinstance(item, str):
+            elif key in ("secretName", "existingSecret", "ufmSecret") and isinstance(item, str):
                 found.add(item)
             else:
                 found |= secret_names(item)
@@ -177,14 +178,13 @@ def dependency_graph(rendered: Rendered) -> Graph:
     for obj in rendered.objects:
         by_kind.setdefault(group_kind(obj), []).append(object_key(obj))
 
-    def scoped(namespace: str | None, secrets: Iterable[str] | None = None) -> list[str]:
-        """The namespace, and the Secrets rendered there (those named in `secrets`; all where None)."""
-        if namespace is None:
-            return []
+    def scoped(namespace: str | None, secrets: Iterable[str] = ()) -> list[str]:
+        """The namespace, and the rendered Secrets named in `secrets`: in that namespace, or in any namespace
+        for a cluster-scoped object (which names a Secret of its operator's namespace)."""
+        names = set(secrets)
         out = [f"Namespace//{namespace}"] if namespace in namespaces else []
-        there = sorted(secrets_in.get(namespace, []))
-        wanted = None if secrets is None else {f"Secret/{namespace}/{name}" for name in secrets}
-        return out + [s for s in there if wanted is None or s in wanted]
+        places = [namespace] if namespace is not None else sorted(secrets_in)
+        return out + sorted(s for ns in places for s in secrets_in.get(ns, []) if s.rpartition("/")[2] in names)
 
     for spec in rendered.secrets:
         key = secret_key(spec)
@@ -210,7 +210,7 @@ def dependency_graph(rendered: Rendered) -> Graph:
     for release in rendered.releases:
         key = release_key(release)
         kinds[key] = "release"
-        deps[key] = scoped(release.namespace)
+        deps[key] = scoped(release.namespace, secret_names(release.values))
         needs = RELEASE_NEEDS.get(release.chart)
         need = needs(release.values) if needs is not None else ()
         deps[key] += sorted({owners[crd] for crd in need if crd in owners} - {key})
