@@ -10,7 +10,6 @@ from aifactory.render.k8s import images
 from aifactory.render.k8s.context import Ctx, Manifest, SecretKey, SecretSpec
 from aifactory.render.k8s.tenants import tenant_namespace
 
-
 UFM_SECRET = "ufm-secret"
 NETWORK_OPERATOR_NS = "network-operator"  # where the network operator (and its ib-kubernetes) runs
 
