@@ -131,17 +131,20 @@ def program_config() -> dict[str, Any]:
 def instantiate(ctx: StackContext, registry: Registry | None = None) -> dict[str, Any]:
     """Create every registered module's component, in order; each depends on the ones before it, except that
     Kubernetes layer components (`GRAPH_ORDERED`) do not wait for each other as a whole: their children wait
-    for exactly what the stack's dependency graph names (one failing chart blocks only what needs it)."""
+    for exactly what the stack's dependency graph names (one failing chart blocks only what needs it). A
+    module that is not graph-ordered (the compute layer, a user's module) waits for every earlier one."""
     import pulumi
 
     components: dict[str, Any] = {}
-    chained: list[Any] = []  # components later modules wait for as a whole
+    chained: list[Any] = []  # the components that are not graph-ordered: Kubernetes layers wait for these
     for spec in (registry or discover()).ordered():
         cls = spec.component_class()
+        graph_ordered = bool(getattr(cls, "GRAPH_ORDERED", False))
         args = spec.args_class().from_stack(ctx)
-        opts = pulumi.ResourceOptions(depends_on=list(chained))
+        after = chained if graph_ordered else list(components.values())
+        opts = pulumi.ResourceOptions(depends_on=list(after))
         components[spec.name] = cls(f"{ctx.region}-{spec.name}", args, opts=opts)
-        if not getattr(cls, "GRAPH_ORDERED", False):
+        if not graph_ordered:
             chained.append(components[spec.name])
     return components
 

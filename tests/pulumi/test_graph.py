@@ -145,3 +145,24 @@ def test_a_cycle_is_reported() -> None:
     with pytest.raises(ValueError, match="cycle among a, b"):
         topological({"a": ("b",), "b": ("a",), "c": ()})
     assert ("c", "b", "a") == topological({"a": ("b",), "b": ("c",), "c": ()})
+
+
+def test_a_user_module_after_the_layers_waits_for_all_of_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "mods" / "mlops" / "extra"
+    folder.mkdir(parents=True)
+    (folder / "module.yaml").write_text(
+        "name: mlops-extra\nlayer: mlops\ntype: acme:mlops:Extra\nentry: component:Extra\n"
+        "args: component:ExtraArgs\norder: 90\n"
+    )
+    (folder / "component.py").write_text(
+        "import pulumi\n\n\nclass ExtraArgs:\n    @classmethod\n    def from_stack(cls, stack):\n"
+        "        return cls()\n\n\n"
+        "class Extra(pulumi.ComponentResource):\n    def __init__(self, name, args, opts=None):\n"
+        "        super().__init__('acme:mlops:Extra', name, None, opts)\n        self.register_outputs({})\n"
+    )
+    monkeypatch.setenv("AIFACTORY_MODULES", str(tmp_path / "mods"))
+    rec = run_stack("us-east", STACKS)
+    waits = rec.depends_on("us-east-mlops-extra")
+    kubernetes = {r.name for r in rec.resources if r.typ.startswith("kubernetes:")}
+    groups = {r.name for r in rec.of_type("pulumi-python:dynamic:Resource")}
+    assert kubernetes | groups == waits
