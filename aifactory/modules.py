@@ -160,7 +160,9 @@ class StackContext:
 
     `plan` is the design engine's Plan (None until that engine is installed); `hosts` its host records;
     `rendered` the Kubernetes layer from `aifactory.render.kubernetes.build`; `repo` the folder where the
-    Ansible playbooks and roles live (`playbooks/site.yml`, `roles/`): the collection the package ships."""
+    Ansible playbooks and roles live (`playbooks/site.yml`, `roles/`): the collection the package ships;
+    `kubernetes` the stack's Kubernetes side (`aifactory.render.k8s.pulumi_resources.KubeStack`: its one
+    provider and the dependency graph the layer modules share), None where the stack has no Kubernetes layer."""
 
     loaded: Any  # aifactory.blueprint.LoadedBlueprint
     region: str
@@ -169,3 +171,4 @@ class StackContext:
     plan: Any = None
     hosts: tuple[Any, ...] = ()
     repo: Path = field(default_factory=resources.collection_dir)
+    kubernetes: Any = None

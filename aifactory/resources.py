@@ -9,6 +9,7 @@ found through `importlib.resources`, never through a path relative to the source
     share/ansible.cfg                          roles and collection paths for runs from the installed package
     share/modules/                             the Pulumi layer modules (module.yaml + Python)
     share/stacks/                              the Pulumi program (`__main__.py`, `Pulumi.yaml`) and example stacks
+    share/policypack/                          the CrossGuard policy pack `aifactory preview/up` run
     share/schema/blueprint.schema.json         the blueprint JSON Schema
     share/requirements/lab.txt                 the lab hosts' locked Python set
     share/docs/                                the documentation pages
@@ -110,6 +111,11 @@ def stacks_dir() -> Path:
 
 def stack_program() -> Path:
     return stacks_dir() / "__main__.py"
+
+
+def policy_pack_dir() -> Path:
+    """The CrossGuard policy pack (`PulumiPolicy.yaml`, `__main__.py`) that `aifactory preview/up` run."""
+    return data("policypack")
 
 
 def schema_file() -> Path:

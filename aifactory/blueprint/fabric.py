@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.grammar import NcclKey, NcclValue
 from aifactory.blueprint.refs import SwitchId
+from aifactory.blueprint.secretref import SecretRef, ref
 from aifactory.blueprint.site import Name
 from aifactory.blueprint.types import Cidr, LinkSpeed, Ratio, special_range
 
@@ -38,6 +39,22 @@ class FabricManager(StrictModel):
     )
     ports: Annotated[int, Field(ge=0, le=64)] = Field(
         4, description="Compute fabric ports each appliance uses; one node slot per `rails` ports (0: none)."
+    )
+    # ib-kubernetes (InfiniBand with tenant partitions) adds pod GUIDs to the partitions through UFM's REST API.
+    address: SecretRef = Field(
+        default_factory=lambda: ref("ufm_address"),
+        description="InfiniBand with partitions: the Pulumi config secret holding the UFM REST endpoint's host "
+        "(Secret ufm-secret, key UFM_ADDRESS).",
+    )
+    username: SecretRef = Field(
+        default_factory=lambda: ref("ufm_username"),
+        description="InfiniBand with partitions: the Pulumi config secret holding the UFM user name (Secret "
+        "ufm-secret, key UFM_USERNAME).",
+    )
+    password: SecretRef = Field(
+        default_factory=lambda: ref("ufm_password"),
+        description="InfiniBand with partitions: the Pulumi config secret holding the UFM password (Secret "
+        "ufm-secret, key UFM_PASSWORD).",
     )
 
 

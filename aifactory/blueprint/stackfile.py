@@ -12,19 +12,27 @@ rule `extends:` uses (`sources.named_blueprint` is the one rule for both): an ab
 leaves the repository (`../`, a symlink out) or a value that is no string is refused at the stack file's line.
 Values the stack file sets keep its lines, and the loaded blueprint's `source` is the stack file (the file
 under review).
+
+Two ways in, one reader: the commands (`render --stack`, `policy check`, `validate`, ...) read the file
+(`read_stack`); the Pulumi program reads the same keys from the stack's Pulumi configuration
+(`stack_from_config`: what the engine hands the program, so ESC environments, `--config-file` and
+`pulumi config set` count), and both go through `parse_stack`. Where a configured value equals the stack
+file's, the file's node (and line) is used; a value only the configuration holds is attributed to the stack
+file without a line.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aifactory import resources
 from aifactory.blueprint.loader import LoadedBlueprint, load_blueprint, load_tree, validate_tree
 from aifactory.blueprint.sources import display_path, load_file, named_blueprint, repository_root
-from aifactory.blueprint.yamlsrc import YNode, parse_text
+from aifactory.blueprint.yamlsrc import YNode, parse_text, to_plain
 from aifactory.errors import Location, UserError
 from aifactory.files import check_name, is_file
 
@@ -157,6 +165,56 @@ def read_stack_file(path: Path) -> StackFile:
 def read_stack(stack: str, folder: Path | None = None) -> StackFile:
     """The stack named `stack` in the Pulumi project folder."""
     return read_stack_file(stack_path(stack, folder))
+
+
+CONFIG_KEYS = (BLUEPRINT_KEY, REGION_KEY, OVERRIDES_KEY)
+
+
+def _from_plain(value: Any, loc: Location) -> YNode:
+    if isinstance(value, dict):
+        return YNode({str(k): _from_plain(v, loc) for k, v in value.items()}, loc)
+    if isinstance(value, list):
+        return YNode([_from_plain(v, loc) for v in value], loc)
+    return YNode(value, loc)
+
+
+def _adopt(value: Any, known: YNode | None, loc: Location) -> YNode:
+    """`value` as a YNode: the stack file's node where it holds the same value (its lines), key by key."""
+    if known is not None and to_plain(known) == value:
+        return known
+    if isinstance(value, dict) and known is not None and isinstance(known.value, dict):
+        return YNode({str(k): _adopt(v, known.value.get(str(k)), loc) for k, v in value.items()}, known.loc)
+    return _from_plain(value, loc)
+
+
+def stack_from_config(name: str, folder: Path, config: Mapping[str, Any]) -> StackFile:
+    """The stack's settings from its Pulumi configuration (`CONFIG_KEYS` -> the value the engine hands the
+    program, objects decoded); the same checks and result as reading a stack file holding those values."""
+    path = folder / f"Pulumi.{name}.yaml"
+    display = display_path(path)
+    if config.get(BLUEPRINT_KEY) is None:
+        raise UserError.at(
+            Location(display),
+            f"Pulumi config '{BLUEPRINT_KEY}' is not set for stack {name!r}",
+            f"add `{BLUEPRINT_KEY}: <catalogue name or path relative to the repository root>` under `config:` "
+            f"in {display} (or `pulumi config set {BLUEPRINT_KEY} NAME --stack {name}`)",
+        )
+    known: dict[str, YNode] = {}
+    if is_file(path):
+        doc = load_file(path)
+        section = doc.value.get("config") if isinstance(doc.value, dict) else None
+        if section is not None and isinstance(section.value, dict):
+            known = section.value
+    loc = Location(display)
+    section_node = YNode(
+        {key: _adopt(config[key], known.get(key), loc) for key in CONFIG_KEYS if config.get(key) is not None}, loc
+    )
+    return _parsed(parse_stack(YNode({"config": section_node}, loc), path, display), path)
+
+
+def _parsed(stack: StackFile | None, path: Path) -> StackFile:
+    assert stack is not None, path  # a document with `config: aifactory:blueprint` always parses to a stack
+    return stack
 
 
 def stack_from_text(text: str, path: Path) -> StackFile | None:

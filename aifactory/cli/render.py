@@ -30,7 +30,7 @@ def render(
 ) -> None:
     """Write one YAML file per object (Helm releases as Flux HelmReleases) and a kustomization.yaml."""
     from aifactory.blueprint.stackfile import StackFile, load_source, load_stack, read_stack
-    from aifactory.render.k8s.gitops import gitops_files
+    from aifactory.render.k8s.gitops import flux_path, gitops_files
     from aifactory.render.kubernetes import build
 
     if not kubernetes:
@@ -50,7 +50,7 @@ def render(
         assert blueprint is not None
         loaded, stack_file = load_source(blueprint, sets or [])
     region = stack_file.region_of(loaded) if stack_file is not None else loaded.model.site.region
-    files = gitops_files(build(loaded, region))
+    files = gitops_files(build(loaded, region), flux_path(out / "kubernetes"))
     written = replace_tree(out / "kubernetes", files)
     if fmt == "json":
         typer.echo(

@@ -9,8 +9,8 @@ Ansible configures hosts, it does not decommission them.
 
 The class lives in this installed package, not under `modules/`: Pulumi stores the provider in the state
 with dill, which pickles a class by reference to its module, and the provider host that loads it back need
-not have the repository's `modules` folder on its path. The instance holds nothing; every input (absolute
-playbook path, inventory text) comes with the resource's properties.
+not have the repository's `modules` folder on its path. The instance holds nothing; every input (the
+playbook's path inside the collection, inventory text) comes with the resource's properties.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def converge(props: dict[str, Any]) -> dict[str, Any]:
     group, hosts = str(props["group"]), sorted(str(h) for h in props["hosts"])
     if not hosts:
         raise ConvergeError(f"group {group}: no hosts to converge (limit {props['limit']!r})")
-    playbook = Path(props["playbook"])
-    if not playbook.is_absolute() or not playbook.is_file():
-        raise ConvergeError(f"group {group}: playbook {playbook} is not an absolute path to a file")
+    playbook = playbook_path(str(props["playbook"]))
+    if playbook is None:
+        raise ConvergeError(f"group {group}: playbook {props['playbook']} is not a file of the collection")
     files = {str(k): str(v) for k, v in props["inventory"].items()}
     unsafe = [name for name in files if Path(name).is_absolute() or ".." in Path(name).parts]
     if unsafe or "hosts.yml" not in files:
@@ -57,6 +57,20 @@ def converge(props: dict[str, Any]) -> dict[str, Any]:
             f"{', '.join(sorted(result.hosts)) or 'no host'})"
         )
     return {**props, "converged": True, "rc": result.rc, "changed": result.changed}
+
+
+def playbook_path(name: str) -> Path | None:
+    """The playbook a group's `playbook` input names: a path relative to the collection the package ships
+    (what the program writes), resolved where the provider runs; an absolute path (state written by earlier
+    versions) as it is. None where that is no file or the relative path leaves the collection."""
+    from aifactory import resources
+
+    path = Path(name)
+    if not path.is_absolute():
+        if ".." in path.parts:
+            return None
+        path = resources.collection_dir() / path
+    return path if path.is_file() else None
 
 
 class AnsibleGroupProvider(ResourceProvider):

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from aifactory import resources
 from aifactory.blueprint import LoadedBlueprint
-from aifactory.blueprint.stackfile import load_stack, project_stacks, read_stack
+from aifactory.blueprint.stackfile import (
+    BLUEPRINT_KEY,
+    OVERRIDES_KEY,
+    REGION_KEY,
+    load_stack,
+    project_stacks,
+    read_stack,
+    stack_from_config,
+)
 from aifactory.errors import Location, Problem, UserError
 from aifactory.modules import Registry, StackContext, discover
 from aifactory.render.kubernetes import build
@@ -75,9 +83,18 @@ def check_gate(loaded: LoadedBlueprint, plan: Any, gate: Gate | None = None) -> 
         raise PolicyGateError(problems)
 
 
-def prepare(stack: str, stacks: Path | None = None, gate: Gate | None = None, sets: Iterable[str] = ()) -> StackContext:
-    """Load, validate, plan, gate and render one stack; raises before anything is created."""
-    stack_file = read_stack(stack, stacks)
+def prepare(
+    stack: str,
+    stacks: Path | None = None,
+    gate: Gate | None = None,
+    sets: Iterable[str] = (),
+    config: Mapping[str, Any] | None = None,
+) -> StackContext:
+    """Load, validate, plan, gate and render one stack; raises before anything is created. The stack's
+    settings come from `config` (the program's Pulumi configuration, `program_config`) where given, else
+    from its stack file (as every command reads it)."""
+    folder = stacks or project_stacks()
+    stack_file = read_stack(stack, folder) if config is None else stack_from_config(stack, folder, config)
     loaded = load_stack(stack_file, sets)
     region = stack_file.region_of(loaded)
     plan = make_plan(loaded)
@@ -93,15 +110,42 @@ def prepare(stack: str, stacks: Path | None = None, gate: Gate | None = None, se
     )
 
 
+def program_config() -> dict[str, Any]:
+    """The stack settings as the engine hands them to the program (stack file, ESC environment,
+    `--config-file`, `pulumi config set`): `aifactory:blueprint`, `aifactory:region`, `aifactory:overrides`."""
+    import pulumi
+
+    cfg = pulumi.Config("aifactory")
+    out: dict[str, Any] = {BLUEPRINT_KEY: cfg.get("blueprint"), REGION_KEY: cfg.get("region")}
+    try:
+        out[OVERRIDES_KEY] = cfg.get_object("overrides")
+    except pulumi.ConfigTypeError:
+        raise UserError.at(
+            None,
+            f"Pulumi config '{OVERRIDES_KEY}' is not a mapping",
+            "write the keys to override under it, e.g. `site: {region: eu-central}`",
+        ) from None
+    return out
+
+
 def instantiate(ctx: StackContext, registry: Registry | None = None) -> dict[str, Any]:
-    """Create every registered module's component, in order; each depends on the ones before it."""
+    """Create every registered module's component, in order; each depends on the ones before it, except that
+    Kubernetes layer components (`GRAPH_ORDERED`) do not wait for each other as a whole: their children wait
+    for exactly what the stack's dependency graph names (one failing chart blocks only what needs it). A
+    module that is not graph-ordered (the compute layer, a user's module) waits for every earlier one."""
     import pulumi
 
     components: dict[str, Any] = {}
+    chained: list[Any] = []  # the components that are not graph-ordered: Kubernetes layers wait for these
     for spec in (registry or discover()).ordered():
+        cls = spec.component_class()
+        graph_ordered = bool(getattr(cls, "GRAPH_ORDERED", False))
         args = spec.args_class().from_stack(ctx)
-        opts = pulumi.ResourceOptions(depends_on=list(components.values()))
-        components[spec.name] = spec.component_class()(f"{ctx.region}-{spec.name}", args, opts=opts)
+        after = chained if graph_ordered else list(components.values())
+        opts = pulumi.ResourceOptions(depends_on=list(after))
+        components[spec.name] = cls(f"{ctx.region}-{spec.name}", args, opts=opts)
+        if not graph_ordered:
+            chained.append(components[spec.name])
     return components
 
 
@@ -137,10 +181,16 @@ def run_program(
     """The whole program: what `stacks/__main__.py` runs for the current Pulumi stack."""
     import pulumi
 
-    ctx = prepare(stack or pulumi.get_stack(), stacks, gate)
-    missing = missing_secrets(ctx)
+    from aifactory.render.k8s.pulumi_resources import KubeStack, missing_cluster_config
+
+    name = stack or pulumi.get_stack()
+    ctx = prepare(name, stacks, gate, config=program_config())
+    kubernetes = bool(ctx.rendered.objects or ctx.rendered.releases or ctx.rendered.secrets)
+    missing = missing_secrets(ctx) + (missing_cluster_config(name) if kubernetes else [])
     if missing:
         raise UserError(missing)
+    if kubernetes:
+        ctx = replace(ctx, kubernetes=KubeStack.create(ctx.region, ctx.rendered))
     components = instantiate(ctx, registry)
     pulumi.export("region", ctx.region)
     pulumi.export("blueprint", ctx.loaded.model.name)
@@ -192,13 +242,26 @@ def select_stack(stack: str, stacks: Path | None = None) -> Any:
     return auto.create_or_select_stack(stack_name=stack, work_dir=str(stacks), opts=opts)
 
 
+def policy_packs() -> list[str]:
+    """The CrossGuard pack every preview and up runs (`policypack/`, shipped with the package): the same rules
+    as `aifactory policy check`, over the resources the program registers."""
+    pack = resources.policy_pack_dir()
+    if not (pack / "PulumiPolicy.yaml").is_file():
+        raise UserError.at(
+            None,
+            f"the CrossGuard policy pack is missing ({pack / 'PulumiPolicy.yaml'} not found)",
+            "reinstall sovereign-aifactory (the pack ships in the package)",
+        )
+    return [str(pack)]
+
+
 def preview(stack: str, on_output: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Run `pulumi preview` for a stack; returns the planned change counts by operation."""
-    result = select_stack(stack).preview(on_output=on_output)
+    """Run `pulumi preview` for a stack with the policy pack; returns the planned change counts by operation."""
+    result = select_stack(stack).preview(on_output=on_output, policy_packs=policy_packs())
     return {str(k): int(v) for k, v in (result.change_summary or {}).items()}
 
 
 def up(stack: str, on_output: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Run `pulumi up` for a stack; returns the change counts by operation."""
-    result = select_stack(stack).up(on_output=on_output)
+    """Run `pulumi up` for a stack with the policy pack; returns the change counts by operation."""
+    result = select_stack(stack).up(on_output=on_output, policy_packs=policy_packs())
     return {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}

@@ -11,7 +11,7 @@ from aifactory.blueprint import Blueprint, LoadedBlueprint
 from aifactory.render.k8s.charts import chart_secrets, releases
 from aifactory.render.k8s.context import LAYERS, ChartRelease, Ctx, Manifest, Rendered, layer_of
 from aifactory.render.k8s.cooling import cooling_objects
-from aifactory.render.k8s.fabric import fabric_objects
+from aifactory.render.k8s.fabric import fabric_objects, fabric_secrets
 from aifactory.render.k8s.operators import gpu_operator_objects, serving_runtime
 from aifactory.render.k8s.storage import minio_secrets, storage_objects
 from aifactory.render.k8s.tenants import namespace, tenant_objects
@@ -41,7 +41,7 @@ def build(loaded: LoadedBlueprint, region: str) -> Rendered:
     objects += training_runtimes(ctx)
     charts = releases(ctx)
     objects += _system_namespaces(ctx, objects, charts)
-    secrets = minio_secrets(ctx) + chart_secrets(ctx)
+    secrets = minio_secrets(ctx) + chart_secrets(ctx) + fabric_secrets(ctx)
     return Rendered(sorted(objects, key=sort_key), charts, secrets)
 
 

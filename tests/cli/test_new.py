@@ -138,13 +138,15 @@ def test_its_pulumi_program_is_the_packaged_one_and_runs_under_mocks(made: Path)
     resources from the scaffold's own site blueprint."""
     import pulumi
 
-    from tests.pulumi.mocks import TEST_SECRETS, Recorder
+    from tests.pulumi.mocks import CLUSTER, TEST_SECRETS, Recorder, engine_config
 
     rec = Recorder()
     pulumi.runtime.set_mocks(rec, project=REGION, stack=REGION, preview=False)
-    # The stack's config secrets, in the scaffold's project namespace (`pulumi config set --secret NAME`).
-    config = {f"{REGION}:{k}": v for k, v in TEST_SECRETS.items()}
-    pulumi.runtime.set_all_config(config, secret_keys=sorted(config))
+    # The stack's config secrets and cluster, in the scaffold's project namespace (`pulumi config set --secret
+    # NAME`), and the stack file's settings as the engine hands them to the program.
+    config = {f"{REGION}:{k}": v for k, v in {**TEST_SECRETS, **CLUSTER}.items()}
+    plain = engine_config(made / "stacks" / f"Pulumi.{REGION}.yaml")
+    pulumi.runtime.set_all_config({**plain, **config}, secret_keys=sorted(config))
     cwd = Path.cwd()
     os.chdir(made / "stacks")
     try:

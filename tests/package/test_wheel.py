@@ -62,7 +62,8 @@ def test_the_wheel_ships_every_product_file_and_no_junk(wheel_venv: WheelVenv) -
     for part in ("blueprints/", "ansible_collections/aifactory/factory/roles/", "ansible_collections/aifactory/"
                  "factory/playbooks/site.yml", "ansible_collections/aifactory/factory/meta/runtime.yml",
                  "ansible_collections/aifactory/factory/galaxy.yml", "modules/", "stacks/__main__.py",
-                 "stacks/Pulumi.yaml", "schema/blueprint.schema.json", "requirements/lab.txt", "docs/", "ansible.cfg"):
+                 "stacks/Pulumi.yaml", "schema/blueprint.schema.json", "requirements/lab.txt", "docs/", "ansible.cfg",
+                 "policypack/PulumiPolicy.yaml", "policypack/__main__.py"):
         assert any(name.startswith(f"{SHARE}/{part}") for name in expected), part
     with zipfile.ZipFile(wheel_venv.wheel) as whl:
         names = whl.namelist()
@@ -96,7 +97,8 @@ import json
 from aifactory import resources as r
 from aifactory.modules import discover
 names = ["package_dir", "share_dir", "blueprints_dir", "roles_dir", "site_playbook", "modules_dir", "stacks_dir",
-         "stack_program", "schema_file", "lab_lock", "collection_dir", "collections_path", "ansible_cfg", "docs_dir"]
+         "stack_program", "schema_file", "lab_lock", "collection_dir", "collections_path", "ansible_cfg", "docs_dir",
+         "policy_pack_dir"]
 print(json.dumps({**{n: str(getattr(r, n)()) for n in names}, "source_root": str(r.source_root()),
                   "modules": discover().names()}))
 """

@@ -51,13 +51,19 @@ def test_render_is_deterministic_and_atomic(tmp_path: Path) -> None:
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.yaml"))
     assert files_a == files_b
     assert [(tmp_path / "a" / f).read_bytes() for f in files_a] == [(tmp_path / "b" / f).read_bytes() for f in files_b]
-    kustomization = yaml.safe_load((tmp_path / "a" / "kubernetes" / "kustomization.yaml").read_text())
-    assert len(files_a) - 1 == len(kustomization["resources"])
+    # Every file is listed by exactly one kustomization.yaml: the root lists the Flux Kustomizations, each
+    # stage's folder its objects.
+    root = tmp_path / "a" / "kubernetes"
+    listed = []
+    for kustomization in sorted(root.rglob("kustomization.yaml")):
+        resources = yaml.safe_load(kustomization.read_text())["resources"]
+        listed += [str((kustomization.parent / r).relative_to(tmp_path / "a")) for r in resources]
+    assert sorted(str(f) for f in files_a if f.name != "kustomization.yaml") == sorted(listed)
 
 
 def test_helm_releases_render_as_flux_objects() -> None:
     files = gitops_files(build(load_blueprint("dgx-h100-superpod"), "us-east"))
-    release = yaml.safe_load(files["mlops/helmrelease_gpu-operator_gpu-operator.yaml"])
+    release = yaml.safe_load(files["release-gpu-operator/mlops/helmrelease_gpu-operator_gpu-operator.yaml"])
     assert "v26.7.0" == release["spec"]["chart"]["spec"]["version"]
     assert "us-east" == release["metadata"]["labels"]["aifactory.io/region"]
 
@@ -94,7 +100,7 @@ def test_render_as_subprocess(tmp_path: Path) -> None:
         timeout=120,
     )
     assert 0 == proc.returncode, proc.stderr
-    quota = yaml.safe_load((tmp_path / "kubernetes/mlops/resourcequota_training_gpu-quota.yaml").read_text())
+    quota = yaml.safe_load((tmp_path / "kubernetes/base/mlops/resourcequota_training_gpu-quota.yaml").read_text())
     assert "500" == quota["spec"]["hard"]["requests.amd.com/gpu"]
 
 

@@ -22,6 +22,9 @@ VALUES = {
     "minio_root_user": "zq-user-5e1f",
     "minio_root_password": "zq-password-9b3c-7d21",
     "grafana_admin_password": "zq-grafana-44af-8e90",
+    "ufm_address": "zq-ufm-host-3c1d",
+    "ufm_username": "zq-ufm-user-77e0",
+    "ufm_password": "zq-ufm-password-0f12",
 }
 
 
@@ -32,7 +35,7 @@ def _secrets(rec: Recorder) -> dict[str, dict[str, object]]:
 def test_secrets_come_from_config_marked_secret() -> None:
     rec = run_stack("de-stuttgart", STACKS, secrets=VALUES)
     secrets = _secrets(rec)
-    assert {"grafana-admin", "minio-root"} == set(secrets)
+    assert {"grafana-admin", "minio-root", "ufm-secret"} == set(secrets)
     minio = secrets["minio-root"]
     assert "object-store" == minio["metadata"]["namespace"]  # type: ignore[index]
     data = minio["stringData"]
@@ -41,6 +44,26 @@ def test_secrets_come_from_config_marked_secret() -> None:
     grafana = secrets["grafana-admin"]["stringData"]
     assert isinstance(grafana, dict) and SECRET_SIG in grafana
     assert {"admin-user": "admin", "admin-password": VALUES["grafana_admin_password"]} == grafana["value"]
+
+
+def test_the_ufm_login_comes_from_config_for_ib_kubernetes() -> None:
+    # InfiniBand with tenant partitions: the NicClusterPolicy deploys ib-kubernetes, which reads ufm-secret.
+    rec = run_stack("us-east", STACKS, secrets=VALUES)
+    ufm = _secrets(rec)["ufm-secret"]
+    assert "network-operator" == ufm["metadata"]["namespace"]  # type: ignore[index]
+    data = ufm["stringData"]
+    assert isinstance(data, dict) and SECRET_SIG in data
+    assert {"UFM_ADDRESS": VALUES["ufm_address"], "UFM_USERNAME": VALUES["ufm_username"],
+            "UFM_PASSWORD": VALUES["ufm_password"], "UFM_HTTP_SCHEMA": "https", "UFM_PORT": "443"} == data["value"]
+    policy = next(r for r in rec.of_type("kubernetes:mellanox.com/v1alpha1:NicClusterPolicy"))
+    assert "ufm-secret" == policy.inputs["spec"]["ibKubernetes"]["ufmSecret"]
+    secret = next(r.name for r in rec.of_type(SECRET) if r.inputs["metadata"]["name"] == "ufm-secret")
+    assert secret in rec.depends_on(policy.name)
+
+
+def test_no_ufm_secret_without_ib_kubernetes() -> None:
+    loaded = load_stack(read_stack("fi-kajaani"))  # RoCE: no ib-kubernetes
+    assert [] == [s for s in build(loaded, "fi-kajaani").secrets if s.name == "ufm-secret"]
 
 
 def test_no_other_resource_carries_a_secret_value() -> None:

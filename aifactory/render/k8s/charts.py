@@ -257,6 +257,10 @@ def _nim(ctx: Ctx) -> Values:
     return {"operator": {"image": {"repository": ctx.image("ghcr.io/nvidia/k8s-nim-operator")}}}
 
 
+def _crds(group: str, *kinds: str) -> tuple[str, ...]:
+    return tuple(f"{group}/{kind}" for kind in kinds)
+
+
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "",  # no flag of its own: installed where a chart that needs it is
@@ -273,7 +277,8 @@ CHARTS: tuple[ChartSpec, ...] = (
         ("gpu-operator",),
         "gpu-operator",
         _gpu_operator,
-        ("nvidia.com/ClusterPolicy", "nvidia.com/NVIDIADriver", "nfd.k8s-sigs.io/NodeFeatureRule"),
+        _crds("nvidia.com", "ClusterPolicy", "NVIDIADriver")
+        + _crds("nfd.k8s-sigs.io", "NodeFeature", "NodeFeatureGroup", "NodeFeatureRule"),  # the NFD subchart,
         _nvidia,
     ),
     ChartSpec(
@@ -291,7 +296,7 @@ CHARTS: tuple[ChartSpec, ...] = (
         ("network-operator",),
         "network-operator",
         _network_operator,
-        ("mellanox.com/NicClusterPolicy", "mellanox.com/HostDeviceNetwork", "mellanox.com/MacvlanNetwork"),
+        _crds("mellanox.com", "HostDeviceNetwork", "IPoIBNetwork", "MacvlanNetwork", "NicClusterPolicy"),
     ),
     ChartSpec("dcgm_exporter", "dcgm-exporter", ("dcgm-exporter",), "monitoring", _dcgm_exporter, (), _nvidia),
     ChartSpec(
@@ -300,12 +305,9 @@ CHARTS: tuple[ChartSpec, ...] = (
         ("kube-prometheus-stack",),
         "monitoring",
         _prometheus,
-        (
-            "monitoring.coreos.com/PrometheusRule",
-            "monitoring.coreos.com/ServiceMonitor",
-            "monitoring.coreos.com/PodMonitor",
-            "monitoring.coreos.com/Prometheus",
-            "monitoring.coreos.com/Alertmanager",
+        _crds(
+            "monitoring.coreos.com", "Alertmanager", "AlertmanagerConfig", "PodMonitor", "Probe", "Prometheus",
+            "PrometheusAgent", "PrometheusRule", "ScrapeConfig", "ServiceMonitor", "ThanosRuler",
         ),
     ),
     ChartSpec(
@@ -314,27 +316,35 @@ CHARTS: tuple[ChartSpec, ...] = (
         ("kueue",),
         "kueue-system",
         _kueue,
-        (
-            "kueue.x-k8s.io/ClusterQueue",
-            "kueue.x-k8s.io/LocalQueue",
-            "kueue.x-k8s.io/ResourceFlavor",
-            "kueue.x-k8s.io/Topology",
-            "kueue.x-k8s.io/WorkloadPriorityClass",
+        _crds(
+            "kueue.x-k8s.io", "AdmissionCheck", "ClusterQueue", "Cohort", "LocalQueue", "MultiKueueCluster",
+            "MultiKueueConfig", "ProvisioningRequestConfig", "ResourceFlavor", "Topology", "Workload",
+            "WorkloadPriorityClass",
         ),
     ),
-    ChartSpec("volcano", "volcano", ("volcano",), "volcano-system", _volcano, ("scheduling.volcano.sh/Queue",)),
+    ChartSpec(
+        "volcano",
+        "volcano",
+        ("volcano",),
+        "volcano-system",
+        _volcano,
+        _crds("batch.volcano.sh", "Job")
+        + _crds("bus.volcano.sh", "Command")
+        + _crds("scheduling.volcano.sh", "PodGroup", "Queue")
+        + _crds("flow.volcano.sh", "JobFlow", "JobTemplate"),
+    ),
     ChartSpec(
         "kubeflow_trainer",
         "kubeflow-trainer",
         ("kubeflow-trainer",),
         "kubeflow-system",
         _trainer,
-        ("trainer.kubeflow.org/ClusterTrainingRuntime", "trainer.kubeflow.org/TrainingRuntime",
-         "trainer.kubeflow.org/TrainJob", "jobset.x-k8s.io/JobSet"),
+        _crds("trainer.kubeflow.org", "ClusterTrainingRuntime", "TrainJob", "TrainingRuntime")
+        + _crds("jobset.x-k8s.io", "JobSet"),  # the JobSet subchart
     ),
     ChartSpec(
         "kuberay", "kuberay-operator", ("kuberay-operator",), "kuberay-system", _kuberay,
-        ("ray.io/RayCluster", "ray.io/RayJob", "ray.io/RayService"),
+        _crds("ray.io", "RayCluster", "RayJob", "RayService"),
     ),
     ChartSpec(
         "kserve",
@@ -342,15 +352,15 @@ CHARTS: tuple[ChartSpec, ...] = (
         ("kserve-crd", "kserve-resources"),
         "kserve",
         _kserve,
-        (
-            "serving.kserve.io/ClusterServingRuntime",
-            "serving.kserve.io/ServingRuntime",
-            "serving.kserve.io/InferenceService",
+        _crds(
+            "serving.kserve.io", "ClusterServingRuntime", "ClusterStorageContainer", "InferenceGraph",
+            "InferenceService", "LocalModelCache", "LocalModelNode", "LocalModelNodeGroup", "ServingRuntime",
+            "TrainedModel",
         ),
     ),
     ChartSpec(
         "nim", "k8s-nim-operator", ("k8s-nim-operator",), "nim-operator", _nim,
-        ("apps.nvidia.com/NIMService", "apps.nvidia.com/NIMCache"),
+        _crds("apps.nvidia.com", "NIMBuild", "NIMCache", "NIMPipeline", "NIMService"),
     ),
     ChartSpec("mlflow", "mlflow", ("mlflow",), "mlflow", _mlflow),
 )
@@ -381,6 +391,7 @@ def releases(ctx: Ctx) -> list[ChartRelease]:
                     namespace=spec.namespace,
                     values=values if chart == spec.charts[-1] else {},
                     metadata=ctx.metadata(chart, "mlops", path, spec.namespace),
+                    provides_crds=spec.provides_crds if chart == spec.charts[0] else (),
                 )
             )
     if missing:

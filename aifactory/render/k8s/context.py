@@ -40,6 +40,7 @@ class ChartRelease:
     values: dict[str, Any]
     metadata: Manifest  # labels and annotations, as on every other object
     layer: str = "mlops"
+    provides_crds: tuple[str, ...] = ()  # "group/Kind" of the CRDs the chart installs (render/k8s/graph.py)
 
 
 @dataclass(frozen=True)

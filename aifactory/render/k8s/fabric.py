@@ -8,9 +8,12 @@ from typing import Any
 from aifactory.blueprint.fabric import InfinibandFabric
 from aifactory.errors import UserError
 from aifactory.render.k8s import images
-from aifactory.render.k8s.context import Ctx, Manifest
+from aifactory.render.k8s.context import Ctx, Manifest, SecretKey, SecretSpec
 from aifactory.render.k8s.ownership import owner
 from aifactory.render.k8s.tenants import tenant_namespace
+
+UFM_SECRET = "ufm-secret"
+NETWORK_OPERATOR_NS = "network-operator"  # where the network operator (and its ib-kubernetes) runs
 
 
 def fabric_objects(ctx: Ctx) -> list[Manifest]:
@@ -45,10 +48,10 @@ def nic_cluster_policy(ctx: Ctx) -> Manifest:
     if ctx.bp.software.ofed and owner(ctx.bp, "ofed") == "operator":
         spec["ofedDriver"] = _img(ctx, "ofedDriver", doca_driver_tag(ctx))
     if infiniband and fabric.partitions:
-        # ib-kubernetes assigns GUIDs in tenant P_Keys; UFM credentials live in this secret (not rendered).
+        # ib-kubernetes assigns GUIDs in tenant P_Keys; UFM credentials live in this Secret (`fabric_secrets`).
         spec["ibKubernetes"] = {
             **_img(ctx, "ibKubernetes"),
-            "ufmSecret": "ufm-secret",
+            "ufmSecret": UFM_SECRET,
             "pKeyGUIDPoolRangeStart": "02:00:00:00:00:00:00:00",
             "pKeyGUIDPoolRangeEnd": "02:FF:FF:FF:FF:FF:FF:FF",
         }
@@ -114,3 +117,21 @@ def _partitions(ctx: Ctx) -> list[Manifest]:
             )
         )
     return out
+
+
+def fabric_secrets(ctx: Ctx) -> list[SecretSpec]:
+    """ib-kubernetes's UFM login (Secret ufm-secret: address, user, password from the secret store; HTTPS on
+    443), where the NicClusterPolicy deploys ib-kubernetes: InfiniBand with tenant partitions."""
+    fabric = ctx.bp.fabric.compute
+    if not (ctx.bp.mlops.components.network_operator and isinstance(fabric, InfinibandFabric) and fabric.partitions):
+        return []
+    fm = fabric.fabric_manager
+    path = ("fabric", "compute", "fabric_manager")
+    keys = (
+        SecretKey("UFM_ADDRESS", fm.address.secret, (*path, "address")),
+        SecretKey("UFM_PASSWORD", fm.password.secret, (*path, "password")),
+        SecretKey("UFM_USERNAME", fm.username.secret, (*path, "username")),
+    )
+    meta = ctx.metadata(UFM_SECRET, "fabric", path, NETWORK_OPERATOR_NS)
+    plain = (("UFM_HTTP_SCHEMA", "https"), ("UFM_PORT", "443"))
+    return [SecretSpec(UFM_SECRET, NETWORK_OPERATOR_NS, keys, meta, plain=plain, layer="fabric")]

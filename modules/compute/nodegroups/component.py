@@ -15,17 +15,19 @@ from aifactory.modules import StackContext
 from modules.compute.nodegroups.groups import NodeGroup, group_props, node_groups
 
 TOKEN = "aifactory:compute:NodeGroups"
-PLAYBOOK = Path("playbooks") / "site.yml"  # the site playbook, relative to StackContext.repo
+PLAYBOOK = Path("playbooks") / "site.yml"  # the site playbook, relative to the collection (StackContext.repo)
 
 
 @dataclass(frozen=True)
 class NodeGroupsArgs:
     groups: list[NodeGroup]
-    playbook: str  # absolute: the provider host loads it from wherever it runs
+    # Relative to the collection the package ships (the provider resolves it where it runs), never an absolute
+    # checkout path: another checkout or install location must not change every group's inputs.
+    playbook: str
 
     @classmethod
     def from_stack(cls, stack: StackContext) -> NodeGroupsArgs:
-        return cls(node_groups(stack.loaded.model, stack.hosts), str((stack.repo / PLAYBOOK).resolve()))
+        return cls(node_groups(stack.loaded.model, stack.hosts), PLAYBOOK.as_posix())
 
 
 class ConvergedGroup(Resource):  # type: ignore[misc]  # pulumi ships no type stubs
