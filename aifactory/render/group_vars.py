@@ -136,8 +136,10 @@ def render_blueprint_inventory(bp: Blueprint, hosts: Sequence[HostLike]) -> dict
     their fabric placement as `k8s_node_labels` (`aifactory.render.k8s.topology`), which kubelet registers."""
     extra: dict[str, dict[str, Any]] = {}
     if orchestrator_of(bp) in ("kubernetes", "both"):
+        from aifactory.design.placement import compute_group
         from aifactory.render.k8s.topology import node_labels
 
         _, fabric = design_shapes(bp)
-        extra = {name: {"k8s_node_labels": labels} for name, labels in node_labels(hosts, fabric).items()}
+        labels = node_labels(hosts, fabric, compute_group(bp).name)
+        extra = {name: {"k8s_node_labels": node} for name, node in labels.items()}
     return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator_of(bp), extra)

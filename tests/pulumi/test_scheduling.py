@@ -219,3 +219,17 @@ def test_kueue_on_a_sku_without_a_shape_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError) as err:
         build(load_blueprint(str(path)), "x")
     assert "bp.yaml:4" in str(err.value) and "kueue" in str(err.value)
+
+
+@pytest.mark.parametrize("blueprint", K8S_BLUEPRINTS)
+def test_rack_alerts_select_labels_the_workers_register(blueprint: str) -> None:
+    """The rack power alerts join GPU power to kube_node_labels by rack group (cooling.py): some worker must
+    register that group, or the alert can never fire; every worker carries its rack and rack group."""
+    labels = _node_labels(blueprint)
+    rules = [r for o in _kind(_objects(blueprint), "PrometheusRule") for g in o["spec"]["groups"] for r in g["rules"]]
+    rack_rules = [r for r in rules if r.get("alert", "").startswith("RackGpuPowerOverBudget")]
+    assert rack_rules
+    registered = {node["aifactory.io/rack-group"] for node in labels.values()}
+    assert all(node["aifactory.io/rack"] for node in labels.values())
+    selected = {r["expr"].split('label_aifactory_io_rack_group="')[1].split('"')[0] for r in rack_rules}
+    assert registered <= selected and registered

@@ -30,6 +30,9 @@ LABEL_SU = "aifactory.io/scalable-unit"
 LABEL_LEAF = "aifactory.io/leaf-group"
 LABEL_NVLINK = "aifactory.io/nvlink-domain"
 LABEL_RACK = "aifactory.io/rack"
+# The cooling rack group the node stands in: the rack power alerts (cooling.py) join on it through
+# kube-state-metrics (charts.NODE_LABELS).
+LABEL_RACK_GROUP = "aifactory.io/rack-group"
 HOSTNAME = "kubernetes.io/hostname"
 TOPOLOGY = "fabric"
 
@@ -51,9 +54,12 @@ def topology(ctx: Ctx) -> Manifest:
     return ctx.obj("kueue.x-k8s.io/v1beta2", "Topology", TOPOLOGY, "mlops", ("fabric", "compute"), spec=spec)
 
 
-def node_labels(hosts: Sequence[HostLike], fabric: FabricShape | None) -> dict[str, dict[str, str]]:
+def node_labels(
+    hosts: Sequence[HostLike], fabric: FabricShape | None, rack_group: str = ""
+) -> dict[str, dict[str, str]]:
     """Labels per compute host name. Without a fabric design (one that does not fit its tiers) every node of
-    a unit is one leaf group, as one switch would hold them."""
+    a unit is one leaf group, as one switch would hold them. `rack_group`: the cooling rack group that holds
+    the compute nodes (design.placement.compute_group), labelled where given."""
     by_su: dict[int, list[HostLike]] = {}
     for host in compute_hosts(hosts):  # sorted by name: slot order within the unit
         by_su.setdefault(int(host.su), []).append(host)
@@ -70,4 +76,6 @@ def node_labels(hosts: Sequence[HostLike], fabric: FabricShape | None) -> dict[s
                 LABEL_NVLINK: f"nvl_{rack}" if domain > 1 else host.hostname,
                 LABEL_RACK: rack,
             }
+            if rack_group:
+                out[host.hostname][LABEL_RACK_GROUP] = rack_group
     return out
