@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from aifactory.blueprint import load_blueprint
 from aifactory.blueprint.sources import catalogue_names
+from aifactory.blueprint.stackfile import load_stack, read_stack
 from aifactory.cli.main import app
 from aifactory.render.k8s.gitops import gitops_files, gitops_objects
 from aifactory.render.kubernetes import build
@@ -25,6 +26,19 @@ def test_every_object_passes_its_schema(blueprint: str) -> None:
     loaded = load_blueprint(blueprint)
     version = loaded.model.software.kubernetes or "1.34"
     objects = gitops_objects(build(loaded, "test"))
+    for obj in objects:
+        validate(obj, version)
+
+
+@pytest.mark.parametrize("stack", sorted(p.name.split(".")[1] for p in (REPO / "stacks").glob("Pulumi.*.yaml")))
+def test_every_stack_object_passes_its_schema(stack: str) -> None:
+    """Each region's stack (its blueprint with the stack's overrides, rendered for its region), as `pulumi up`
+    and `render --stack` build it."""
+    stack_file = read_stack(stack, REPO / "stacks")
+    loaded = load_stack(stack_file)
+    version = loaded.model.software.kubernetes or "1.34"
+    objects = gitops_objects(build(loaded, stack_file.region))
+    assert objects
     for obj in objects:
         validate(obj, version)
 
