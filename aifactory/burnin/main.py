@@ -138,7 +138,7 @@ def execute(opts: Any, fmt: str, out: str | None, plots: bool, echo: Any) -> int
     from aifactory.burnin.report import RENDERERS, write_artifacts
     from aifactory.burnin.suite import run_suite
 
-    report = run_suite(opts)
+    report = run_suite(opts, out=out or None)
     if out:
         write_artifacts(report, Path(out), plots=plots)
     echo(RENDERERS[fmt](report).rstrip("\n"))
