@@ -53,6 +53,7 @@ class Profile:
     node_budget_s: float = 840.0
     ready_s: float = 60.0
     grace_s: float = 2.0
+    reserve_s: float = REPORT_RESERVE_S
 
     def with_timeout(self, seconds: float | None) -> Profile:
         """Same plan with every phase budget replaced (operators who know their node); the node budget grows
@@ -60,7 +61,7 @@ class Profile:
         if seconds is None:
             return self
         out = replace(self, phases={k: replace(v, budget_s=seconds) for k, v in self.phases.items()})
-        return replace(out, node_budget_s=max(self.node_budget_s, worst_case_s(out, 8) + REPORT_RESERVE_S))
+        return replace(out, node_budget_s=max(self.node_budget_s, worst_case_s(out, 8) + self.reserve_s))
 
     def scaled(self, node_budget_s: float | None) -> Profile:
         """The same plan shrunk or stretched to a node budget: every phase budget, every duration parameter,
@@ -78,7 +79,7 @@ class Profile:
             for k, v in self.phases.items()
         }
         return replace(self, phases=phases, node_budget_s=node_budget_s, ready_s=self.ready_s * f,
-                       grace_s=self.grace_s * f)
+                       grace_s=self.grace_s * f, reserve_s=self.reserve_s * f)
 
     def dispatch_budget_s(self, phase: str, workers: int) -> float:
         """Seconds one dispatch of `phase` may take: the phase budget, split across the GPUs for the serial

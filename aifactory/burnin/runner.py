@@ -20,7 +20,7 @@ from multiprocessing import connection, get_context
 from typing import Any
 
 from aifactory.burnin import inject
-from aifactory.burnin.profiles import CUDA_ONLY, PHASES, REPORT_RESERVE_S, SERIAL_PHASES, Profile
+from aifactory.burnin.profiles import CUDA_ONLY, PHASES, SERIAL_PHASES, Profile
 from aifactory.burnin.telemetry import Nvml, NvmlHung, Sampler, XidWatcher, host_pid_namespace
 
 WORKER_TARGET = "aifactory.burnin.worker:main"
@@ -87,7 +87,7 @@ class NodeRun:
         self.node: dict[str, Any] = {"deadline_hit": [], "nvml_hung": False, "unmapped": []}
         self.done: list[str] = []
         self.t0 = time.monotonic()
-        self.deadline = self.t0 + profile.node_budget_s - REPORT_RESERVE_S
+        self.deadline = self.t0 + profile.node_budget_s - profile.reserve_s
         self._group: tuple[int, ...] = ()
 
     # -- lifecycle -------------------------------------------------------------------------------------

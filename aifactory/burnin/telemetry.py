@@ -57,6 +57,12 @@ def _try(fn: Callable[..., Any] | None, *args: Any) -> Any:
         return None
 
 
+def _call(lib: Any, name: str, *args: Any) -> Any:
+    """`lib.name(*args)`, or None where this binding lacks the call or the driver refuses it: an older
+    nvidia-ml-py missing one function must cost that one reading, not the sampler or the run."""
+    return _try(getattr(lib, name, None), *args)
+
+
 def _text(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -154,16 +160,16 @@ class Nvml:
         if not self.available:
             return []
         nv, out = self.lib, []
-        for i in range(int(_try(nv.nvmlDeviceGetCount) or 0)):
-            h = _try(nv.nvmlDeviceGetHandleByIndex, i)
+        for i in range(int(_call(nv, "nvmlDeviceGetCount") or 0)):
+            h = _call(nv, "nvmlDeviceGetHandleByIndex", i)
             if h is None:
                 continue
-            pci = _try(nv.nvmlDeviceGetPciInfo, h)
+            pci = _call(nv, "nvmlDeviceGetPciInfo", h)
             out.append(
                 {
                     "nvml_index": i,
                     "handle": h,
-                    "uuid": norm_uuid(_try(nv.nvmlDeviceGetUUID, h)),
+                    "uuid": norm_uuid(_call(nv, "nvmlDeviceGetUUID", h)),
                     "pci": norm_pci(pci.busId) if pci is not None else None,
                 }
             )
@@ -180,7 +186,7 @@ class Nvml:
         return {**by_pci[0], "matched_by": "pci"} if by_pci else None
 
     def compute_pids(self, h: Any) -> list[int] | None:
-        procs = _try(self.lib.nvmlDeviceGetComputeRunningProcesses, h) if self.available else None
+        procs = _call(self.lib, "nvmlDeviceGetComputeRunningProcesses", h) if self.available else None
         return None if procs is None else sorted(int(p.pid) for p in procs)
 
     # -- readings (h: an NVML handle from `match`) -----------------------------------------------------
@@ -188,15 +194,15 @@ class Nvml:
         if h is None or not self.available:
             return {}
         nv = self.lib
-        pci = _try(nv.nvmlDeviceGetPciInfo, h)
+        pci = _call(nv, "nvmlDeviceGetPciInfo", h)
         return {
-            "name": _text(_try(nv.nvmlDeviceGetName, h)),
-            "uuid": _text(_try(nv.nvmlDeviceGetUUID, h)),
-            "serial": _text(_try(nv.nvmlDeviceGetSerial, h)),
+            "name": _text(_call(nv, "nvmlDeviceGetName", h)),
+            "uuid": _text(_call(nv, "nvmlDeviceGetUUID", h)),
+            "serial": _text(_call(nv, "nvmlDeviceGetSerial", h)),
             "pci_bus_id": _text(pci.busId) if pci is not None else None,
-            "driver": _text(_try(nv.nvmlSystemGetDriverVersion)),
-            "cuda_driver": _try(nv.nvmlSystemGetCudaDriverVersion),
-            "vbios": _text(_try(nv.nvmlDeviceGetVbiosVersion, h)),
+            "driver": _text(_call(nv, "nvmlSystemGetDriverVersion")),
+            "cuda_driver": _call(nv, "nvmlSystemGetCudaDriverVersion"),
+            "vbios": _text(_call(nv, "nvmlDeviceGetVbiosVersion", h)),
         }
 
     def preflight(self, h: Any) -> dict[str, Any]:
@@ -204,19 +210,19 @@ class Nvml:
         if h is None or not self.available:
             return {}
         nv = self.lib
-        ecc = _try(nv.nvmlDeviceGetEccMode, h)
-        mig = _try(nv.nvmlDeviceGetMigMode, h)
-        links = [_try(nv.nvmlDeviceGetNvLinkState, h, link) for link in range(NVLINK_LINKS)]
+        ecc = _call(nv, "nvmlDeviceGetEccMode", h)
+        mig = _call(nv, "nvmlDeviceGetMigMode", h)
+        links = [_call(nv, "nvmlDeviceGetNvLinkState", h, link) for link in range(NVLINK_LINKS)]
         return {
             "ecc_enabled": bool(ecc[0]) if ecc else None,
-            "persistence": _try(nv.nvmlDeviceGetPersistenceMode, h),
+            "persistence": _call(nv, "nvmlDeviceGetPersistenceMode", h),
             "mig_enabled": bool(mig[0]) if mig else None,
-            "power_limit_w": _milli(_try(nv.nvmlDeviceGetPowerManagementLimit, h)),
-            "default_power_limit_w": _milli(_try(nv.nvmlDeviceGetPowerManagementDefaultLimit, h)),
+            "power_limit_w": _milli(_call(nv, "nvmlDeviceGetPowerManagementLimit", h)),
+            "default_power_limit_w": _milli(_call(nv, "nvmlDeviceGetPowerManagementDefaultLimit", h)),
             "nvlinks_up": sum(1 for s in links if s == 1),
             "nvlinks_down": sum(1 for s in links if s == 0),
-            "pcie_max_gen": _try(nv.nvmlDeviceGetMaxPcieLinkGeneration, h),
-            "pcie_max_width": _try(nv.nvmlDeviceGetMaxPcieLinkWidth, h),
+            "pcie_max_gen": _call(nv, "nvmlDeviceGetMaxPcieLinkGeneration", h),
+            "pcie_max_width": _call(nv, "nvmlDeviceGetMaxPcieLinkWidth", h),
         }
 
     def counters(self, h: Any) -> dict[str, Any]:
@@ -224,21 +230,21 @@ class Nvml:
         if h is None or not self.available:
             return {}
         nv = self.lib
-        remap = _try(nv.nvmlDeviceGetRemappedRows, h)
+        remap = _call(nv, "nvmlDeviceGetRemappedRows", h)
         return {
-            "ecc_volatile_uncorrected": _try(nv.nvmlDeviceGetTotalEccErrors, h, 1, 0),
-            "ecc_volatile_corrected": _try(nv.nvmlDeviceGetTotalEccErrors, h, 0, 0),
-            "ecc_aggregate_uncorrected": _try(nv.nvmlDeviceGetTotalEccErrors, h, 1, 1),
-            "retired_pages_pending": _try(nv.nvmlDeviceGetRetiredPagesPendingStatus, h),
+            "ecc_volatile_uncorrected": _call(nv, "nvmlDeviceGetTotalEccErrors", h, 1, 0),
+            "ecc_volatile_corrected": _call(nv, "nvmlDeviceGetTotalEccErrors", h, 0, 0),
+            "ecc_aggregate_uncorrected": _call(nv, "nvmlDeviceGetTotalEccErrors", h, 1, 1),
+            "retired_pages_pending": _call(nv, "nvmlDeviceGetRetiredPagesPendingStatus", h),
             "remapped_rows_correctable": remap[0] if remap else None,
             "remapped_rows_uncorrectable": remap[1] if remap else None,
             "remap_pending": bool(remap[2]) if remap else None,
             "remap_failed": bool(remap[3]) if remap else None,
-            "pcie_replays": _try(nv.nvmlDeviceGetPcieReplayCounter, h),
+            "pcie_replays": _call(nv, "nvmlDeviceGetPcieReplayCounter", h),
             "nvlink_crc_errors": _nvlink_crc(nv, h),
             "violation_power_ns": _violation(nv, h, 0),
             "violation_thermal_ns": _violation(nv, h, 1),
-            "energy_mj": _try(getattr(nv, "nvmlDeviceGetTotalEnergyConsumption", None), h),
+            "energy_mj": _call(nv, "nvmlDeviceGetTotalEnergyConsumption", h),
             "t": time.monotonic(),
         }
 
@@ -254,13 +260,13 @@ class Nvml:
         if h is None or not self.available:
             return {}
         nv = self.lib
-        mem_temp = _try(nv.nvmlDeviceGetFieldValues, h, [MEMORY_TEMP_FIELD])
+        mem_temp = _call(nv, "nvmlDeviceGetFieldValues", h, [MEMORY_TEMP_FIELD])
         return {
-            "power_w": _milli(_try(nv.nvmlDeviceGetPowerUsage, h)),
-            "temp_c": _try(nv.nvmlDeviceGetTemperature, h, 0),
+            "power_w": _milli(_call(nv, "nvmlDeviceGetPowerUsage", h)),
+            "temp_c": _call(nv, "nvmlDeviceGetTemperature", h, 0),
             "mem_temp_c": _field_number(mem_temp),
-            "sm_clock_mhz": _try(nv.nvmlDeviceGetClockInfo, h, 1),
-            "mem_clock_mhz": _try(nv.nvmlDeviceGetClockInfo, h, 2),
+            "sm_clock_mhz": _call(nv, "nvmlDeviceGetClockInfo", h, 1),
+            "mem_clock_mhz": _call(nv, "nvmlDeviceGetClockInfo", h, 2),
             "throttle_mask": self.clock_reasons(h),
         }
 
@@ -269,10 +275,10 @@ class Nvml:
             return None
         nv = self.lib
         return {
-            "gen": _try(nv.nvmlDeviceGetCurrPcieLinkGeneration, h),
-            "width": _try(nv.nvmlDeviceGetCurrPcieLinkWidth, h),
-            "max_gen": _try(nv.nvmlDeviceGetMaxPcieLinkGeneration, h),
-            "max_width": _try(nv.nvmlDeviceGetMaxPcieLinkWidth, h),
+            "gen": _call(nv, "nvmlDeviceGetCurrPcieLinkGeneration", h),
+            "width": _call(nv, "nvmlDeviceGetCurrPcieLinkWidth", h),
+            "max_gen": _call(nv, "nvmlDeviceGetMaxPcieLinkGeneration", h),
+            "max_width": _call(nv, "nvmlDeviceGetMaxPcieLinkWidth", h),
         }
 
 
@@ -297,9 +303,9 @@ def _nvlink_crc(nv: Any, h: Any) -> int | None:
     the legacy per-link error counter on drivers without it."""
     total, known = 0, False
     for link in range(NVLINK_LINKS):
-        value = _field_number(_try(nv.nvmlDeviceGetFieldValues, h, [(NVLINK_DL_CRC_FIELD, link)]))
+        value = _field_number(_call(nv, "nvmlDeviceGetFieldValues", h, [(NVLINK_DL_CRC_FIELD, link)]))
         if value is None:
-            legacy = _try(getattr(nv, "nvmlDeviceGetNvLinkErrorCounter", None), h, link, 2)  # 2: CRC FLIT
+            legacy = _call(nv, "nvmlDeviceGetNvLinkErrorCounter", h, link, 2)  # 2: CRC FLIT
             value = float(legacy) if isinstance(legacy, int) else None
         if value is not None:
             total, known = total + int(value), True
@@ -307,7 +313,7 @@ def _nvlink_crc(nv: Any, h: Any) -> int | None:
 
 
 def _violation(nv: Any, h: Any, policy: int) -> int | None:
-    status = _try(nv.nvmlDeviceGetViolationStatus, h, policy)
+    status = _call(nv, "nvmlDeviceGetViolationStatus", h, policy)
     return int(status.violationTime) if status is not None else None
 
 
@@ -378,7 +384,7 @@ class XidWatcher:
             self._set = nv.nvmlEventSetCreate()
             for slot, h in targets.items():
                 nv.nvmlDeviceRegisterEvents(h, XID_EVENT, self._set)
-                self._by_uuid[norm_uuid(_try(nv.nvmlDeviceGetUUID, h)) or f"slot{slot}"] = slot
+                self._by_uuid[norm_uuid(_call(nv, "nvmlDeviceGetUUID", h)) or f"slot{slot}"] = slot
         except Exception as err:
             self.detail = f"XID events not available: {type(err).__name__}: {err}"
             return
@@ -390,7 +396,7 @@ class XidWatcher:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         if self._set is not None:
-            _try(getattr(self.nvml.lib, "nvmlEventSetFree", None), self._set)
+            _call(self.nvml.lib, "nvmlEventSetFree", self._set)
 
     def _loop(self) -> None:
         nv = self.nvml.lib
@@ -402,7 +408,7 @@ class XidWatcher:
                 continue
             if data is None or not int(data.eventType) & XID_EVENT:
                 continue
-            slot = self._by_uuid.get(norm_uuid(_try(nv.nvmlDeviceGetUUID, data.device)) or "")
+            slot = self._by_uuid.get(norm_uuid(_call(nv, "nvmlDeviceGetUUID", data.device)) or "")
             self.events.append(
                 {
                     "t": round(time.monotonic() - self._t0, 3),
@@ -425,4 +431,4 @@ def temperature_reader(nvml: Nvml, handle: Any) -> Callable[[], float | None]:
     """A reader of one device's temperature for the worker's steady-state detection."""
     if handle is None or not nvml.available:
         return lambda: None
-    return lambda: _try(nvml.lib.nvmlDeviceGetTemperature, handle, 0)
+    return lambda: _call(nvml.lib, "nvmlDeviceGetTemperature", handle, 0)
