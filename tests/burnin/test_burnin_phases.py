@@ -142,3 +142,15 @@ def test_rendered_jobs_outlive_the_profile_they_run():
     job = next(o for o in k8s_objects(soak) if o["kind"] == "Job")
     assert 115 * 60 == job["spec"]["activeDeadlineSeconds"]
     assert "#SBATCH --time=30\n" in slurm_script(ScaleOut(2, profile="acceptance"))
+
+
+def test_every_reason_code_is_documented():
+    import re
+
+    from tests.burnin.helpers import ROOT
+
+    source = "\n".join(p.read_text() for p in (ROOT / "aifactory" / "burnin").rglob("*.py"))
+    emitted = set(re.findall(r'reason\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    doc = (ROOT / "docs" / "burnin.md").read_text()
+    assert len(emitted) > 40
+    assert [] == sorted(c for c in emitted if c not in doc)
