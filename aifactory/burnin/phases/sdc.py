@@ -29,11 +29,13 @@ class _DeterministicGemm:
     restored afterwards: left on, deterministic mode makes every later `torch.empty` fill its memory (NaN,
     INT64_MAX, 0xFF) and slows the phases that follow."""
 
-    def __init__(self, torch: Any) -> None:
-        self.torch = torch
+    def __init__(self, torch: Any, enabled: bool = True) -> None:
+        self.torch, self.enabled = torch, enabled
         self.saved: tuple[Any, ...] = ()
 
     def __enter__(self) -> None:
+        if not self.enabled:  # CPU GEMMs are deterministic as they are (and the switch imports torch._dynamo)
+            return
         t = self.torch
         self.saved = (
             t.are_deterministic_algorithms_enabled(),
@@ -44,6 +46,8 @@ class _DeterministicGemm:
         t.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
 
     def __exit__(self, *exc: object) -> None:
+        if not self.enabled:
+            return
         t = self.torch
         t.use_deterministic_algorithms(self.saved[0], warn_only=self.saved[1])
         t.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = self.saved[2]
@@ -62,7 +66,7 @@ def run(dev: Device, params: dict[str, Any]) -> dict[str, Any]:
     n, repeats = int(params["n"]), int(params["repeats"])
     name = "bf16" if dev.is_cuda else "fp32"
     dtype = torch.bfloat16 if dev.is_cuda else torch.float32
-    with _DeterministicGemm(torch):
+    with _DeterministicGemm(torch, enabled=dev.is_cuda):
         # Inputs come from a CPU generator so every device starts from identical bits.
         gen = torch.Generator().manual_seed(SEED)
         a = torch.randn(n, n, generator=gen).to(dtype).to(dev.tdev)
