@@ -7,7 +7,7 @@ or `aifactory.blueprint` at module level. Entry points: `python -m aifactory.bur
 
 from __future__ import annotations
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 """Version of the JSON report; bumped on any incompatible change (see docs/burnin.md)."""
 
 INJECT_ENV = "AIFACTORY_BURNIN_INJECT"

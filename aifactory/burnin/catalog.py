@@ -1,7 +1,10 @@
-"""Reference figures per GPU model, read from the project's catalogue with plain PyYAML.
+"""Reference figures per GPU model, from the suite's own JSON file (no PyYAML, no pydantic on GPU nodes).
 
-The catalogue package itself (`aifactory.catalog`) uses pydantic, which the GPU machines lack, so the
-suite reads `aifactory/catalog/data/gpus.yaml` directly and identifies a GPU by the name NVML reports.
+`aifactory/burnin/data/gpu_references.json` mirrors the figures of the project's catalogue
+(`aifactory/catalog/data/gpus.yaml`, which needs pydantic to load as a model) and adds the models the suite
+must know before the catalogue does (H100 NVL, H200 NVL); a test keeps the shared entries equal. A GPU is
+identified by the name NVML reports. Where a model has no measured figure, the floors derive from its
+datasheet peak (`derived_reference`), so no known model runs without a floor.
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ from typing import Any
 from aifactory import resources
 from aifactory.burnin import BurninInputError
 
-CATALOG_PATH = resources.package_file("catalog", "data", "gpus.yaml")
+CATALOG_PATH = resources.package_file("burnin", "data", "gpu_references.json")
+YAML_CATALOG_PATH = resources.package_file("catalog", "data", "gpus.yaml")
+# What a healthy part sustains as a fraction of the datasheet's dense peak, where no measured figure exists:
+# 8192^3 bf16 on Hopper reaches 0.78-0.81 of peak (mamf-finder, REFERENCE-DATA.md s1); the lower end.
+SPEC_TO_ACHIEVED_BF16 = 0.78
+SPEC_TO_ACHIEVED_HBM = 0.88  # triad against the HBM datasheet figure (H200: 4.43 of 4.8 measured is 0.92)
 
 REFERENCE_FIELDS = (
     "bf16_tflops",
@@ -44,19 +52,54 @@ class GpuReference:
 
 
 def load_catalog(path: Path | None = None) -> dict[str, GpuReference]:
-    """All GPU entries by id; an absent catalogue file gives an empty mapping (floors then come only
-    from the thresholds, and the report says no reference was found)."""
-    import yaml
-
+    """All GPU entries by id; an absent file gives an empty mapping (floors then come only from the
+    thresholds, and the report says no reference was found)."""
     path = path or CATALOG_PATH
     if not path.exists():
         return {}
+    if path.suffix in (".yaml", ".yml"):
+        return _load_yaml(path)
+    import json
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) or {}
+    except ValueError as err:
+        raise BurninInputError(f"cannot parse GPU references: {err}", file=str(path)) from err
+    gpus = doc.get("gpus", {}) if isinstance(doc, dict) else {}
+    out = {}
+    for gid, raw in sorted(gpus.items()):
+        if isinstance(raw, dict):
+            figures: dict[str, Any] = raw["figures"] if isinstance(raw.get("figures"), dict) else {}
+            out[gid] = _entry(gid, {**figures, "name": raw.get("name", gid), "nvml_names": raw.get("nvml_names")})
+    return out
+
+
+def _load_yaml(path: Path) -> dict[str, GpuReference]:
+    """A catalogue in the project's YAML layout (`gpus: {id: {field: value}}`); needs PyYAML."""
+    try:
+        import yaml
+    except ImportError:
+        raise BurninInputError(
+            "PyYAML is not installed, so a YAML GPU catalogue cannot be read", hint="use the JSON references",
+            file=str(path),
+        ) from None
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise BurninInputError(f"cannot parse GPU catalogue: {err}", file=str(path)) from err
     gpus = doc.get("gpus", {}) if isinstance(doc, dict) else {}
     return {gid: _entry(gid, raw) for gid, raw in sorted(gpus.items()) if isinstance(raw, dict)}
+
+
+def derived_reference(ref: GpuReference | None, measured: str, spec: str, fraction: float) -> float | None:
+    """The measured figure where the entry has one, else the datasheet figure times `fraction`."""
+    if ref is None:
+        return None
+    value = ref.figure(measured)
+    if value:
+        return value
+    peak = ref.figure(spec)
+    return peak * fraction if peak else None
 
 
 def _entry(gpu_id: str, raw: dict[str, Any]) -> GpuReference:

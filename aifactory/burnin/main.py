@@ -1,7 +1,10 @@
-"""`python -m aifactory.burnin ...`: the suite's own command line, needing only torch and PyYAML.
+"""`python -m aifactory.burnin ...`: the suite's own command line, needing only torch.
 
 It mirrors `aifactory burnin ...` (which adds `--blueprint`) so lab nodes and bare GPU nodes can run the
-same suite. Exit codes: 0 pass or warn, 1 fail, 2 unusable input.
+same suite. nvidia-ml-py (telemetry) and PyYAML (YAML thresholds files) are optional: what is missing is said
+on standard error before the run; a missing torch is an unusable setup (exit 2), never a traceback. The code
+on this path is Python 3.10 compatible (Ubuntu 22.04 GPU nodes). Exit codes: 0 pass or warn, 1 fail, 2
+unusable input.
 """
 
 from __future__ import annotations
@@ -16,6 +19,43 @@ from aifactory.burnin.profiles import PROFILE_NAMES
 from aifactory.errors import UserError
 
 FORMATS = ("text", "json", "junit")
+REQUIRED = {"torch": "PyTorch (pip install torch): every phase runs on it"}
+OPTIONAL = {
+    "pynvml": "nvidia-ml-py: without it there is no power, temperature, throttle, ECC or XID telemetry "
+    "(a CUDA run then FAILs with NVML_UNAVAILABLE)",
+    "yaml": "PyYAML: without it a --thresholds file must be JSON",
+}
+
+
+def dependencies() -> dict[str, bool]:
+    """Which of the suite's dependencies import here. Imported, not just found: a torch whose CUDA libraries
+    do not load must be reported here, not as a traceback from inside the run."""
+    import importlib
+
+    have = {}
+    for name in (*REQUIRED, *OPTIONAL):
+        try:
+            importlib.import_module(name)
+            have[name] = True
+        except Exception:  # ImportError, or a broken install raising anything while it loads
+            have[name] = False
+    return have
+
+
+def check_dependencies(need_torch: bool, warn: Any) -> None:
+    """Raise BurninInputError (exit 2) for a missing torch; `warn` each missing optional one."""
+    have = dependencies()
+    missing = [n for n in REQUIRED if not have[n]]
+    if need_torch and missing:
+        raise BurninInputError(
+            f"missing required module(s): {', '.join(missing)}",
+            hint="; ".join(REQUIRED[n] for n in missing)
+            + ". Optional: "
+            + "; ".join(f"{n} {'found' if have[n] else 'MISSING'}" for n in OPTIONAL),
+        )
+    for name, what in OPTIONAL.items():
+        if not have[name]:
+            warn(f"burn-in: optional module {name} not found: {what}")
 
 
 def load_thresholds(path: str | None) -> Any:
@@ -24,19 +64,32 @@ def load_thresholds(path: str | None) -> Any:
 
     if not path:
         return Thresholds()
-    import yaml
-
     from aifactory.files import present, read_bytes
 
     if not present(Path(path), path):
-        raise BurninInputError("thresholds file not found", hint="pass a YAML file", file=path)
+        raise BurninInputError("thresholds file not found", hint="pass a YAML or JSON file", file=path)
     # The shared reader (regular files, a size cap); not the blueprint's YAML reader, which needs pydantic,
     # and the suite runs on nodes without it. A thresholds file is a flat mapping of a dozen numbers.
     raw = read_bytes(Path(path), path, 64 << 10, "thresholds file")
+    text = raw.decode("utf-8", errors="replace")
     try:
-        data = yaml.safe_load(raw.decode("utf-8", errors="replace"))
-    except yaml.YAMLError as err:
-        raise BurninInputError(f"malformed YAML: {err}", hint="fix the YAML syntax", file=path) from None
+        import yaml
+    except ImportError:  # a bare GPU node: JSON (a subset of YAML) still works
+        import json
+
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise BurninInputError(
+                f"PyYAML is not installed and the file is not JSON ({err})",
+                hint="install PyYAML, or write the thresholds as JSON, e.g. {\"fail_below\": 0.85}",
+                file=path,
+            ) from None
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise BurninInputError(f"malformed YAML: {err}", hint="fix the YAML syntax", file=path) from None
     if isinstance(data, dict) and isinstance(data.get("acceptance"), dict):
         data = data["acceptance"]
     if data is not None and not isinstance(data, dict):
@@ -55,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--thresholds", default=None, help="YAML file with the blueprint's acceptance mapping")
     run.add_argument("--phases", default=None, help="comma-separated subset; any phase left out counts as skipped")
     run.add_argument("--phase-timeout", type=float, default=None, help="seconds per phase before a worker is killed")
+    run.add_argument(
+        "--node-budget",
+        type=float,
+        default=None,
+        help="seconds for the whole run (default: the profile's, 840 for acceptance on CUDA); every phase "
+        "budget and duration scales with it",
+    )
     run.add_argument("--format", choices=FORMATS, default="text")
     run.add_argument("--out", default=None, help="folder for the JSON, summary, JUnit and plots")
     run.add_argument("--no-plots", action="store_true")
@@ -106,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
             scale = ScaleOut(args.nodes, args.gpus_per_node, args.profile, args.results, image=args.image)
             return cmd_render(args.target, scale, args.out, print)
+        check_dependencies(need_torch=True, warn=lambda msg: None)
         from aifactory.burnin.multinode import cmd_pairs
 
         return cmd_pairs(args.device_type, args.bytes, args.iters, args.out, args.format, print)
@@ -118,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    check_dependencies(need_torch=True, warn=lambda msg: print(msg, file=sys.stderr))
+    if args.node_budget is not None and not args.node_budget > 0:
+        raise BurninInputError(f"--node-budget {args.node_budget} must be a positive number of seconds",
+                               hint="e.g. --node-budget 300")
     from aifactory.burnin.suite import SuiteOptions, parse_devices, parse_phases
 
     opts = SuiteOptions(
@@ -128,6 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         thresholds=load_thresholds(args.thresholds),
         phases=parse_phases(args.phases),
         phase_timeout_s=args.phase_timeout,
+        node_budget_s=args.node_budget,
         progress=lambda phase: print(f"burn-in: {phase}", file=sys.stderr),
     )
     return execute(opts, args.format, args.out, not args.no_plots, print)
@@ -138,7 +204,7 @@ def execute(opts: Any, fmt: str, out: str | None, plots: bool, echo: Any) -> int
     from aifactory.burnin.report import RENDERERS, write_artifacts
     from aifactory.burnin.suite import run_suite
 
-    report = run_suite(opts)
+    report = run_suite(opts, out=out or None)
     if out:
         write_artifacts(report, Path(out), plots=plots)
     echo(RENDERERS[fmt](report).rstrip("\n"))

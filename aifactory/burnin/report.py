@@ -42,6 +42,8 @@ def to_text(report: dict[str, Any]) -> str:
     ]
     if run["injected"]:
         lines.append(f"  FAULTS INJECTED (test hook): {', '.join(run['injected'])}")
+    if run.get("partial"):
+        lines.append(f"  PARTIAL REPORT: phases done {', '.join(run.get('completed_phases') or []) or 'none'}")
     lines += ["", _table(report), ""]
     reasons = [r for r in node["reasons"] if r["severity"] != "info"]
     infos = [r for r in node["reasons"] if r["severity"] == "info"]
@@ -139,6 +141,12 @@ def write_artifacts(report: dict[str, Any], out_dir: Path, plots: bool = True) -
 
         files.update(render_plots(report))
     return atomic_write_tree(out_dir, files)
+
+
+def write_partial(report: dict[str, Any], out_dir: Path) -> list[Path]:
+    """After each phase: the JSON and the summary as they stand, each replaced atomically (no plots, no
+    JUnit: a CI system must not read a run in progress as finished)."""
+    return atomic_write_tree(out_dir, {FILES["json"]: to_json(report), FILES["text"]: to_text(report)})
 
 
 MAX_REPORT_BYTES = 32 << 20  # 32 MiB: a report of a few hundred GPUs with telemetry is a few MiB

@@ -7,6 +7,7 @@ fleet view into `<results>/fleet/`. Rendering is deterministic (same inputs, sam
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from aifactory.burnin import BurninInputError
 
 RUN = "python -m aifactory.burnin"
 MAX_NODES = 100_000
+PAIRS_AND_COMPARE_MIN = 10
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9._/-]*")
 _IMAGE = re.compile(r"[a-z0-9][a-z0-9._-]*(?::[0-9]{1,5})?(?:/[a-z0-9._-]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
                     r"(?:@sha256:[0-9a-f]{64})?")
@@ -30,9 +32,20 @@ class ScaleOut:
     name: str = "aifactory-burnin"
     image: str = "aifactory-burnin:latest"
     partition: str | None = None
-    time_limit_min: int = 30
+    time_limit_min: int | None = None  # None: the profile's node budget plus PAIRS_AND_COMPARE_MIN
     results_claim: str = "burnin-results"
     master_port: int = 29511
+
+    @property
+    def limit_min(self) -> int:
+        """The job's time limit: the profile's node deadline on CUDA plus time for pairs and compare, and never
+        under 30 minutes (a soak needs hours; the old fixed 30 minutes killed it without a report)."""
+        if self.time_limit_min is not None:
+            return self.time_limit_min
+        from aifactory.burnin.profiles import get_profile
+
+        budget_min = get_profile(self.profile, "cuda").node_budget_s / 60
+        return max(30, math.ceil(budget_min + PAIRS_AND_COMPARE_MIN))
 
     def check(self) -> None:
         # `results` lands in an #SBATCH line, in `bash -c '...'` and in plain shell lines: quoting cannot be
@@ -69,7 +82,7 @@ def slurm_script(s: ScaleOut) -> str:
 #SBATCH --nodes={s.nodes}
 #SBATCH --ntasks-per-node=1
 #SBATCH --exclusive
-#SBATCH --time={s.time_limit_min}
+#SBATCH --time={s.limit_min}
 {gres}{part}#SBATCH --output={s.results}/slurm-%j.out
 set -uo pipefail
 mkdir -p {res}
@@ -160,7 +173,7 @@ def k8s_objects(s: ScaleOut) -> list[dict[str, Any]]:
             "completions": s.nodes,
             "parallelism": s.nodes,
             "backoffLimit": 0,
-            "activeDeadlineSeconds": s.time_limit_min * 60,
+            "activeDeadlineSeconds": s.limit_min * 60,
             "template": pod,
         },
     }

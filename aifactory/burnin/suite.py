@@ -1,4 +1,8 @@
-"""`run_suite`: the one entry point both command lines call. Options in, versioned report dict out."""
+"""`run_suite`: the one entry point both command lines call. Options in, versioned report dict out.
+
+With `out` set, a partial report is written (atomically) after every phase, so a run killed by Slurm or
+Kubernetes still leaves its evidence: `run.partial` is true and every phase not reached reads SKIPPED.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import os
 import platform
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aifactory import __version__
@@ -15,9 +19,16 @@ from aifactory.burnin import REPORT_SCHEMA_VERSION, BurninInputError, inject
 from aifactory.burnin.catalog import GpuReference, load_catalog, resolve
 from aifactory.burnin.checks import Context, Reason, reason
 from aifactory.burnin.profiles import PHASES, get_profile
-from aifactory.burnin.runner import NodeRun
+from aifactory.burnin.runner import NodeRun, Worker
 from aifactory.burnin.thresholds import Thresholds
-from aifactory.burnin.verdict import finish, judge_gpu, load_temperature, peer_reasons, severity_verdict
+from aifactory.burnin.verdict import (
+    derived_metrics,
+    finish,
+    judge_gpu,
+    load_temperature,
+    peer_reasons,
+    severity_verdict,
+)
 
 DEFAULT_CPU_WORKERS = 2
 
@@ -33,6 +44,7 @@ class SuiteOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     phases: tuple[str, ...] = PHASES
     phase_timeout_s: float | None = None
+    node_budget_s: float | None = None  # None: the profile's own (acceptance on CUDA: 840 s)
     progress: Any = None
 
 
@@ -76,23 +88,43 @@ def _device_plan(opts: SuiteOptions) -> tuple[str, list[int]]:
     return "cpu", opts.devices if opts.devices is not None else list(range(DEFAULT_CPU_WORKERS))
 
 
-def run_suite(opts: SuiteOptions) -> dict[str, Any]:
-    """Run the burn-in on this node and return the report (see `schema/report.schema.json`)."""
+def run_suite(opts: SuiteOptions, out: Any = None, **run_kwargs: Any) -> dict[str, Any]:
+    """Run the burn-in on this node and return the report (see `schema/report.schema.json`). `out`: a folder
+    for the partial reports written after every phase (the caller writes the final artifacts)."""
     injections = inject.from_environment()
     profile_name = opts.profile or opts.thresholds.profile
     catalog = load_catalog()
     kind, indices = _device_plan(opts)
-    profile = get_profile(profile_name, kind).with_timeout(opts.phase_timeout_s)
-    started, t0 = _dt.datetime.now(_dt.UTC), time.monotonic()
-    run = NodeRun(profile, indices, injections, opts.phases, opts.progress).run()
-    duration = time.monotonic() - t0
+    profile = get_profile(profile_name, kind).scaled(opts.node_budget_s).with_timeout(opts.phase_timeout_s)
+    started, t0 = _dt.datetime.now(_dt.timezone.utc), time.monotonic()  # noqa: UP017 - datetime.UTC is 3.11+
+    if kind == "cuda" and opts.gpu_id:
+        resolve(opts.gpu_id, [], catalog)  # an unknown --gpu is refused before any work, not after
+    meta = {"opts": opts, "profile": profile, "injections": injections, "started": started, "t0": t0,
+            "catalog": catalog, "kind": kind, "indices": indices, "profile_name": profile_name}
+
+    def partial(run: NodeRun) -> None:
+        if out is not None:
+            from pathlib import Path
+
+            from aifactory.burnin.report import write_partial
+
+            write_partial(build_report(run, meta, partial=True), Path(out))
+
+    run = NodeRun(profile, indices, injections, opts.phases, opts.progress, on_update=partial, **run_kwargs).run()
+    return build_report(run, meta, partial=False)
+
+
+def build_report(run: NodeRun, meta: dict[str, Any], partial: bool) -> dict[str, Any]:
+    """The report for the run as it stands; in a partial one the phases not reached count as skipped."""
+    opts, profile, kind, catalog = meta["opts"], meta["profile"], meta["kind"], meta["catalog"]
+    duration = time.monotonic() - meta["t0"]
     names = [w.identity.get("name") or "" for w in run.workers]
     names += [w.nvml.get("identity", {}).get("name") or "" for w in run.workers]
     # On a CPU run a GPU id from the blueprint must not lend GPU floors to CPU figures.
     reference = resolve(opts.gpu_id, names, catalog) if kind == "cuda" else catalog.get("cpu")
     ctx = Context(opts.thresholds, reference, kind, len(run.workers))
-    gpus = _judge(run, ctx)
-    node_reasons = _node_reasons(run, ctx, opts, duration)
+    gpus = _judge(run, ctx, partial)
+    node_reasons = _node_reasons(run, ctx, opts, duration, partial)
     all_reasons = node_reasons + [{**r, "gpu": g["slot"]} for g in gpus for r in g["reasons"]]
     verdict = severity_verdict(all_reasons)
     return {
@@ -100,14 +132,17 @@ def run_suite(opts: SuiteOptions) -> dict[str, Any]:
         "kind": "aifactory.burnin.report",
         "tool": {"name": "aifactory-burnin", "version": __version__},
         "run": {
-            "profile": profile_name,
+            "profile": meta["profile_name"],
             "device_type": kind,
-            "devices": indices,
+            "devices": meta["indices"],
             "phases": list(opts.phases),
-            "injected": [f"{i.kind}:{i.worker}" for i in injections],
-            "started_at": started.isoformat(timespec="seconds"),
+            "injected": [f"{i.kind}:{i.worker}" for i in meta["injections"]],
+            "started_at": meta["started"].isoformat(timespec="seconds"),
             "duration_s": round(duration, 3),
-            "budget_s": {k: v.budget_s for k, v in profile.phases.items()},
+            "budget_s": {k: round(v.budget_s, 3) for k, v in profile.phases.items()},
+            "node_budget_s": round(profile.node_budget_s, 3),
+            "partial": partial,
+            "completed_phases": list(run.done),
             "thresholds": opts.thresholds.as_dict(),
         },
         "environment": _environment(run),
@@ -126,15 +161,35 @@ def run_suite(opts: SuiteOptions) -> dict[str, Any]:
             "available": run.nvml.available,
             "detail": run.nvml.detail,
             "period_s": run.sampler.period_s,
-            "samples": run.sampler.samples,
+            "samples": list(run.sampler.samples),
+            "sample_errors": run.sampler.errors,
+            "xid": {"available": run.xid.available, "detail": run.xid.detail, "events": list(run.xid.events)},
         },
     }
 
 
-def _judge(run: NodeRun, ctx: Context) -> list[dict[str, Any]]:
+def _as_far_as_run(worker: Worker) -> Worker:
+    """A worker as a partial report sees it: the phases not reached yet count as skipped."""
+    phases = dict(worker.phases)
+    for name in PHASES:
+        phases.setdefault(
+            name,
+            {
+                "status": "skipped",
+                "reason_code": "NOT_REACHED",
+                "reason": f"phase {name} had not run when this report was written (run in progress or killed)",
+            },
+        )
+    return replace(worker, phases=phases)
+
+
+def _judge(run: NodeRun, ctx: Context, partial: bool = False) -> list[dict[str, Any]]:
     gpus = []
-    for w in run.workers:
-        judged = judge_gpu(w, ctx, run.sampler.samples)
+    samples = list(run.sampler.samples)
+    expected = ctx.device_type == "cuda" and run.nvml.available
+    for worker in run.workers:
+        w = _as_far_as_run(worker) if partial else worker
+        judged = judge_gpu(w, ctx, samples, telemetry_expected=expected and w.handle is not None, xids=run.xid.events)
         ident = w.nvml.get("identity") or {}
         gpus.append(
             {
@@ -145,7 +200,9 @@ def _judge(run: NodeRun, ctx: Context) -> list[dict[str, Any]]:
                 "serial": ident.get("serial"),
                 "pci_bus_id": ident.get("pci_bus_id"),
                 "identity": {k: v for k, v in w.identity.items() if k != "ok"},
-                "load_temp_c": load_temperature(run.sampler.samples, w.index),
+                "nvml_index": w.nvml.get("nvml_index"),
+                "load_temp_c": load_temperature(samples, w.slot),
+                "derived": derived_metrics(w, samples),
                 "phases": judged["phases"],
                 "telemetry_reasons": judged["telemetry_reasons"],
             }
@@ -156,8 +213,43 @@ def _judge(run: NodeRun, ctx: Context) -> list[dict[str, Any]]:
     return gpus
 
 
-def _node_reasons(run: NodeRun, ctx: Context, opts: SuiteOptions, duration: float) -> list[Reason]:
+def _node_reasons(
+    run: NodeRun, ctx: Context, opts: SuiteOptions, duration: float, partial: bool = False
+) -> list[Reason]:
     out = []
+    if partial:
+        out.append(
+            reason(
+                "REPORT_PARTIAL",
+                "fail",
+                "node",
+                f"partial report: phases done so far {run.done or 'none'}; a complete run replaces this file",
+            )
+        )
+    if run.node.get("nvml_hung"):
+        out.append(reason("NVML_HUNG", "fail", "telemetry", f"NVML stopped answering: {run.nvml.detail}"))
+    for slot in run.node.get("unmapped", []):
+        ident = run.workers[slot].identity
+        out.append(
+            reason(
+                "NVML_UNMAPPED",
+                "fail",
+                "telemetry",
+                f"worker {slot} (CUDA device {run.workers[slot].index}, UUID {ident.get('uuid')}) matches no "
+                "NVML device by UUID or PCI address: its telemetry and counters cannot be attributed",
+            )
+        )
+    if ctx.device_type == "cuda" and run.nvml.available and not run.xid.available:
+        out.append(reason("XID_UNWATCHED", "warn", "telemetry", f"XID events were not watched: {run.xid.detail}"))
+    if run.node.get("deadline_hit"):
+        out.append(
+            reason(
+                "NODE_DEADLINE",
+                "fail",
+                "node",
+                f"the node budget of {run.profile.node_budget_s:.0f} s ran out; not run: {run.node['deadline_hit']}",
+            )
+        )
     if ctx.device_type == "cpu":
         out.append(
             reason(
@@ -187,12 +279,20 @@ def _node_reasons(run: NodeRun, ctx: Context, opts: SuiteOptions, duration: floa
             )
         )
     if ctx.device_type == "cuda" and ctx.reference is None:
+        # Peers alone cannot catch a node whose GPUs are all slow: without a floor there is no acceptance.
+        floor = opts.thresholds.bf16_tflops_min
         out.append(
             reason(
                 "NO_REFERENCE",
-                "warn",
+                "warn" if floor else "fail",
                 "node",
-                "GPU model not in the catalogue: no absolute floors, peers only",
+                "GPU model not in the burn-in references: "
+                + (
+                    f"only the blueprint's absolute floors apply (bf16 >= {floor} TFLOPS)"
+                    if floor
+                    else "no floor to hold it against; add it to aifactory/burnin/data/gpu_references.json, "
+                    "pass --gpu, or set bf16_tflops_min in the thresholds"
+                ),
                 ",".join(sorted({w.identity.get("name") or "?" for w in run.workers})),
             )
         )

@@ -16,6 +16,7 @@ from aifactory.burnin.checks import (
     Reason,
     check_counters,
     check_throttle,
+    check_xids,
     outcome_reasons,
     reason,
 )
@@ -26,14 +27,23 @@ LOAD_PHASES = ("compute", "stress")
 CPU_PEER_SHORTFALL = 0.10  # CPU workers share caches and memory bandwidth: their honest spread is wider
 COOLING_EXCESS_C = 8.0  # shared/BURNIN.md: > 8 C above the median at equal power is a cooling warning
 
-# Metrics compared across the node's GPUs: (name, phase, getter over a phase's metrics).
+EQUAL_POWER = 0.05  # temperatures are compared among GPUs drawing within 5 % of the node's median power
+
+# Metrics compared across the node's GPUs: (name, phase, getter over the judged GPU, None where not measured).
 PEER_METRICS: tuple[tuple[str, str, Any], ...] = (
-    ("tflops_sustained", "compute", lambda m: m["tflops_sustained"]),
-    ("triad_gbps", "memory", lambda m: m["triad"]["gbps"]),
-    ("h2d_gbps", "pcie", lambda m: m["h2d_gbps"]),
-    ("d2h_gbps", "pcie", lambda m: m["d2h_gbps"]),
-    ("stress_tflops", "stress", lambda m: m["tflops_median"]),
+    ("tflops_sustained", "compute", lambda g: _metric(g, "compute", lambda m: m["tflops_sustained"])),
+    ("tflops_per_watt", "compute", lambda g: g["derived"].get("tflops_per_watt")),
+    ("sm_clock_mhz_steady", "compute", lambda g: g["derived"].get("sm_clock_mhz")),
+    ("triad_gbps", "memory", lambda g: _metric(g, "memory", lambda m: m["triad"]["gbps"])),
+    ("h2d_gbps", "pcie", lambda g: _metric(g, "pcie", lambda m: m["h2d_gbps"])),
+    ("d2h_gbps", "pcie", lambda g: _metric(g, "pcie", lambda m: m["d2h_gbps"])),
+    ("stress_tflops", "stress", lambda g: _metric(g, "stress", lambda m: m["tflops_median"])),
 )
+
+
+def _metric(g: dict[str, Any], phase: str, get: Any) -> Any:
+    m = g["phases"].get(phase, {}).get("metrics")
+    return get(m) if m else None
 
 
 def severity_verdict(reasons: list[Reason]) -> str:
@@ -41,7 +51,13 @@ def severity_verdict(reasons: list[Reason]) -> str:
     return "FAIL" if "fail" in sev else "WARN" if "warn" in sev else "PASS"
 
 
-def judge_gpu(worker: Any, ctx: Context, samples: list[dict[str, Any]]) -> dict[str, Any]:
+def judge_gpu(
+    worker: Any,
+    ctx: Context,
+    samples: list[dict[str, Any]],
+    telemetry_expected: bool = False,
+    xids: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """One GPU's phases, each with a status and reasons."""
     phases: dict[str, dict[str, Any]] = {}
     for name, outcome in worker.phases.items():
@@ -59,9 +75,38 @@ def judge_gpu(worker: Any, ctx: Context, samples: list[dict[str, Any]]) -> dict[
             **({"error": outcome["error"]} if "error" in outcome else {}),
             **({"note": outcome["reason"]} if outcome["status"] == "not_applicable" else {}),
         }
-    own = [s for s in samples if s["gpu"] == worker.index and s["phase"] in LOAD_PHASES]
-    telemetry = check_throttle(own, ctx, _load_seconds(phases), _violation_ns(worker))
+    own = [s for s in samples if s["gpu"] == worker.slot and s["phase"] in LOAD_PHASES]
+    loaded = any(phases.get(p, {}).get("status") not in (None, "SKIPPED", "NOT_APPLICABLE") for p in LOAD_PHASES)
+    telemetry = check_throttle(
+        own, ctx, _load_seconds(phases), _violation_ns(worker), expected=telemetry_expected and loaded
+    )
+    telemetry += check_xids([e for e in xids or [] if e.get("gpu") == worker.slot])
     return {"phases": phases, "telemetry_reasons": telemetry}
+
+
+def derived_metrics(worker: Any, samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-GPU figures from telemetry over the compute phase: median power, steady SM clock and temperature,
+    energy from NVML's counter, and TFLOPS per watt (energy-based where the counter exists)."""
+    compute = worker.phases.get("compute") or {}
+    m = compute.get("metrics") if compute.get("status") == "ok" else None
+    own = [s for s in samples if s["gpu"] == worker.slot and s["phase"] == "compute"]
+    # Steady state: the second half of the phase's samples (the first is the ramp to temperature).
+    steady = own[len(own) // 2 :]
+
+    def med(key: str) -> float | None:
+        vals = [s[key] for s in steady if isinstance(s.get(key), int | float)]
+        return float(statistics.median(vals)) if vals else None
+
+    out: dict[str, Any] = {"power_w": med("power_w"), "sm_clock_mhz": med("sm_clock_mhz"), "temp_c": med("temp_c")}
+    c = worker.counters.get("compute") or {}
+    e0, e1 = (c.get("before") or {}).get("energy_mj"), (c.get("after") or {}).get("energy_mj")
+    t0, t1 = (c.get("before") or {}).get("t"), (c.get("after") or {}).get("t")
+    if isinstance(e0, int) and isinstance(e1, int) and e1 >= e0 and t0 is not None and t1 is not None and t1 > t0:
+        out["energy_j"] = (e1 - e0) / 1000.0
+        out["average_power_w"] = out["energy_j"] / (t1 - t0)
+    power = out.get("average_power_w") or out["power_w"]
+    out["tflops_per_watt"] = m["tflops_sustained"] / power if m and power else None
+    return out
 
 
 def _phase_status(status: str, reasons: list[Reason]) -> str:
@@ -95,9 +140,7 @@ def peer_reasons(gpus: list[dict[str, Any]], ctx: Context) -> dict[int, list[Rea
     """Robust outliers against the node's other GPUs, and the SDC majority vote."""
     out: dict[int, list[Reason]] = {g["slot"]: [] for g in gpus}
     for name, phase, get in PEER_METRICS:
-        have = [
-            (g["slot"], get(g["phases"][phase]["metrics"])) for g in gpus if g["phases"].get(phase, {}).get("metrics")
-        ]
+        have = [(g["slot"], v) for g in gpus if isinstance(v := get(g), int | float)]
         flagged = low_outliers([v for _, v in have], 0.03 if ctx.device_type == "cuda" else CPU_PEER_SHORTFALL)
         for i, (z, shortfall) in flagged.items():
             severity = "fail" if shortfall > 1 - ctx.thresholds.fail_below else "warn"
@@ -127,9 +170,20 @@ def peer_reasons(gpus: list[dict[str, Any]], ctx: Context) -> dict[int, list[Rea
 
 
 def _cooling(gpus: list[dict[str, Any]]) -> dict[int, float]:
-    temps = [(g["slot"], g["load_temp_c"]) for g in gpus if g.get("load_temp_c") is not None]
-    flagged = high_outliers([t for _, t in temps], COOLING_EXCESS_C)
-    return {temps[i][0]: excess for i, excess in flagged.items()}
+    """Temperature at equal power: among the GPUs that drew about the node's median power under the same
+    load, one far hotter than the rest has a cooling problem (a GPU drawing less runs cooler for no merit)."""
+    rows = [
+        (g["slot"], g["derived"]["temp_c"], g["derived"]["power_w"])
+        for g in gpus
+        if g["derived"].get("temp_c") is not None and g["derived"].get("power_w")
+    ]
+    if not rows:  # no power readings: fall back to the load temperature alone
+        rows = [(g["slot"], g["load_temp_c"], None) for g in gpus if g.get("load_temp_c") is not None]
+    else:
+        median_power = statistics.median(p for _, _, p in rows)
+        rows = [r for r in rows if abs(r[2] - median_power) <= EQUAL_POWER * median_power]
+    flagged = high_outliers([t for _, t, _ in rows], COOLING_EXCESS_C)
+    return {rows[i][0]: excess for i, excess in flagged.items()}
 
 
 def _sdc_vote(gpus: list[dict[str, Any]]) -> dict[int, str]:
@@ -164,11 +218,11 @@ def _sdc_vote(gpus: list[dict[str, Any]]) -> dict[int, str]:
     return out
 
 
-def load_temperature(samples: list[dict[str, Any]], index: int) -> float | None:
+def load_temperature(samples: list[dict[str, Any]], slot: int) -> float | None:
     temps = [
         s["temp_c"]
         for s in samples
-        if s["gpu"] == index and s["phase"] in LOAD_PHASES and isinstance(s.get("temp_c"), int | float)
+        if s["gpu"] == slot and s["phase"] in LOAD_PHASES and isinstance(s.get("temp_c"), int | float)
     ]
     return float(statistics.median(temps)) if temps else None
 

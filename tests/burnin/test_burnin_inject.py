@@ -80,7 +80,17 @@ def test_missing_nvml_is_said_and_the_run_carries_on(data_faults):
     assert "simulated by AIFACTORY_BURNIN_INJECT=no-nvml" in report["telemetry"]["detail"]
     nvml = [r for r in report["node"]["reasons"] if r["code"] == "NVML_UNAVAILABLE"]
     assert ["warn"] == [r["severity"] for r in nvml]
-    assert "PASS" == report["gpus"][1]["phases"]["compute"]["status"]
+    assert "PASS" == report["gpus"][3]["phases"]["compute"]["status"]
+
+
+def test_flipped_bit_under_load_is_caught_in_the_compute_loop(data_faults):
+    # Review 9: the result of every batch is compared with the first one on the device (gpu-burn style).
+    _, report, _ = data_faults
+    loop = [r for r in report["gpus"][1]["reasons"] if r["code"] == "SDC_MISMATCH_LOOP"]
+    assert ["compute"] == [r["phase"] for r in loop]
+    compare = report["gpus"][3]["phases"]["compute"]["metrics"]["compare"]
+    assert compare["compared"] > 2 and 0 == compare["mismatched_batches"]
+    assert not any("SDC_MISMATCH_LOOP" in codes(report, g) for g in (0, 2, 3, 4))
 
 
 def test_missing_device_fails_and_nothing_after_it_passes(process_faults):
@@ -107,9 +117,19 @@ def test_out_of_memory_is_an_error_not_a_pass(process_faults):
     compute = report["gpus"][2]["phases"]["compute"]
     assert ("ERROR", ["OOM"]) == (compute["status"], [r["code"] for r in compute["reasons"]])
     assert "out of memory" in compute["error"].lower()
-    # The worker survives its error: later phases still measure, and collectives say why they could not.
+    # The worker survives its error: later phases still measure.
     assert "PASS" == report["gpus"][2]["phases"]["sdc"]["status"]
-    assert "SKIPPED_PEER_UNAVAILABLE" in codes(report, 2)
+
+
+def test_dead_workers_do_not_fail_their_healthy_peer(process_faults):
+    # Review 15: workers 0 (missing) and 1 (hung, killed) are gone; worker 2 is the only live one. Before, the
+    # collective phases were skipped as PEER_UNAVAILABLE on every GPU, failing healthy ones too.
+    _, report, _ = process_faults
+    phases = report["gpus"][2]["phases"]
+    assert "NOT_APPLICABLE" == phases["collectives"]["status"]
+    assert "PASS" == phases["stress"]["status"]
+    assert not any(r["code"].startswith("SKIPPED") for r in report["gpus"][2]["reasons"] if r["phase"] == "stress")
+    assert "SKIPPED_WORKER_DEAD" in codes(report, 0) and "SKIPPED_WORKER_DEAD" in codes(report, 1)
 
 
 def test_a_gpu_node_that_runs_on_cpu_fails(process_faults):

@@ -14,21 +14,38 @@ from typing import Any
 
 from aifactory.burnin.phases.device import Device
 
+_MEMBERS: list[tuple[int, ...]] = [()]  # the membership of the group this worker is in, if any
 
-def init_group(dev: Device, rank: int, world: int, address: str, timeout_s: float) -> None:
-    """Join the node's process group (one rank per worker) unless already joined."""
+
+def join_group(dev: Device, rank: int, members: list[int], address: str | None, timeout_s: float) -> None:
+    """Be in a process group of exactly `members` (slots of the live workers). The parent sends a fresh
+    `address` whenever the membership changed (a worker died): the old group is left and a new one formed,
+    so the survivors still measure."""
     import torch.distributed as dist
 
-    if dist.is_initialized():
+    wanted = tuple(members)
+    if dist.is_initialized() and _MEMBERS[0] == wanted:
         return
+    if address is None:
+        raise RuntimeError(f"no process group of {wanted} to join and no address to form one")
+    leave_group()
     dist.init_process_group(
         backend="nccl" if dev.is_cuda else "gloo",
         init_method=address,
         rank=rank,
-        world_size=world,
+        world_size=len(wanted),
         timeout=timedelta(seconds=max(timeout_s, 10.0)),
         **({"device_id": dev.tdev} if dev.is_cuda else {}),
     )
+    _MEMBERS[0] = wanted
+
+
+def leave_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    _MEMBERS[0] = ()
 
 
 def sizes(min_bytes: int, max_bytes: int) -> list[int]:
@@ -129,14 +146,23 @@ def stress(dev: Device, params: dict[str, Any]) -> dict[str, Any]:
     world = dist.get_world_size() if dist.is_initialized() else 1
     comm = torch.ones(max(1, int(params["comm_bytes"]) // 4), device=dev.tdev)
     h2d = _h2d_pair(dev, int(params["h2d_bytes"]))
-    gemm_s, gemms, rounds, exact = [], 0, 0, True
+    # The copy runs on its own stream so it overlaps the GEMMs (on the default stream it would queue ahead of
+    # them and the node would never see compute, communication and PCIe load at once).
+    copy_stream = torch.cuda.Stream(device=dev.tdev) if h2d is not None else None
+    gemm_s, gemms, rounds, exact, copies = [], 0, 0, True, 0
+    copied: Any = None
     deadline = time.perf_counter() + float(params["seconds"])
     stop = torch.zeros(1, device=dev.tdev)
     while True:
         comm.fill_(1.0)
         work = dist.all_reduce(comm, async_op=True) if world > 1 else None
-        if h2d is not None:
-            h2d[1].copy_(h2d[0], non_blocking=True)
+        if h2d is not None and copy_stream is not None and (copied is None or copied.query()):
+            # A new copy only once the last one finished: the copy engine stays busy, the queue never grows.
+            with torch.cuda.stream(copy_stream):
+                h2d[1].copy_(h2d[0], non_blocking=True)
+                copied = torch.cuda.Event()
+                copied.record(copy_stream)
+            copies += 1
         gemm_s.append(dev.timed(lambda: torch.matmul(a, b, out=out), 4))
         gemms += 4
         if work is not None:
@@ -155,6 +181,8 @@ def stress(dev: Device, params: dict[str, Any]) -> dict[str, Any]:
         "seconds": float(params["seconds"]),
         "rounds": rounds,
         "gemms": gemms,
+        "h2d_copies": copies,
+        "world_size": world,
         "tflops_median": statistics.median(tflops),
         "collectives_exact": exact,
         "finite": bool(torch.isfinite(out).all().item()),

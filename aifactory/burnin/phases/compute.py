@@ -3,7 +3,9 @@
 bf16 (fp32 on the CPU) n x n x n GEMMs into a preallocated output, on randn inputs (constant data draws less
 power and flatters the figure), timed over batches of completed work with at most two batches in flight.
 The loop runs at least `min_s` and stops at steady state or at `max_s`; cold throughput is the first
-window, hot the last, and a drop between them is reported.
+window, hot the last, and a drop between them is reported. Inside the loop, gpu-burn style, every batch's
+result is compared on the device with the first one (same inputs, same kernel: the bits must not change), so
+an intermittent fault under load and heat is caught where a short SDC phase would miss it.
 """
 
 from __future__ import annotations
@@ -47,9 +49,22 @@ def _sustained(dev: Device, params: dict[str, Any], dtype: Any, temperature: Any
     a, b, out = _inputs(dev, n, dtype, seed=1000 + dev.index)
     flops = 2.0 * n**3 * batch
     torch.matmul(a, b, out=out)  # warm-up: library selection and clocks ramping up
+    torch.matmul(a, b, out=out)
     dev.sync()
+    first = out.clone()
+    differs = torch.empty(n, n, device=dev.tdev, dtype=torch.bool)
+    mismatched = torch.zeros((), device=dev.tdev, dtype=torch.int64)
+    compared = [0]
     # Injected fault: a slow device does seven wasted GEMMs for every one that counts.
     wasted = 7 if "slow" in dev.faults else 0
+
+    def compare() -> None:
+        """Queued behind the batch's last GEMM: no synchronisation, the count is read once at the end."""
+        if "sdc" in dev.faults and compared[0] == 2:  # injected fault: one flipped bit in one result under load
+            out.view(-1)[11:12].view(torch.int16 if out.element_size() == 2 else torch.int32).bitwise_xor_(1)
+        torch.ne(out, first, out=differs)
+        mismatched.add_(differs.any().to(torch.int64))
+        compared[0] += 1
 
     def step() -> None:
         for _ in range(1 + wasted):
@@ -74,12 +89,13 @@ def _sustained(dev: Device, params: dict[str, Any], dtype: Any, temperature: Any
             steady_at.append(elapsed)
         return not (steady and elapsed >= params["min_s"])
 
-    run_batches(dev, step, batch, keep_going)
+    run_batches(dev, step, batch, keep_going, on_batch=compare)
+    loop = {"compared": compared[0], "mismatched_batches": int(mismatched.item())}
     if "nan" in dev.faults:  # injected fault: a NaN reaches the inputs of the final GEMM (timing untouched)
         a[0, 0] = float("nan")
         torch.matmul(a, b, out=out)
     finite = bool(torch.isfinite(out).all().item())
-    return _summarise(tput, temps, steady_at, params, n, batch, finite)
+    return {**_summarise(tput, temps, steady_at, params, n, batch, finite), "compare": loop}
 
 
 def _summarise(
@@ -124,19 +140,37 @@ def _short(dev: Device, params: dict[str, Any], name: str) -> dict[str, Any]:
     dtype = {"tf32": torch.float32, "fp32": torch.float32, "fp16": torch.float16}[name]
     if name == "fp16" and not dev.is_cuda:
         return {"status": "skipped", "reason": "fp16 GEMM is only measured on CUDA"}
-    previous = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = name == "tf32"
-    try:
+    with _fp32_precision(torch, "tf32" if name == "tf32" else "ieee"):
         a, b, out = _inputs(dev, n, dtype, seed=2000 + dev.index)
         torch.matmul(a, b, out=out)
         secs = dev.timed(lambda: torch.matmul(a, b, out=out), reps)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = previous
     return {
         "status": "ok",
         "tflops": 2.0 * n**3 * reps / secs / 1e12,
         "finite": bool(torch.isfinite(out).all()),
     }
+
+
+class _fp32_precision:
+    """fp32 matmul precision for one measurement: torch >= 2.9's `fp32_precision` ("tf32" | "ieee") where it
+    exists (the `allow_tf32` flag is deprecated there), the legacy flag otherwise; restored afterwards."""
+
+    def __init__(self, torch: Any, mode: str) -> None:
+        self.m, self.mode = torch.backends.cuda.matmul, mode
+        self.modern = isinstance(getattr(self.m, "fp32_precision", None), str)
+        self.saved: Any = None
+
+    def __enter__(self) -> None:
+        if self.modern:
+            self.saved, self.m.fp32_precision = self.m.fp32_precision, self.mode
+        else:
+            self.saved, self.m.allow_tf32 = self.m.allow_tf32, self.mode == "tf32"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.modern:
+            self.m.fp32_precision = self.saved
+        else:
+            self.m.allow_tf32 = self.saved
 
 
 def _fp8(dev: Device, n: int, reps: int) -> dict[str, Any]:
@@ -156,6 +190,6 @@ def _fp8(dev: Device, n: int, reps: int) -> dict[str, Any]:
     def mm() -> Any:
         return torch._scaled_mm(a, b, scale_a=scale_a, scale_b=scale_b, out_dtype=torch.bfloat16)
 
-    mm()
+    result = mm()
     secs = dev.timed(mm, reps)
-    return {"status": "ok", "tflops": 2.0 * n**3 * reps / secs / 1e12}
+    return {"status": "ok", "tflops": 2.0 * n**3 * reps / secs / 1e12, "finite": bool(torch.isfinite(result).all())}

@@ -46,28 +46,27 @@ def pcie(dev: Device, params: dict[str, Any], link_state: Any) -> dict[str, Any]
 
 
 def p2p(dev: Device, params: dict[str, Any]) -> dict[str, Any]:
-    """Copies from this GPU to every other GPU: one way, GB/s, median of the reps."""
+    """Copies from this GPU to each other GPU of the run (`peers`, the `--devices` the parent chose, never
+    every visible one): one way, GB/s, median of the reps, each timed with CUDA events on this device's
+    stream around `copies` back-to-back copies (wall clock would add launch and synchronisation time)."""
     torch = dev.torch
     size, reps = int(params["bytes"]), int(params["reps"])
+    copies = int(params.get("copies", 4))
+    peers = [int(p) for p in params.get("peers", range(torch.cuda.device_count())) if int(p) != dev.index]
     src = torch.empty(size, dtype=torch.uint8, device=dev.tdev)
     row: dict[str, Any] = {}
-    for peer in range(torch.cuda.device_count()):
-        if peer == dev.index:
-            continue
+    for peer in peers:
         dst = torch.empty(size, dtype=torch.uint8, device=torch.device("cuda", peer))
         dst.copy_(src)
-        times = []
-        for _ in range(reps):
-            torch.cuda.synchronize(dev.index)
-            torch.cuda.synchronize(peer)
-            start = time.perf_counter()
-            dst.copy_(src, non_blocking=True)
-            torch.cuda.synchronize(dev.index)
-            torch.cuda.synchronize(peer)
-            times.append(time.perf_counter() - start)
+        torch.cuda.synchronize(peer)
+        times = [dev.timed(_copier(dst, src), copies) / copies for _ in range(reps)]
+        torch.cuda.synchronize(peer)
         row[str(peer)] = {
             "gbps": size / statistics.median(times) / 1e9,
             "peer_access": bool(torch.cuda.can_device_access_peer(dev.index, peer)),
         }
-        del dst
-    return {"bytes": size, "to": row}
+    return {"bytes": size, "copies_per_sample": copies, "to": row}
+
+
+def _copier(dst: Any, src: Any) -> Any:
+    return lambda: dst.copy_(src, non_blocking=True)
