@@ -174,10 +174,15 @@ def test_cdu_count_follows_the_liquid_share_and_the_chosen_model() -> None:
 
 
 def test_only_liquid_heat_gets_cdus(tmp_path: Path) -> None:
-    """Air and rear-door groups have none; an immersion group puts all of a rack's heat into liquid."""
+    """Air and rear-door groups, and an air-cooled SKU in a direct-liquid group, have none; an immersion group puts
+    all of a rack's heat into liquid."""
     for bp in ("dgx-h100-superpod", "dgx-h200-sovereign-eu"):
         result = runner.invoke(app, ["plan", bp, "--format", "json"])
         assert "cdus" not in json.loads(result.output)["cooling"], bp
+    # DGX H100 is air-cooled: in a direct-liquid group no cold plates take its heat (a node-cooling finding)
+    result = runner.invoke(app, ["plan", "dgx-h100-superpod", "--format", "json",
+                                 "--set", "cooling.rack_groups.0.type=direct-liquid"])
+    assert result.exit_code == 1 and "cdus" not in json.loads(result.output)["cooling"]
     text = (ROOT / "blueprints/gb200-nvl72.yaml").read_text(encoding="utf-8")
     old = "type: direct-liquid, capacity: 132kW, power_limit: 132kW, liquid_fraction: 0.85,\n       water_class: W45,"
     assert old in text
