@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.refs import CduId
 from aifactory.blueprint.site import Name
 from aifactory.blueprint.types import Power
 
@@ -70,6 +71,11 @@ class DirectLiquid(_RackGroup):
     supply_c: Annotated[float, Field(ge=5, le=60)] = Field(
         25.0, description="Coolant supply temperature in degrees C; at most the water class's maximum."
     )
+    cdu: CduId | None = Field(
+        None, description="Coolant distribution unit model (catalogue id, e.g. 'vertiv-coolchip-cdu-600') that "
+        "moves the group's liquid heat to facility water; default: the cooling method's catalogue CDU. The plan "
+        "counts liquid heat / CDU capacity, rounded up, plus the group's redundancy spares."
+    )
     return_c: Annotated[float, Field(ge=5, le=70)] = Field(
         45.0, description="Coolant return temperature in degrees C; must be above supply_c."
     )
@@ -79,6 +85,11 @@ class Immersion(_RackGroup):
     type: Literal["immersion"] = Field(description="Cooling method: immersion tanks.")
     fluid: Literal["single-phase", "two-phase"] = Field(
         "single-phase", description="Immersion fluid type (recorded; not checked by the design engine)."
+    )
+    cdu: CduId | None = Field(
+        None, description="Coolant distribution unit model (catalogue id, e.g. 'vertiv-coolchip-cdu-600') that "
+        "moves the group's liquid heat to facility water; default: the cooling method's catalogue CDU. The plan "
+        "counts liquid heat / CDU capacity, rounded up, plus the group's redundancy spares."
     )
 
 

@@ -27,3 +27,4 @@ def _checker(kind: str) -> AfterValidator:
 NodeSkuId = Annotated[str, _checker("nodes")]
 SwitchId = Annotated[str, _checker("switches")]
 TransceiverId = Annotated[str, _checker("transceivers")]
+CduId = Annotated[str, _checker("cdus")]

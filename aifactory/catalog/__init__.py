@@ -1,4 +1,4 @@
-"""The hardware catalogue: GPUs, node SKUs, switches, transceivers and cooling methods.
+"""The hardware catalogue: GPUs, node SKUs, switches, transceivers, cooling methods and coolant distribution units.
 
 Entries are YAML under `data/`, each number with its source. Blueprints refer to entries by id; an unknown id
 is an error listing the valid ids and suggesting the nearest.
@@ -118,6 +118,15 @@ class CoolingMethod(_Entry):
     passive_max_rack_kw: float | None = None  # rear doors without fans
     typical_rack_kw: float
     liquid_fraction: float
+    cdu: str | None = None  # the coolant distribution unit a liquid group gets when the blueprint names none
+
+
+class Cdu(_Entry):
+    """A coolant distribution unit: the heat (kW) it moves from a liquid group's secondary loop to facility water."""
+
+    vendor: str
+    placement: Literal["in-row", "in-rack", "facility"]
+    capacity_kw: float = Field(gt=0)
 
 
 class Region(_Entry):
@@ -133,13 +142,14 @@ class Catalog(BaseModel):
     switches: dict[str, Switch]
     transceivers: dict[str, Transceiver]
     cooling: dict[str, CoolingMethod]
+    cdus: dict[str, Cdu]
     regions: dict[str, Region]
 
     def gpu_of(self, node_sku: str) -> Gpu:
         return self.gpus[self.nodes[node_sku].gpu]
 
 
-KINDS = ("gpus", "nodes", "switches", "transceivers", "cooling", "regions")
+KINDS = ("gpus", "nodes", "switches", "transceivers", "cooling", "cdus", "regions")
 
 
 def raw(kind: str) -> dict[str, Any]:

@@ -11,14 +11,14 @@ from aifactory.errors import Location, UserError
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="Browse the hardware catalogue (GPUs, nodes, switches, optics, cooling, regions).",
+    sub = typer.Typer(help="Browse the hardware catalogue (GPUs, nodes, switches, optics, cooling, CDUs, regions).",
                       no_args_is_help=True)
     app.add_typer(sub, name="catalog")
 
     @sub.command("list")
     def list_(
         kind: Annotated[
-            str | None, typer.Argument(help="gpus, nodes, switches, transceivers, cooling, regions")
+            str | None, typer.Argument(help="gpus, nodes, switches, transceivers, cooling, cdus, regions")
         ] = None,
         fmt: Annotated[TableFormat, typer.Option("--format", "-f", case_sensitive=False)] = TableFormat.table,
     ) -> None:

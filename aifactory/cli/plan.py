@@ -109,6 +109,11 @@ def print_summary(data: dict[str, Any], out: Path | None) -> None:
         f"racks: {co['racks']} ({co['compute_racks']} compute at {co['nodes_per_rack']} nodes, "
         f"{co['max_rack_kw']:.1f} kW max; {co['network_racks']} network), {co['pdus']} PDUs"
     )
+    for g in co.get("cdus", []):
+        console.print(
+            f"CDUs ({g['group']}): {g['cdus']} x {g['model']} ({g['needed']} for {g['liquid_kw']:,.1f} kW of liquid "
+            f"heat at {g['capacity_kw']:g} kW each, {g['spares']} spare), up to {g['racks_per_cdu']} racks each"
+        )
     console.print(
         f"storage ({st['tier']}): read {st['read_gbps']:g} GB/s ({st['read_gbps_per_gpu']:.3f} per GPU, "
         f"tier asks {st['target_read_gbps']:g}), write {st['write_gbps']:g} GB/s; checkpoints "
@@ -143,6 +148,14 @@ def print_summary(data: dict[str, Any], out: Path | None) -> None:
             f"rack margin {pc['rack_margin_kw']:,.1f} kW of {pc['rack_budget_kw']:,.1f} kW, "
             f"{pc['feeds_per_rack']} feed(s) per rack"
         )
+        if "cdu" in w:
+            cd = w["cdu"]
+            console.print(
+                f"what if {cd['failed']} of {cd['cdus']} CDUs fail ({cd['group']}): cooling margin "
+                f"{cd['cooling_margin_kw']:,.1f} kW ({cd['capacity_kw_remaining']:,.1f} kW left for "
+                f"{cd['liquid_kw']:,.1f} kW), {cd['spares_left']} spare(s) left, {cd['racks_throttled']} rack(s) to "
+                f"throttle or shut down ({cd['gpus_affected']:,} GPUs)"
+            )
     if out is not None:
         console.print(f"artifacts written to {out}")
 
@@ -183,7 +196,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--what-if",
                 help="A failure scenario: fail:KIND=N[,KIND=N] with KIND leaf, spine, core (compute fabric, one "
-                "plane) or feed (rack power feeds); adds `what_if` (bandwidth, capacity, margins) to the output.",
+                "plane), feed (rack power feeds) or cdu (coolant distribution units of the liquid group); adds "
+                "`what_if` (bandwidth, capacity, margins) to the output.",
             ),
         ] = None,
     ) -> None:

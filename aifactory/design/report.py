@@ -79,7 +79,9 @@ def plan_json(p: Plan) -> dict[str, Any]:
     s = p.storage
     nets = {name: net_json(net, p.cat) for name, net in p.nets.items() if name != "compute"}
     nets["compute"] = compute_json(p)
-    return {
+    from aifactory.design.cdus import cdu_groups
+
+    out: dict[str, Any] = {
         "schema_version": 1,
         "blueprint": p.bp.name,
         "node_sku": p.sku_id,
@@ -129,3 +131,7 @@ def plan_json(p: Plan) -> dict[str, Any]:
         "bom": bom(p),
         "findings": [check_json(c) for c in p.checks],
     }
+    cdus = cdu_groups(p)
+    if cdus:  # only designs with liquid heat have coolant distribution units
+        out["cooling"]["cdus"] = [g.to_json() for g in cdus]
+    return out

@@ -1,5 +1,5 @@
 """What-if questions on the real plan engine: the largest design within a power, cooling and rack envelope
-(`size`), and what failed switches or power feeds do to a planned factory (`failures`).
+(`size`), and what failed switches, power feeds or CDUs do to a planned factory (`failures`).
 
 `size` plans the blueprint itself at each candidate SU count (no separate model), so every rule of the engine
 (fabric ports, rack heat, storage tier, address space) takes part; `failures` derives its figures from the
@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aifactory.design.cdus import failed_cdus
 from aifactory.design.placement import compute_group, rack_budget, rack_feed, rack_heat_limit
 from aifactory.design.plan import Plan
 from aifactory.design.power import pdus_per_rack
 from aifactory.errors import UserError
 
 MAX_SUS = 1 << 16  # 65,536 SUs: far past any fabric the catalogue's switches can build
-FAILURE_KINDS = ("leaf", "spine", "core", "feed")
+FAILURE_KINDS = ("leaf", "spine", "core", "feed", "cdu")
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,6 @@ def parse_failures(spec: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for part in m.group(1).split(","):
         kind, _, count = part.partition("=")
-        if kind == "cdu":
-            raise UserError.at(
-                None,
-                "--what-if fail:cdu is not modelled: the catalogue has no coolant distribution units to fail",
-                hint,
-            )
         if kind not in FAILURE_KINDS or kind in out:
             raise UserError.at(None, f"--what-if {spec!r}: {kind!r} is unknown or given twice", hint)
         out[kind] = int(count)
@@ -123,9 +118,10 @@ def _frac(x: float) -> float:
 
 
 def failures(p: Plan, fail: dict[str, int]) -> dict[str, Any]:
-    """What the failed switches of the compute fabric (in one plane) and failed rack power feeds do to uplink
-    bandwidth, GPU capacity and the racks' power and cooling margin. Worst case: failed spines sit in one pod,
-    failed leaves serve distinct nodes, failed feeds hit the fullest compute racks."""
+    """What the failed switches of the compute fabric (in one plane), failed rack power feeds and failed CDUs
+    do to uplink bandwidth, GPU capacity and the racks' power and cooling margin. Worst case: failed spines sit in
+    one pod, failed leaves serve distinct nodes, failed feeds hit the fullest compute racks, failed CDUs served the
+    most racks (design/cdus.py)."""
     fab, clos = p.compute, p.compute.clos
     speed = fab.link_speed
     if clos is None:
@@ -190,12 +186,14 @@ def failures(p: Plan, fail: dict[str, int]) -> dict[str, Any]:
         if spare == 0 or rack_w > budget:
             racks_down = min(n_feed, p.racks.compute_racks)
     nodes_down = min(p.nodes, racks_down * p.racks.nodes_per_rack)
+    cdu = failed_cdus(p, fail["cdu"]) if "cdu" in fail else None
+    cooled_down = cdu["gpus_affected"] if cdu else 0
     out["capacity"] = {
         "gpus": p.gpus,
         "gpus_down": nodes_down * gpus_per_node,
         "nodes_with_a_failed_rail": degraded_nodes,
         "gpus_without_their_nic": cut_nics * gpus_per_node // max(1, p.layout.rails),
-        "gpus_remaining": (p.nodes - nodes_down) * gpus_per_node,
+        "gpus_remaining": max(0, (p.nodes - nodes_down) * gpus_per_node - cooled_down),
         "compute_racks_down": racks_down,
     }
     out["power_cooling"] = {
@@ -207,4 +205,7 @@ def failures(p: Plan, fail: dict[str, int]) -> dict[str, Any]:
         "cooling_margin_kw_per_rack": round((rack_heat_limit(group) - rack_w) / 1000, 3),
         "feed_margin_kw_per_rack": round((rack_feed(group) - rack_w) / 1000, 3),
     }
+    if cdu is not None:
+        out["capacity"]["gpus_cooling_limited"] = cooled_down
+        out["cdu"] = cdu
     return out

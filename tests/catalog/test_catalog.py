@@ -41,6 +41,15 @@ def test_cooling_entries_cover_the_blueprint_cooling_types() -> None:
     assert types == set(get_catalog().cooling)
 
 
+def test_every_liquid_cooling_method_names_a_catalogue_cdu() -> None:
+    """Direct-liquid and immersion groups fall back to their method's CDU; it must exist and be sourced."""
+    cat = get_catalog()
+    defaults = {t: m.cdu for t, m in cat.cooling.items()}
+    assert defaults["direct-liquid"] in cat.cdus and defaults["immersion"] in cat.cdus
+    assert defaults["air"] is None and defaults["rear-door"] is None
+    assert all("capacity_kw" in c.sources for c in cat.cdus.values())
+
+
 def test_suggest_offers_the_nearest_id_and_lists_all() -> None:
     assert suggest("DGX-H1000", ["dgx-h100", "a"]) == "did you mean 'dgx-h100'? valid ids: a, dgx-h100"
     assert suggest("zzzzzz", ["b", "a"]) == "valid ids: a, b"

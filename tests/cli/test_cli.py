@@ -122,7 +122,8 @@ def test_blueprints_show_unknown_name_suggests() -> None:
 def test_catalog_list_json_has_every_kind() -> None:
     result = runner.invoke(app, ["catalog", "list", "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert sorted(json.loads(result.stdout)) == ["cooling", "gpus", "nodes", "regions", "switches", "transceivers"]
+    kinds = ["cdus", "cooling", "gpus", "nodes", "regions", "switches", "transceivers"]
+    assert sorted(json.loads(result.stdout)) == kinds
 
 
 def test_catalog_list_one_kind_shows_sources() -> None:

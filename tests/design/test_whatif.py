@@ -79,8 +79,8 @@ def test_size_bad_input_exits_2(args: list[str], needle: str) -> None:
     assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output
 
 
-def what_if(spec: str, *sets: str) -> dict[str, dict[str, float]]:
-    args = ["plan", "dgx-h100-superpod", "--what-if", spec, "--format", "json"]
+def what_if(spec: str, *sets: str, blueprint: str = "dgx-h100-superpod") -> dict[str, dict[str, float]]:
+    args = ["plan", blueprint, "--what-if", spec, "--format", "json"]
     result = runner.invoke(app, [*args, *(a for s in sets for a in ("--set", s))])
     assert result.exit_code == 0, result.output
     out: dict[str, dict[str, float]] = json.loads(result.output)["what_if"]
@@ -122,7 +122,8 @@ def test_failed_feeds_need_redundancy() -> None:
 
 @pytest.mark.parametrize(
     ("spec", "needle"),
-    [("spine=2", "not a failure scenario"), ("fail:cdu=1", "not modelled"), ("fail:spine=5", "at most 4"),
+    [("spine=2", "not a failure scenario"), ("fail:cdu=1", "no rack group of this design has liquid heat"),
+     ("fail:spine=5", "at most 4"),
      ("fail:core=1", "no core tier"), ("fail:rack=1", "unknown"), ("fail:spine=1,spine=1", "twice")],
 )
 def test_what_if_bad_input_exits_2(spec: str, needle: str) -> None:
@@ -139,3 +140,89 @@ def test_size_grows_pinned_nodes_by_whole_sus() -> None:
     data = json.loads(result.output)
     assert data["scalable_units"] > 1 and data["nodes"] == 144 * data["scalable_units"]
     assert data["binding"]["constraints"] == ["facility-power"]
+
+
+# gb200-nvl72: 8 NVL72 racks of 120 kW in a direct-liquid group at liquid_fraction 0.85 -> 816 kW of liquid heat;
+# the catalogue's default CDU moves 600 kW (catalog/data/cdus.yaml).
+GROUP = "cooling.rack_groups.0"
+
+
+def nvl72_cdus(*sets: str) -> dict[str, object]:
+    args = ["plan", "gb200-nvl72", "--format", "json", *(a for s in sets for a in ("--set", s))]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (group,) = json.loads(result.output)["cooling"]["cdus"]
+    out: dict[str, object] = group
+    return out
+
+
+@pytest.mark.parametrize(("redundancy", "cdus", "racks_per_cdu"), [("N", 2, 4), ("N+1", 3, 3), ("2N", 4, 2)])
+def test_cdus_cover_liquid_heat_plus_redundancy(redundancy: str, cdus: int, racks_per_cdu: int) -> None:
+    g = nvl72_cdus(f"{GROUP}.redundancy={redundancy}")
+    assert (g["liquid_kw"], g["needed"], g["cdus"], g["racks"]) == (816.0, 2, cdus, 8)
+    assert g["spares"] == cdus - 2 and g["racks_per_cdu"] == racks_per_cdu
+
+
+def test_cdu_count_follows_the_liquid_share_and_the_chosen_model() -> None:
+    """At liquid_fraction 0.75 (720 kW; the air side stays at 30 kW) one 750 kW CHx750 does where 600 kW units
+    need two; at 0.9 (864 kW) the CHx750 needs two as well."""
+    assert nvl72_cdus(f"{GROUP}.liquid_fraction=0.75")["needed"] == 2
+    chosen = nvl72_cdus(f"{GROUP}.cdu=coolit-chx750", f"{GROUP}.liquid_fraction=0.75")
+    assert (chosen["model"], chosen["capacity_kw"], chosen["liquid_kw"], chosen["needed"], chosen["cdus"]) == (
+        "coolit-chx750", 750.0, 720.0, 1, 2)
+    assert nvl72_cdus(f"{GROUP}.cdu=coolit-chx750", f"{GROUP}.liquid_fraction=0.9")["needed"] == 2
+
+
+def test_only_liquid_heat_gets_cdus(tmp_path: Path) -> None:
+    """Air and rear-door groups, and an air-cooled SKU in a direct-liquid group, have none; an immersion group puts
+    all of a rack's heat into liquid."""
+    for bp in ("dgx-h100-superpod", "dgx-h200-sovereign-eu"):
+        result = runner.invoke(app, ["plan", bp, "--format", "json"])
+        assert "cdus" not in json.loads(result.output)["cooling"], bp
+    # DGX H100 is air-cooled: in a direct-liquid group no cold plates take its heat (a node-cooling finding)
+    result = runner.invoke(app, ["plan", "dgx-h100-superpod", "--format", "json",
+                                 "--set", "cooling.rack_groups.0.type=direct-liquid"])
+    assert result.exit_code == 1 and "cdus" not in json.loads(result.output)["cooling"]
+    text = (ROOT / "blueprints/gb200-nvl72.yaml").read_text(encoding="utf-8")
+    old = "type: direct-liquid, capacity: 132kW, power_limit: 132kW, liquid_fraction: 0.85,\n       water_class: W45,"
+    assert old in text
+    path = tmp_path / "immersion.yaml"
+    path.write_text(text.replace(old, "type: immersion, capacity: 132kW, power_limit: 132kW,"), encoding="utf-8")
+    result = runner.invoke(app, ["plan", str(path), "--format", "json"])
+    assert json.loads(result.output)["cooling"]["cdus"][0]["liquid_kw"] == 960.0, result.output
+
+
+def test_failed_cdus_use_the_spares_first() -> None:
+    w = what_if("fail:cdu=1", blueprint="gb200-nvl72")
+    assert w["cdu"]["spares_left"] == 0 and w["cdu"]["cooling_margin_kw"] == 2 * 600 - 816
+    assert w["cdu"]["racks_throttled"] == 0 and w["capacity"]["gpus_remaining"] == 576
+
+
+def test_failed_cdus_beyond_the_spares_throttle_racks() -> None:
+    """2 of 3 fail: 600 kW for 816 kW, 216 kW short; a rack puts 102 kW into liquid, so 3 racks (216 GPUs) of the
+    6 the failed units served must be throttled or shut down."""
+    w = what_if("fail:cdu=2", blueprint="gb200-nvl72")
+    assert w["cdu"]["cooling_margin_kw"] == -216.0 and w["cdu"]["racks_served_by_failed"] == 6
+    assert (w["cdu"]["racks_throttled"], w["cdu"]["gpus_affected"]) == (3, 216)
+    assert w["capacity"]["gpus_remaining"] == 576 - 216 and w["capacity"]["gpus_cooling_limited"] == 216
+    doubled = what_if("fail:cdu=2", f"{GROUP}.redundancy=2N", blueprint="gb200-nvl72")
+    assert doubled["cdu"]["cooling_margin_kw"] == 384.0 and doubled["cdu"]["racks_throttled"] == 0
+    all_gone = what_if("fail:cdu=2", f"{GROUP}.redundancy=N", blueprint="gb200-nvl72")
+    assert all_gone["cdu"]["racks_throttled"] == 8 and all_gone["capacity"]["gpus_remaining"] == 0
+
+
+def test_failed_cdu_text_line() -> None:
+    result = runner.invoke(app, ["plan", "gb200-nvl72", "--what-if", "fail:cdu=2"])
+    assert "CDUs (nvl72): 3 x vertiv-coolchip-cdu-600" in result.output
+    assert "what if 2 of 3 CDUs fail" in result.output and "3 rack(s) to throttle" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--what-if", "fail:cdu=4"], "has 3 CDU(s)"),
+     (["--set", f"{GROUP}.cdu=coolchip-600"], "unknown cdu id"),
+     (["--set", "cooling.rack_groups.1.cdu=coolit-chx750"], "unknown key 'cdu'")],
+)
+def test_cdu_bad_input_exits_2(args: list[str], needle: str) -> None:
+    result = runner.invoke(app, ["plan", "gb200-nvl72", *args])
+    assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output
