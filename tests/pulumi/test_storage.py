@@ -132,7 +132,9 @@ def test_a_file_system_driver_without_a_pin_is_refused(tmp_path: Path) -> None:
     text = f"extends: edge-l40s-inference\nname: site\nstorage:\n  filesystem: {_WEKA_EDGE}\n"
     with pytest.raises(UserError) as err:
         build(load_blueprint(str(_write(tmp_path, text))), "x")
-    assert "'csi-wekafsplugin' pin" in str(err.value)
+    message = str(err.value)
+    assert "CSI driver csi.weka.io" in message and "'csi-wekafsplugin' pin" in message
+    assert "mlops.components." not in message  # no flag turns the file system's driver off
 
 
 def test_drivers_without_a_public_chart_install_nothing() -> None:

@@ -438,10 +438,12 @@ def _unpinned(ctx: Ctx, spec: ChartSpec) -> Any:
 
     path = ("mlops", "components", spec.component) if spec.component else ("software", "charts")
     what = f"component {spec.component!r} is enabled" if spec.component else f"a component needs {spec.pin}"
+    if spec.provides_csi:
+        what = f"the StorageClass's CSI driver {', '.join(spec.provides_csi)} is installed by chart {spec.pin}"
+    alternative = f" (or set mlops.components.{spec.component}: false)" if spec.component else ""
     return Problem(
         ctx.loaded.locate(*path),
         f"{what} but software.charts has no {spec.pin!r} pin",
-        f"pin it: software.charts.{spec.pin}: {{version: ..., repository: ...}} "
-        f"(or set mlops.components.{spec.component}: false)",
+        f"pin it: software.charts.{spec.pin}: {{version: ..., repository: ...}}{alternative}",
         ".".join(path),
     )
