@@ -10,6 +10,7 @@ from typing import Any
 
 from aifactory.blueprint.model import Blueprint
 from aifactory.render.inventory import HostLike, render_inventory
+from aifactory.render.k8s.ownership import owner
 from aifactory.render.slurm import FabricShape, NodeShape, Partition, slurm_vars
 
 # Role variables that take a pin from `software` directly (pin name -> role variable).
@@ -25,6 +26,10 @@ def software_vars(bp: Blueprint) -> dict[str, Any]:
     pins = {k: str(v) for k, v in bp.software.model_dump(exclude={"charts", "installed_by"}).items() if v is not None}
     out: dict[str, Any] = {"aifactory_software": pins}
     out.update({var: pins[pin] for pin, var in ROLE_PINS.items() if pin in pins})
+    # One owner per node component (`software.installed_by`): where the operator owns it, the host role
+    # leaves it alone (no packages, no services).
+    out["nvidia_driver_installed_by"] = owner(bp, "driver")
+    out["dcgm_installed_by"] = owner(bp, "dcgm")
     return out
 
 

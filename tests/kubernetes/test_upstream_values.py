@@ -134,8 +134,10 @@ def _images(values: Any, path: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(values, dict):
         for key, value in values.items():
             sub = f"{path}.{key}" if path else key
-            if key in ("registry", "image_registry", "imageRegistry") and isinstance(value, str):
+            if key in ("registry", "image_registry", "imageRegistry", "baseRepo") and isinstance(value, str):
                 yield sub, value
+            elif key == "images" and isinstance(value, dict):  # csi-wekafsplugin: whole references by name
+                yield from ((f"{sub}.{k}", v) for k, v in value.items() if isinstance(v, str))
             elif key in ("repository", "image", "rbacProxyImage") and isinstance(value, str):
                 if not ({"registry", "imageRegistry"} & set(values)):
                     yield sub, value
@@ -157,3 +159,25 @@ def test_trainer_image_is_registry_plus_repository() -> None:
     image = trainer.values["image"]
     assert "registry.aifactory.example.de/ghcr.io" == image["registry"]
     assert not image["repository"].startswith(("ghcr.io", "registry."))
+
+
+def test_weka_csi_driver_values_and_mirror(tmp_path: Path) -> None:
+    """No catalogue blueprint runs WEKA under Kubernetes: the sovereign one with WEKA in place of Lustre."""
+    fs = ("{type: weka, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, filesystem_name: k8s, "
+          "backend_hosts: [weka01.site.example], mgs_nid: ~, fs_name: ~}")
+    pin = '{version: "2.8.8", repository: "https://weka.github.io/csi-wekafs"}'
+    text = (f"extends: dgx-h200-sovereign-eu\nname: site\nstorage:\n  filesystem: {fs}\n"
+            f"software:\n  charts:\n    csi-wekafsplugin: {pin}\n")
+    (tmp_path / "site.yaml").write_text(text)
+    (release,) = [r for r in build(load_blueprint(str(tmp_path / "site.yaml")), "de-stuttgart").releases
+                  if r.chart == "csi-wekafsplugin"]
+    folder = _folder(release)
+    assert not sorted(unknown_keys(release.chart, release.values, _defaults(folder)))
+    jsonschema.validate(merge(_defaults(folder), release.values),
+                        json.loads((folder / "values.schema.json").read_text(encoding="utf-8")))
+    refs = dict(_images(release.values))
+    # Every image the chart's templates read from `images` (the driver's tag is appended by the chart).
+    assert set(refs) == {f"images.{k}" for k in _defaults(folder)["images"] if k != "csidriverTag"}
+    assert all(ref.startswith("registry.aifactory.example.de/") for ref in refs.values()), refs
+    upstream = _defaults(folder)["images"]
+    assert all(ref.endswith(upstream[k.removeprefix("images.")]) for k, ref in refs.items()), refs

@@ -61,6 +61,9 @@ def _check_graph(rendered: Rendered, graph: Graph) -> None:
             owner = graph.owner[key]
             assert group_kind(obj) in releases[owner].provides_crds
             assert {owner} == waits_for, key  # its CRD's release and no other
+        elif obj["kind"] == "StorageClass":  # the release that installs its provisioner, if one does
+            drivers = {k for k, r in releases.items() if obj["provisioner"] in r.provides_csi}
+            assert drivers == waits_for, key
         else:
             assert set() == waits_for, key
         namespace = obj["metadata"].get("namespace")

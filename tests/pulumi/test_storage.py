@@ -13,7 +13,8 @@ import pytest
 from aifactory.blueprint import load_blueprint
 from aifactory.blueprint.storage import CSI_REQUIRED
 from aifactory.errors import UserError
-from aifactory.render.k8s.storage import MINIO_SECRET, WEKA_SECRET
+from aifactory.render.k8s.graph import dependency_graph, object_key, release_key
+from aifactory.render.k8s.storage import MINIO_SECRET, WEKA_NS, WEKA_SECRET
 from aifactory.render.kubernetes import build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +40,7 @@ def _one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 # mi300x-roce's VAST keys, dropped when a test puts another file system in its place.
 _NO_VAST = "vip_pool_name: ~, root_export: ~, view_policy: ~"
+_NO_NFS = "server: ~, export: ~"
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -89,12 +91,76 @@ def test_other_drivers_need_their_names_too(tmp_path: Path, fs: str) -> None:
     assert all(f"storage.filesystem.{f}" in str(err.value) for f in missing)
 
 
+_WEKA_PIN = 'software:\n  charts:\n    csi-wekafsplugin: {version: "2.8.8", repository: "https://weka.github.io/csi-wekafs"}\n'
+_WEKA = (  # without the closing brace: each base drops its own file system's keys
+    "{type: weka, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, filesystem_name: k8s, "
+    "backend_hosts: [weka01.site.example]"
+)
+_WEKA_EDGE = _WEKA + f", {_NO_NFS}}}"
+
+
+def _csi_releases(rendered: Any) -> list[Any]:
+    return [r for r in rendered.releases if r.provides_csi]
+
+
+def test_nfs_class_waits_for_the_csi_driver_release() -> None:
+    rendered = build(load_blueprint("edge-l40s-inference"), "test")
+    (release,) = _csi_releases(rendered)
+    assert ("csi-driver-nfs", "4.13.4", "kube-system") == (release.chart, release.version, release.namespace)
+    sc = _one(rendered.objects, "StorageClass")
+    assert (sc["provisioner"],) == release.provides_csi
+    graph = dependency_graph(rendered)
+    assert release_key(release) in graph.deps[object_key(sc)]
+    claims = [o for o in rendered.objects if o["kind"] == "PersistentVolumeClaim"]
+    assert claims and all(object_key(sc) in graph.deps[object_key(c)] for c in claims)
+    order = graph.order
+    assert order.index(release_key(release)) < order.index(object_key(sc))
+
+
+def test_weka_driver_release_goes_to_the_api_secret_namespace(tmp_path: Path) -> None:
+    text = f"extends: edge-l40s-inference\nname: site\nstorage:\n  filesystem: {_WEKA_EDGE}\n{_WEKA_PIN}"
+    rendered = build(load_blueprint(str(_write(tmp_path, text))), "x")
+    (release,) = _csi_releases(rendered)
+    assert ("csi-wekafsplugin", WEKA_NS, ("csi.weka.io",)) == (release.chart, release.namespace, release.provides_csi)
+    assert "csi-driver-nfs" not in {r.chart for r in rendered.releases}  # only the blueprint's file system's
+    graph = dependency_graph(rendered)
+    assert f"Namespace//{WEKA_NS}" in graph.deps[release_key(release)]
+    assert release_key(release) in graph.deps[object_key(_one(rendered.objects, "StorageClass"))]
+
+
+def test_a_file_system_driver_without_a_pin_is_refused(tmp_path: Path) -> None:
+    text = f"extends: edge-l40s-inference\nname: site\nstorage:\n  filesystem: {_WEKA_EDGE}\n"
+    with pytest.raises(UserError) as err:
+        build(load_blueprint(str(_write(tmp_path, text))), "x")
+    message = str(err.value)
+    assert "CSI driver csi.weka.io" in message and "'csi-wekafsplugin' pin" in message
+    assert "mlops.components." not in message  # no flag turns the file system's driver off
+
+
+def test_drivers_without_a_public_chart_install_nothing() -> None:
+    # EXAScaler (Lustre) and VAST: docs/pulumi.md, "CSI drivers"; their classes depend on no release.
+    for name in ("dgx-h100-superpod", "mi300x-roce"):
+        rendered = build(load_blueprint(name), "test")
+        assert not _csi_releases(rendered)
+        sc = _one(rendered.objects, "StorageClass")
+        assert not [d for d in dependency_graph(rendered).deps[object_key(sc)] if d.startswith("HelmRelease/")]
+
+
+def test_minio_waits_for_the_class_its_claims_name() -> None:
+    rendered = build(load_blueprint("edge-l40s-inference"), "test")
+    (sts,) = [o for o in rendered.objects if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "minio"]
+    (template,) = sts["spec"]["volumeClaimTemplates"]
+    key = f"StorageClass//{template['spec']['storageClassName']}"
+    assert key == object_key(_one(rendered.objects, "StorageClass"))  # the file system's class
+    assert key in dependency_graph(rendered).deps[object_key(sts)]
+
+
 def test_weka_class_and_api_secret(tmp_path: Path) -> None:
     block = (
         "{type: weka, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, filesystem_name: k8s, "
         f"backend_hosts: [weka01.site.example, weka02.site.example], {_NO_VAST}}}"
     )
-    text = f"extends: mi300x-roce\nname: site\nstorage:\n  filesystem: {block}\n"
+    text = f"extends: mi300x-roce\nname: site\nstorage:\n  filesystem: {block}\n{_WEKA_PIN}"
     loaded = load_blueprint(str(_write(tmp_path, text)))
     rendered = build(loaded, "x")
     params = _one(rendered.objects, "StorageClass")["parameters"]

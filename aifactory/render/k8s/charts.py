@@ -32,6 +32,8 @@ class ChartSpec:
     provides_crds: tuple[str, ...] = ()
     # Beyond the component flag: the chart is installed only where this holds (a GPU vendor, a prerequisite).
     when: Callable[[Ctx], bool] = lambda ctx: True
+    # CSI driver names the release registers: a StorageClass whose provisioner is one of them waits for it.
+    provides_csi: tuple[str, ...] = ()
 
 
 def _mirrored(ctx: Ctx, registry: str) -> str:
@@ -257,6 +259,27 @@ def _nim(ctx: Ctx) -> Values:
     return {"operator": {"image": {"repository": ctx.image("ghcr.io/nvidia/k8s-nim-operator")}}}
 
 
+def _filesystem(kind: str) -> Callable[[Ctx], bool]:
+    """The storage layer's StorageClass is the blueprint file system's: its CSI driver is installed with it."""
+    return lambda ctx: ctx.bp.storage.filesystem.type == kind
+
+
+def _csi_nfs(ctx: Ctx) -> Values:
+    # The chart builds the sidecars as `{baseRepo}{repository}` (repository `/sig-storage/...`); the plugin's
+    # own repository is a whole reference, and the templates use it as is when it does not start with a `/`.
+    return {
+        "image": {
+            "baseRepo": _mirrored(ctx, "registry.k8s.io"),
+            "nfs": {"repository": ctx.image("registry.k8s.io/sig-storage/nfsplugin")},
+        }
+    }
+
+
+def _csi_weka(ctx: Ctx) -> Values:
+    sidecars = {name: f"{ctx.image(ref)}:{tag}" for name, (ref, tag) in images.WEKA_CSI_SIDECARS.items()}
+    return {"images": {**sidecars, "csidriver": ctx.image(images.WEKA_CSI_DRIVER)}}
+
+
 def _crds(group: str, *kinds: str) -> tuple[str, ...]:
     return tuple(f"{group}/{kind}" for kind in kinds)
 
@@ -363,6 +386,16 @@ CHARTS: tuple[ChartSpec, ...] = (
         _crds("apps.nvidia.com", "NIMBuild", "NIMCache", "NIMPipeline", "NIMService"),
     ),
     ChartSpec("mlflow", "mlflow", ("mlflow",), "mlflow", _mlflow),
+    # The file system's CSI driver (no flag: the storage layer's StorageClass needs it). The charts' own
+    # install namespaces: kube-system for csi-driver-nfs, csi-wekafs (rendered by the storage layer) for WEKA.
+    ChartSpec(
+        "", "csi-driver-nfs", ("csi-driver-nfs",), "kube-system", _csi_nfs, when=_filesystem("nfs"),
+        provides_csi=("nfs.csi.k8s.io",),
+    ),
+    ChartSpec(
+        "", "csi-wekafsplugin", ("csi-wekafsplugin",), "csi-wekafs", _csi_weka, when=_filesystem("weka"),
+        provides_csi=("csi.weka.io",),
+    ),
 )
 
 
@@ -392,6 +425,7 @@ def releases(ctx: Ctx) -> list[ChartRelease]:
                     values=values if chart == spec.charts[-1] else {},
                     metadata=ctx.metadata(chart, "mlops", path, spec.namespace),
                     provides_crds=spec.provides_crds if chart == spec.charts[0] else (),
+                    provides_csi=spec.provides_csi if chart == spec.charts[-1] else (),
                 )
             )
     if missing:
@@ -404,10 +438,12 @@ def _unpinned(ctx: Ctx, spec: ChartSpec) -> Any:
 
     path = ("mlops", "components", spec.component) if spec.component else ("software", "charts")
     what = f"component {spec.component!r} is enabled" if spec.component else f"a component needs {spec.pin}"
+    if spec.provides_csi:
+        what = f"the StorageClass's CSI driver {', '.join(spec.provides_csi)} is installed by chart {spec.pin}"
+    alternative = f" (or set mlops.components.{spec.component}: false)" if spec.component else ""
     return Problem(
         ctx.loaded.locate(*path),
         f"{what} but software.charts has no {spec.pin!r} pin",
-        f"pin it: software.charts.{spec.pin}: {{version: ..., repository: ...}} "
-        f"(or set mlops.components.{spec.component}: false)",
+        f"pin it: software.charts.{spec.pin}: {{version: ..., repository: ...}}{alternative}",
         ".".join(path),
     )

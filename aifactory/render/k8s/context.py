@@ -41,6 +41,7 @@ class ChartRelease:
     metadata: Manifest  # labels and annotations, as on every other object
     layer: str = "mlops"
     provides_crds: tuple[str, ...] = ()  # "group/Kind" of the CRDs the chart installs (render/k8s/graph.py)
+    provides_csi: tuple[str, ...] = ()  # CSI driver names the chart registers (a StorageClass's provisioner)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,10 @@ The edges follow what a fresh cluster needs, and nothing more:
 - a release that cannot become ready before some rendered object acts (dcgm-exporter's pods on GPU nodes
   need the container toolkit the GPU operator's ClusterPolicy deploys) waits for that object (`release_after`);
   the ClusterPolicy itself waits only for the gpu-operator release, so no readiness cycle exists;
-- a PersistentVolumeClaim waits for the StorageClass it names, where the stack renders it.
+- a StorageClass waits for the release that installs its provisioner's CSI driver (`ChartRelease.provides_csi`),
+  so the class never names a driver the cluster does not have yet;
+- a PersistentVolumeClaim, and a StatefulSet's claim templates, wait for the StorageClass they name, where the
+  stack renders it.
 
 A custom resource whose CRD no enabled chart installs would be refused by the API server; that is a
 UserError here, at the blueprint value the object comes from.
@@ -150,6 +153,18 @@ def _owners(releases: Iterable[ChartRelease]) -> dict[str, str]:
     return owners
 
 
+def _claimed_classes(obj: Manifest) -> list[str]:
+    """The StorageClasses a PersistentVolumeClaim or a StatefulSet's volumeClaimTemplates name."""
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "PersistentVolumeClaim":
+        claims = [spec]
+    elif obj["kind"] == "StatefulSet":
+        claims = [t.get("spec") or {} for t in spec.get("volumeClaimTemplates") or []]
+    else:
+        return []
+    return sorted({c["storageClassName"] for c in claims if isinstance(c.get("storageClassName"), str)})
+
+
 def _unowned(obj: Manifest) -> Problem:
     source = str(obj["metadata"].get("annotations", {}).get(ANNOTATION_SOURCE, ""))
     file, _, pointer = source.partition("#")
@@ -174,6 +189,7 @@ def dependency_graph(rendered: Rendered) -> Graph:
     for spec in rendered.secrets:
         secrets_in.setdefault(spec.namespace, []).append(secret_key(spec))
     owners = _owners(rendered.releases)
+    drivers = {csi: release_key(r) for r in rendered.releases for csi in r.provides_csi}
     by_kind: dict[str, list[str]] = {}
     for obj in rendered.objects:
         by_kind.setdefault(group_kind(obj), []).append(object_key(obj))
@@ -201,10 +217,9 @@ def dependency_graph(rendered: Rendered) -> Graph:
                 continue
             owner[key] = crd_owner
             deps[key].append(crd_owner)
-        claim = obj["kind"] == "PersistentVolumeClaim"
-        storage_class = (obj.get("spec") or {}).get("storageClassName") if claim else None
-        if storage_class in classes:
-            deps[key].append(f"StorageClass//{storage_class}")
+        if obj["kind"] == "StorageClass" and obj.get("provisioner") in drivers:
+            deps[key].append(drivers[obj["provisioner"]])
+        deps[key] += [f"StorageClass//{name}" for name in _claimed_classes(obj) if name in classes]
     if problems:
         raise UserError(problems)
     for release in rendered.releases:

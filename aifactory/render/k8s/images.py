@@ -76,3 +76,15 @@ VLLM = ("docker.io/vllm", "vllm-openai", "v0.11.0")
 # MinIO server image (quay.io/minio/minio); MinIO tags are release timestamps, not semantic versions, so the
 # blueprint's chart pins cannot express one. Override with `software.charts.minio.image_digest`.
 MINIO = ("quay.io/minio", "minio", "RELEASE.2025-04-22T22-12-26Z")
+
+# weka/csi-wekafs, charts/csi-wekafsplugin/values.yaml at tag v2.8.8: the chart takes whole references
+# (`images.<sidecar>`), so each is mirrored with its tag. The driver image is `images.csidriver` plus its tag.
+WEKA_CSI_SIDECARS = {
+    "livenessprobesidecar": ("registry.k8s.io/sig-storage/livenessprobe", "v2.18.0"),
+    "attachersidecar": ("registry.k8s.io/sig-storage/csi-attacher", "v4.11.0"),
+    "provisionersidecar": ("registry.k8s.io/sig-storage/csi-provisioner", "v6.2.0"),
+    "registrarsidecar": ("registry.k8s.io/sig-storage/csi-node-driver-registrar", "v2.16.0"),
+    "resizersidecar": ("registry.k8s.io/sig-storage/csi-resizer", "v2.1.0"),
+    "snapshottersidecar": ("registry.k8s.io/sig-storage/csi-snapshotter", "v8.5.0"),
+}
+WEKA_CSI_DRIVER = "quay.io/weka.io/csi-wekafs"
