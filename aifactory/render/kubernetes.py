@@ -56,9 +56,15 @@ def sort_key(obj: Manifest) -> tuple[str, int, str, str, str]:
     )
 
 
+# Namespaces every cluster has: a Namespace object for one would be a create that fails at `pulumi up`
+# (it already exists) and a resource whose deletion Kubernetes refuses.
+BUILT_IN_NAMESPACES = frozenset({"default", "kube-node-lease", "kube-public", "kube-system"})
+
+
 def _system_namespaces(ctx: Ctx, objects: list[Manifest], charts: list[ChartRelease]) -> list[Manifest]:
-    """A Namespace for every namespace an object or release uses that no layer created."""
+    """A Namespace for every namespace an object or release uses that no layer created and the cluster does not
+    have from the start (csi-driver-nfs and the EXAScaler driver install into kube-system)."""
     have = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
     used = {o["metadata"]["namespace"] for o in objects if "namespace" in o["metadata"]}
     used |= {r.namespace for r in charts}
-    return [namespace(ctx, ns, "mlops", ("mlops", "components")) for ns in sorted(used - have)]
+    return [namespace(ctx, ns, "mlops", ("mlops", "components")) for ns in sorted(used - have - BUILT_IN_NAMESPACES)]

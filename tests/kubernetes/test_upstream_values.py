@@ -181,3 +181,24 @@ def test_weka_csi_driver_values_and_mirror(tmp_path: Path) -> None:
     assert all(ref.startswith("registry.aifactory.example.de/") for ref in refs.values()), refs
     upstream = _defaults(folder)["images"]
     assert all(ref.endswith(upstream[k.removeprefix("images.")]) for k, ref in refs.items()), refs
+
+
+def test_exascaler_csi_driver_values_and_mirror() -> None:
+    (release,) = [rel for _, r, rel in RELEASES if r == "de-stuttgart" and rel.chart == "exa-csi"]
+    upstream = _defaults(_folder(release))
+    assert not sorted(unknown_keys(release.chart, release.values, upstream))
+    # Every image the chart's templates build as `{repository}:{tag}` (the metrics exporter is off), mirrored,
+    # at the tag the chart pins.
+    pulled = {k for k, v in upstream.items() if isinstance(v, dict) and "repository" in v}
+    ours = {k for k, v in release.values.items() if isinstance(v, dict) and "repository" in v}
+    assert pulled == ours
+    assert not merge(upstream, release.values)["metrics"]["enabled"]
+    for key in ours:
+        value, default = release.values[key], upstream[key]
+        assert value["repository"] == f"registry.aifactory.example.de/{default['repository']}", key
+        assert value["tag"] == default["tag"], key
+    # One file system in the driver's config: the example's entry is replaced, its zone deleted (Helm drops a
+    # default whose override is null).
+    assert ["exa1"] == list(upstream["config"]["exascaler_map"]) == list(release.values["config"]["exascaler_map"])
+    entry = release.values["config"]["exascaler_map"]["exa1"]
+    assert set(upstream["config"]["exascaler_map"]["exa1"]) == set(entry) and entry["zone"] is None

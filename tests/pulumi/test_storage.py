@@ -137,13 +137,71 @@ def test_a_file_system_driver_without_a_pin_is_refused(tmp_path: Path) -> None:
     assert "mlops.components." not in message  # no flag turns the file system's driver off
 
 
-def test_drivers_without_a_public_chart_install_nothing() -> None:
-    # EXAScaler (Lustre) and VAST: docs/pulumi.md, "CSI drivers"; their classes depend on no release.
-    for name in ("dgx-h100-superpod", "mi300x-roce"):
-        rendered = build(load_blueprint(name), "test")
-        assert not _csi_releases(rendered)
-        sc = _one(rendered.objects, "StorageClass")
-        assert not [d for d in dependency_graph(rendered).deps[object_key(sc)] if d.startswith("HelmRelease/")]
+def test_exascaler_class_waits_for_the_chart_the_site_serves() -> None:
+    rendered = build(load_blueprint("dgx-h100-superpod"), "test")
+    (release,) = _csi_releases(rendered)
+    # The chart is in DDN's source tree only: the release pulls it from the site's helm mirror.
+    assert ("exa-csi", "2.9.0", "kube-system") == (release.chart, release.version, release.namespace)
+    assert "https://charts.superpod.example.com" == release.repository
+    sc = _one(rendered.objects, "StorageClass")
+    assert (sc["provisioner"],) == release.provides_csi
+    # The driver may mount only what its config Secret lists: the class's file system, and no example one.
+    (entry,) = release.values["config"]["exascaler_map"].values()
+    assert (sc["parameters"]["exaFS"], sc["parameters"]["mountPoint"]) == (entry["exaFS"], entry["mountPoint"])
+    assert "10.2.255.250@o2ib:10.2.255.251@o2ib:/fs1" == entry["exaFS"]
+    graph = dependency_graph(rendered)
+    assert release_key(release) in graph.deps[object_key(sc)]
+    assert graph.order.index(release_key(release)) < graph.order.index(object_key(sc))
+
+
+@pytest.mark.parametrize(
+    "repository",
+    ['"https://github.com/DDNStorage/exa-csi-driver"', '"https://charts.aifactory.example.de"', '""'],
+)
+def test_exascaler_chart_from_no_repository_of_the_site_is_refused(tmp_path: Path, repository: str) -> None:
+    # Upstream's source tree, another site's mirror, or nothing: none of them serves the chart at `pulumi up`.
+    text = ("extends: dgx-h100-superpod\nname: site\nsoftware:\n  charts:\n"
+            f'    exa-csi: {{version: "2.9.0", repository: {repository}}}\n')
+    path = _write(tmp_path, text)
+    with pytest.raises(UserError) as err:
+        load_blueprint(str(path))
+    message = str(err.value)
+    assert "site.yaml:5" in message and "software.charts.exa-csi" in message
+    assert "https://charts.superpod.example.com" in message  # the fix names this site's helm mirror
+    proc = subprocess.run(
+        [sys.executable, "cli.py", "validate", str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert 2 == proc.returncode, proc.stderr
+    assert "site.yaml:5" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_exascaler_chart_from_the_sites_oci_mirror_is_pulled_as_named(tmp_path: Path) -> None:
+    # An OCI path on the sovereign site's own registry: used as it is, not rewritten into a mirror path again.
+    repo = "oci://registry.aifactory.example.de/charts/ddn"
+    text = ("extends: dgx-h200-sovereign-eu\nname: site\nsoftware:\n  charts:\n"
+            f'    exa-csi: {{version: "2.9.0", repository: "{repo}"}}\n')
+    (release,) = _csi_releases(build(load_blueprint(str(_write(tmp_path, text))), "de-stuttgart"))
+    assert repo == release.repository
+    other = text.replace("registry.aifactory.example.de", "registry.superpod.example.com")
+    with pytest.raises(UserError, match="not a chart repository of this site"):
+        load_blueprint(str(_write(tmp_path, other)))
+
+
+def test_exascaler_without_a_pin_names_the_site_repository(tmp_path: Path) -> None:
+    text = "extends: dgx-h100-superpod\nname: site\nsoftware:\n  charts:\n    exa-csi: ~\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(UserError) as err:
+        build(load_blueprint(str(path)), "x")
+    message = str(err.value)
+    assert "CSI driver exa.csi.ddn.com" in message and "'exa-csi' pin" in message and "helm` mirror" in message
+
+
+def test_drivers_without_a_chart_install_nothing() -> None:
+    # VAST: docs/pulumi.md, "CSI drivers"; its class depends on no release.
+    rendered = build(load_blueprint("mi300x-roce"), "test")
+    assert not _csi_releases(rendered)
+    sc = _one(rendered.objects, "StorageClass")
+    assert not [d for d in dependency_graph(rendered).deps[object_key(sc)] if d.startswith("HelmRelease/")]
 
 
 def test_minio_waits_for_the_class_its_claims_name() -> None:
@@ -254,3 +312,13 @@ def test_minio_with_kes(tmp_path: Path) -> None:
     (secret,) = [s for s in rendered.secrets if s.name == MINIO_SECRET]
     assert "kes-api-key" in {k.key for k in secret.keys}
     assert "local-nvme" == sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"]
+
+
+@pytest.mark.parametrize("blueprint", ["dgx-h100-superpod", "edge-l40s-inference"])
+def test_kube_system_drivers_render_no_namespace_for_it(blueprint: str) -> None:
+    # csi-driver-nfs and exa-csi install into kube-system: creating that Namespace would fail at `pulumi up`.
+    rendered = build(load_blueprint(blueprint), "test")
+    assert {"kube-system"} == {r.namespace for r in _csi_releases(rendered)}
+    assert "kube-system" not in {o["metadata"]["name"] for o in rendered.objects if o["kind"] == "Namespace"}
+    (release,) = _csi_releases(rendered)
+    assert "Namespace//kube-system" not in dependency_graph(rendered).deps[release_key(release)]

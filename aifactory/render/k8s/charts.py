@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aifactory.blueprint.storage import Lustre
 from aifactory.errors import UserError
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import ChartRelease, Ctx, SecretKey, SecretSpec
@@ -34,6 +35,9 @@ class ChartSpec:
     when: Callable[[Ctx], bool] = lambda ctx: True
     # CSI driver names the release registers: a StorageClass whose provisioner is one of them waits for it.
     provides_csi: tuple[str, ...] = ()
+    # Published by no public chart repository: the pin names the site's own (checked by the loader,
+    # `aifactory.blueprint.csi`), and the release pulls from it as it is, mirror or not.
+    site_served: bool = False
 
 
 def _mirrored(ctx: Ctx, registry: str) -> str:
@@ -280,6 +284,23 @@ def _csi_weka(ctx: Ctx) -> Values:
     return {"images": {**sidecars, "csidriver": ctx.image(images.WEKA_CSI_DRIVER)}}
 
 
+def _csi_exa(ctx: Ctx) -> Values:
+    """DDN EXAScaler: the driver reads the file systems it may mount from its config Secret (the chart writes
+    `config` into it). The one entry is the blueprint's file system, under the chart's own key `exa1` so that
+    Helm's merge keeps no example file system; the example's `zone` is dropped (null deletes a default), since
+    no node carries its topology label."""
+    fs = ctx.bp.storage.filesystem
+    assert isinstance(fs, Lustre)
+    values: Values = {
+        key: {"repository": ctx.image(repository), "tag": tag} for key, (repository, tag) in images.EXA_CSI.items()
+    }
+    values["config"] = {
+        "exascaler_map": {"exa1": {"exaFS": f"{fs.mgs_nid}:/{fs.fs_name}", "mountPoint": fs.mount, "zone": None}},
+        "debug": False,
+    }
+    return values
+
+
 def _crds(group: str, *kinds: str) -> tuple[str, ...]:
     return tuple(f"{group}/{kind}" for kind in kinds)
 
@@ -396,6 +417,12 @@ CHARTS: tuple[ChartSpec, ...] = (
         "", "csi-wekafsplugin", ("csi-wekafsplugin",), "csi-wekafs", _csi_weka, when=_filesystem("weka"),
         provides_csi=("csi.weka.io",),
     ),
+    # DDNStorage/exa-csi-driver keeps its chart in the source tree (deploy/helm-chart, chart `exa-csi`): the
+    # site pushes it to its own Helm repository; the README installs it in a namespace of the user's choice.
+    ChartSpec(
+        "", "exa-csi", ("exa-csi",), "kube-system", _csi_exa, when=_filesystem("lustre"),
+        provides_csi=("exa.csi.ddn.com",), site_served=True,
+    ),
 )
 
 
@@ -420,7 +447,7 @@ def releases(ctx: Ctx) -> list[ChartRelease]:
                     name=chart,
                     chart=chart,
                     version=pin.version,
-                    repository=ctx.chart_repository(chart, pin.repository),
+                    repository=pin.repository if spec.site_served else ctx.chart_repository(chart, pin.repository),
                     namespace=spec.namespace,
                     values=values if chart == spec.charts[-1] else {},
                     metadata=ctx.metadata(chart, "mlops", path, spec.namespace),
@@ -441,6 +468,8 @@ def _unpinned(ctx: Ctx, spec: ChartSpec) -> Any:
     if spec.provides_csi:
         what = f"the StorageClass's CSI driver {', '.join(spec.provides_csi)} is installed by chart {spec.pin}"
     alternative = f" (or set mlops.components.{spec.component}: false)" if spec.component else ""
+    if spec.site_served:
+        alternative = " with repository: the url of this site's `kind: helm` mirror, where the chart is pushed"
     return Problem(
         ctx.loaded.locate(*path),
         f"{what} but software.charts has no {spec.pin!r} pin",

@@ -88,3 +88,13 @@ WEKA_CSI_SIDECARS = {
     "snapshottersidecar": ("registry.k8s.io/sig-storage/csi-snapshotter", "v8.5.0"),
 }
 WEKA_CSI_DRIVER = "quay.io/weka.io/csi-wekafs"
+# DDNStorage/exa-csi-driver v2.9.0 deploy/helm-chart/values.yaml: the driver and its sidecars
+# (value key -> repository, tag); the chart builds each as `{repository}:{tag}`.
+EXA_CSI = {
+    "image": ("quay.io/ddn/exascaler-csi-file-driver", "v2.9.0"),
+    "registrar": ("registry.k8s.io/sig-storage/csi-node-driver-registrar", "v2.16.0"),
+    "provisioner": ("registry.k8s.io/sig-storage/csi-provisioner", "v6.3.0"),
+    "attacher": ("registry.k8s.io/sig-storage/csi-attacher", "v4.12.0"),
+    "resizer": ("registry.k8s.io/sig-storage/csi-resizer", "v2.2.0"),
+    "csi_snapshotter": ("registry.k8s.io/sig-storage/csi-snapshotter", "v8.6.0"),
+}
