@@ -5,7 +5,6 @@ Ansible itself evaluates each role's install block to "run" only for host owners
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ import pytest
 import yaml
 
 from aifactory.blueprint import load_blueprint
-from aifactory.deploy.ansible import ansible_env
 from aifactory.render.group_vars import software_vars
+from tests.roles.local_play import run_local_play
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = {  # role -> (its ownership variable, the name of its install block, its PCI count register)
@@ -51,12 +50,7 @@ def test_a_pinned_component_defaults_to_the_host(tmp_path: Path) -> None:
 def _run(tmp_path: Path, tasks: list[dict[str, Any]], variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     play = [{"name": "Owner", "hosts": "node01", "gather_facts": False, "connection": "local", "vars": variables,
              "tasks": tasks}]  # fmt: skip
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    (tmp_path / "hosts.yml").write_text("all:\n  hosts:\n    node01: {ansible_host: 127.0.0.1}\n")
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "hosts.yml", "play.yml"],
-        cwd=tmp_path, capture_output=True, text=True, env=ansible_env(), timeout=120, check=False,
-    )  # fmt: skip
+    return run_local_play(tmp_path, play)
 
 
 def _spec_check(role: str) -> dict[str, Any]:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from aifactory.deploy.ansible import ansible_env
+from tests.roles.local_play import run_local_play
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHAPE_TASKS = REPO_ROOT / "roles/slurm_common/tasks/shape.yml"
@@ -34,12 +32,7 @@ def _play(tmp_path: Path, node: dict[str, object]) -> subprocess.CompletedProces
         "vars": {"slurm_common_nodes": [{"name": "node01", **node}]},
         "tasks": [{"name": "Check", "ansible.builtin.include_tasks": str(SHAPE_TASKS)}],
     }]  # fmt: skip
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    (tmp_path / "hosts.yml").write_text("all:\n  hosts:\n    node01: {ansible_host: 127.0.0.1}\n")
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "hosts.yml", "play.yml"],
-        cwd=tmp_path, capture_output=True, text=True, env=ansible_env(), timeout=120, check=False,
-    )  # fmt: skip
+    return run_local_play(tmp_path, play)
 
 
 def test_this_hosts_own_shape_passes(tmp_path: Path) -> None:

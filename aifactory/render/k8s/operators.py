@@ -114,7 +114,9 @@ def serving_runtime(ctx: Ctx) -> Manifest:
     container: dict[str, Any] = {
         "name": "kserve-container",
         "image": f"{ctx.image(repository)}/{image}:{tag}",
-        "args": ["--model", "/mnt/models", "--port", "8080"],
+        # KServe fills {{.Name}} with the InferenceService's name: the OpenAI API then serves the model under it
+        # (vLLM would otherwise answer only to the path /mnt/models).
+        "args": ["--model", "/mnt/models", "--served-model-name", "{{.Name}}", "--port", "8080"],
         "resources": {"limits": {gpu: "1"}, "requests": {gpu: "1"}},
     }
     env = [{"name": "VLLM_NO_USAGE_STATS", "value": "1"}, {"name": "DO_NOT_TRACK", "value": "1"}]
