@@ -96,6 +96,19 @@ class Vast(_FileSystem):
         "", description="VAST view policy of the volumes the CSI driver creates (StorageClass `view_policy`); "
         "required with Kubernetes."
     )
+    vms_endpoint: OptionalHost = Field(
+        "", description="Host name or address of the VAST management service (VMS) the CSI driver creates "
+        "volumes through (the vastcsi chart's `endpoint`); required with Kubernetes."
+    )
+    vms_username: SecretRef = Field(
+        default_factory=lambda: ref("vast_vms_username"),
+        description="The Pulumi config secret holding the VMS user of the CSI driver (Secret csi-vast-mgmt in "
+        "vast-csi, key username).",
+    )
+    vms_password: SecretRef = Field(
+        default_factory=lambda: ref("vast_vms_password"),
+        description="The Pulumi config secret holding that user's password (key password).",
+    )
 
 
 class StorageScale(_FileSystem):
@@ -195,7 +208,10 @@ class Storage(StrictModel):
 CSI_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "lustre": (("mgs_nid", "exaFS"),),
     "weka": (("filesystem_name", "filesystemName"), ("backend_hosts", "the API secret's endpoints")),
-    "vast": (("vip_pool_name", "vip_pool_name"), ("root_export", "root_export"), ("view_policy", "view_policy")),
+    "vast": (
+        ("vip_pool_name", "vip_pool_name"), ("root_export", "root_export"), ("view_policy", "view_policy"),
+        ("vms_endpoint", "the driver's VMS endpoint"),
+    ),
     "storage-scale": (("filesystem_name", "volBackendFs"),),
     "nfs": (("server", "server"),),
 }

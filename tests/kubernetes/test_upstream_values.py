@@ -27,6 +27,7 @@ FREE_FORM = {
     ("dcgm-exporter", "nodeSelector"),
     ("kube-prometheus-stack", "prometheus.prometheusSpec.externalLabels"),
     ("mlflow", "extraEnvVars"),
+    ("vastcsi", "storageClasses"),  # class name -> options; each option is a storageClassDefaults key (tested)
 }
 # Maps the chart writes out as an application's configuration file: their keys are the application's
 # settings (Grafana's ini sections), not chart values, whatever the chart's defaults hold.
@@ -161,16 +162,22 @@ def test_trainer_image_is_registry_plus_repository() -> None:
     assert not image["repository"].startswith(("ghcr.io", "registry."))
 
 
+def _sovereign_driver(tmp_path: Path, fs: str, chart: str, pin: str) -> ChartRelease:
+    """The CSI driver release of the sovereign blueprint with file system `fs` in place of its Lustre."""
+    text = (f"extends: dgx-h200-sovereign-eu\nname: site\nstorage:\n  filesystem: {fs}\n"
+            f"software:\n  charts:\n    {chart}: {pin}\n")
+    (tmp_path / "site.yaml").write_text(text)
+    (release,) = [r for r in build(load_blueprint(str(tmp_path / "site.yaml")), "de-stuttgart").releases
+                  if r.chart == chart]
+    return release
+
+
 def test_weka_csi_driver_values_and_mirror(tmp_path: Path) -> None:
     """No catalogue blueprint runs WEKA under Kubernetes: the sovereign one with WEKA in place of Lustre."""
     fs = ("{type: weka, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, filesystem_name: k8s, "
           "backend_hosts: [weka01.site.example], mgs_nid: ~, fs_name: ~}")
     pin = '{version: "2.8.8", repository: "https://weka.github.io/csi-wekafs"}'
-    text = (f"extends: dgx-h200-sovereign-eu\nname: site\nstorage:\n  filesystem: {fs}\n"
-            f"software:\n  charts:\n    csi-wekafsplugin: {pin}\n")
-    (tmp_path / "site.yaml").write_text(text)
-    (release,) = [r for r in build(load_blueprint(str(tmp_path / "site.yaml")), "de-stuttgart").releases
-                  if r.chart == "csi-wekafsplugin"]
+    release = _sovereign_driver(tmp_path, fs, "csi-wekafsplugin", pin)
     folder = _folder(release)
     assert not sorted(unknown_keys(release.chart, release.values, _defaults(folder)))
     jsonschema.validate(merge(_defaults(folder), release.values),
@@ -202,3 +209,33 @@ def test_exascaler_csi_driver_values_and_mirror() -> None:
     assert ["exa1"] == list(upstream["config"]["exascaler_map"]) == list(release.values["config"]["exascaler_map"])
     entry = release.values["config"]["exascaler_map"]["exa1"]
     assert set(upstream["config"]["exascaler_map"]["exa1"]) == set(entry) and entry["zone"] is None
+
+
+def test_vast_csi_driver_values_and_mirror(tmp_path: Path) -> None:
+    """mi300x-roce runs VAST with no mirror: the sovereign blueprint with VAST in place of Lustre as well."""
+    fs = ("{type: vast, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, vip_pool_name: k8s, "
+          "root_export: /k8s, view_policy: k8s, vms_endpoint: vms.site.example, mgs_nid: ~, fs_name: ~}")
+    pin = '{version: "2.5.0", repository: "https://vast-data.github.io/vast-csi"}'
+    sovereign = _sovereign_driver(tmp_path, fs, "vastcsi", pin)
+    assert "https://charts.aifactory.example.de" == sovereign.repository
+    (release,) = [rel for b, r, rel in RELEASES if b == "mi300x-roce" and r == "fi-kajaani" and rel.chart == "vastcsi"]
+    upstream = _defaults(_folder(release))
+    assert not sorted(unknown_keys(sovereign.chart, sovereign.values, upstream))
+    assert not sorted(unknown_keys(release.chart, release.values, upstream))
+    # The chart's class: every option one its template reads (pluck from storageClassDefaults), and its
+    # required ones set; vipPool and vipPoolFQDN are mutually exclusive there.
+    ((name, options),) = release.values["storageClasses"].items()
+    assert set(options) <= set(upstream["storageClassDefaults"]), options
+    assert options["storagePath"] and options["viewPolicy"] and options["vipPool"] and "vipPoolFQDN" not in options
+    assert (name,) == release.provides_classes
+    assert release.values["endpoint"] and release.values["secretName"]
+    # Every image the chart's templates build as `{repository}:{tag}`, at the chart's tags; on the sovereign
+    # site through its mirror (the plugin's Docker Hub short name spelled out as docker.io).
+    assert set(upstream["image"]) == set(release.values["image"]) == set(sovereign.values["image"])
+    for key, value in release.values["image"].items():
+        default = upstream["image"][key]
+        assert value["tag"] == default["tag"] == sovereign.values["image"][key]["tag"], key
+        short = "." not in default["repository"].split("/")[0]
+        full = f"docker.io/{default['repository']}" if short else default["repository"]
+        assert full == value["repository"], key
+        assert f"registry.aifactory.example.de/{full}" == sovereign.values["image"][key]["repository"], key

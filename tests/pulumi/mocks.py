@@ -62,6 +62,8 @@ TEST_SECRETS = {
     "ufm_address": "ufm.test.invalid",
     "ufm_username": "test-ufm-user",
     "ufm_password": "test-ufm-password",
+    "vast_vms_username": "test-vms-user",
+    "vast_vms_password": "test-vms-password",
 }
 # The stack's cluster: `pulumi config set --secret kubeconfig < FILE`, `pulumi config set kubeContext NAME`.
 TEST_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"

@@ -13,12 +13,14 @@ import pytest
 from aifactory.blueprint import load_blueprint
 from aifactory.blueprint.storage import CSI_REQUIRED
 from aifactory.errors import UserError
+from aifactory.render.k8s.context import Ctx
 from aifactory.render.k8s.graph import dependency_graph, object_key, release_key
-from aifactory.render.k8s.storage import MINIO_SECRET, WEKA_NS, WEKA_SECRET
+from aifactory.render.k8s.storage import MINIO_SECRET, VAST_NS, VAST_SECRET, WEKA_NS, WEKA_SECRET, csi_parameters
 from aifactory.render.kubernetes import build
 
 REPO = Path(__file__).resolve().parents[2]
-K8S_BLUEPRINTS = ("dgx-h100-superpod", "dgx-h200-sovereign-eu", "edge-l40s-inference", "mi300x-roce")
+# mi300x-roce (VAST): its chart renders the class (test_vast_chart_renders_exactly_our_class).
+K8S_BLUEPRINTS = ("dgx-h100-superpod", "dgx-h200-sovereign-eu", "edge-l40s-inference")
 # The parameters each driver refuses to provision without (see aifactory.blueprint.storage.CSI_REQUIRED).
 DRIVER_PARAMETERS = {
     "exa.csi.ddn.com": {"exaFS", "mountPoint"},
@@ -39,7 +41,7 @@ def _one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 
 # mi300x-roce's VAST keys, dropped when a test puts another file system in its place.
-_NO_VAST = "vip_pool_name: ~, root_export: ~, view_policy: ~"
+_NO_VAST = "vip_pool_name: ~, root_export: ~, view_policy: ~, vms_endpoint: ~"
 _NO_NFS = "server: ~, export: ~"
 
 
@@ -196,12 +198,47 @@ def test_exascaler_without_a_pin_names_the_site_repository(tmp_path: Path) -> No
     assert "CSI driver exa.csi.ddn.com" in message and "'exa-csi' pin" in message and "helm` mirror" in message
 
 
-def test_drivers_without_a_chart_install_nothing() -> None:
-    # VAST: docs/pulumi.md, "CSI drivers"; its class depends on no release.
+def test_vast_chart_renders_exactly_our_class() -> None:
+    # vastcsi 2.5.0's template fails on an empty `storageClasses` and cannot be told to render none: the chart
+    # owns the class, with the parameters the storage layer would have given it, and the storage layer renders
+    # no StorageClass of its own.
+    loaded = load_blueprint("mi300x-roce")
+    rendered = build(loaded, "test")
+    assert not [o for o in rendered.objects if o["kind"] == "StorageClass"]
+    (release,) = _csi_releases(rendered)
+    assert ("vastcsi", "2.5.0", VAST_NS) == (release.chart, release.version, release.namespace)
+    assert ("csi.vastdata.com",) == release.provides_csi and ("vast-shared",) == release.provides_classes
+    ((name, options),) = release.values["storageClasses"].items()
+    # The chart's template: storagePath -> root_export, viewPolicy -> view_policy, vipPool -> vip_pool_name.
+    ours = csi_parameters(Ctx(loaded, "test"))
+    chart = {"root_export": options["storagePath"], "view_policy": options["viewPolicy"],
+             "vip_pool_name": options["vipPool"]}
+    assert ours == chart and ("Retain", True) == (options["reclaimPolicy"], options["allowVolumeExpansion"])
+    claims = [o for o in rendered.objects if o["kind"] == "PersistentVolumeClaim"]
+    assert claims and all(c["spec"]["storageClassName"] == name for c in claims)
+    graph = dependency_graph(rendered)
+    assert all(release_key(release) in graph.deps[object_key(c)] for c in claims)
+
+
+def test_vast_driver_logs_in_to_the_vms_with_its_secret() -> None:
     rendered = build(load_blueprint("mi300x-roce"), "test")
-    assert not _csi_releases(rendered)
-    sc = _one(rendered.objects, "StorageClass")
-    assert not [d for d in dependency_graph(rendered).deps[object_key(sc)] if d.startswith("HelmRelease/")]
+    (release,) = _csi_releases(rendered)
+    assert "vms.vast.mi300x.example.com" == release.values["endpoint"]
+    assert VAST_SECRET == release.values["secretName"]
+    (spec,) = [s for s in rendered.secrets if s.name == VAST_SECRET]
+    assert VAST_NS == spec.namespace and "storage" == spec.layer == release.layer
+    assert {("username", "vast_vms_username"), ("password", "vast_vms_password")} == {
+        (k.key, k.secret) for k in spec.keys
+    }
+    deps = dependency_graph(rendered).deps[release_key(release)]
+    assert f"Namespace//{VAST_NS}" in deps and f"Secret/{VAST_NS}/{VAST_SECRET}" in deps
+
+
+def test_vast_under_kubernetes_needs_its_vms_endpoint(tmp_path: Path) -> None:
+    path = _write(tmp_path, "extends: mi300x-roce\nname: site\nstorage:\n  filesystem:\n    vms_endpoint: ''\n")
+    with pytest.raises(UserError) as err:
+        load_blueprint(str(path))
+    assert "site.yaml:5" in str(err.value) and "storage.filesystem.vms_endpoint" in str(err.value)
 
 
 def test_minio_waits_for_the_class_its_claims_name() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aifactory.blueprint.storage import Lustre
+from aifactory.blueprint.storage import Lustre, Vast
 from aifactory.errors import UserError
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import ChartRelease, Ctx, SecretKey, SecretSpec
@@ -38,6 +38,12 @@ class ChartSpec:
     # Published by no public chart repository: the pin names the site's own (checked by the loader,
     # `aifactory.blueprint.csi`), and the release pulls from it as it is, mirror or not.
     site_served: bool = False
+    # The chart renders the StorageClasses its values' `storageClasses` map names (vastcsi): claims of one of
+    # them wait for the release, as they would for a class the storage layer renders.
+    renders_classes: bool = False
+    # The layer (and Pulumi module) the release belongs to: a CSI driver is the storage layer's, next to the
+    # Namespace and Secret it needs and the StorageClass and claims that need it.
+    layer: str = "mlops"
 
 
 def _mirrored(ctx: Ctx, registry: str) -> str:
@@ -301,6 +307,30 @@ def _csi_exa(ctx: Ctx) -> Values:
     return values
 
 
+def _csi_vast(ctx: Ctx) -> Values:
+    """VAST: the driver logs in to the VMS with the Secret the storage layer renders, and the chart renders the
+    file system's StorageClass (see `storage.chart_owns_class`) with the parameters the storage layer's would
+    have: root_export, view_policy, vip_pool_name; Retain, expandable."""
+    from aifactory.render.k8s.storage import VAST_SECRET, class_name
+
+    fs = ctx.bp.storage.filesystem
+    assert isinstance(fs, Vast)
+    image = {key: {"repository": ctx.image(ref), "tag": tag} for key, (ref, tag) in images.VAST_CSI.items()}
+    storage_class = {
+        "storagePath": fs.root_export,
+        "viewPolicy": fs.view_policy,
+        "vipPool": fs.vip_pool_name,
+        "reclaimPolicy": "Retain",
+        "allowVolumeExpansion": True,
+    }
+    return {
+        "endpoint": fs.vms_endpoint,
+        "secretName": VAST_SECRET,
+        "image": image,
+        "storageClasses": {class_name(ctx): storage_class},
+    }
+
+
 def _crds(group: str, *kinds: str) -> tuple[str, ...]:
     return tuple(f"{group}/{kind}" for kind in kinds)
 
@@ -411,17 +441,22 @@ CHARTS: tuple[ChartSpec, ...] = (
     # install namespaces: kube-system for csi-driver-nfs, csi-wekafs (rendered by the storage layer) for WEKA.
     ChartSpec(
         "", "csi-driver-nfs", ("csi-driver-nfs",), "kube-system", _csi_nfs, when=_filesystem("nfs"),
-        provides_csi=("nfs.csi.k8s.io",),
+        provides_csi=("nfs.csi.k8s.io",), layer="storage",
     ),
     ChartSpec(
         "", "csi-wekafsplugin", ("csi-wekafsplugin",), "csi-wekafs", _csi_weka, when=_filesystem("weka"),
-        provides_csi=("csi.weka.io",),
+        provides_csi=("csi.weka.io",), layer="storage",
     ),
     # DDNStorage/exa-csi-driver keeps its chart in the source tree (deploy/helm-chart, chart `exa-csi`): the
     # site pushes it to its own Helm repository; the README installs it in a namespace of the user's choice.
     ChartSpec(
         "", "exa-csi", ("exa-csi",), "kube-system", _csi_exa, when=_filesystem("lustre"),
-        provides_csi=("exa.csi.ddn.com",), site_served=True,
+        provides_csi=("exa.csi.ddn.com",), site_served=True, layer="storage",
+    ),
+    # vast-data/vast-csi: next to the VMS login Secret, in the namespace its README installs it in.
+    ChartSpec(
+        "", "vastcsi", ("vastcsi",), "vast-csi", _csi_vast, when=_filesystem("vast"),
+        provides_csi=("csi.vastdata.com",), renders_classes=True, layer="storage",
     ),
 )
 
@@ -450,9 +485,11 @@ def releases(ctx: Ctx) -> list[ChartRelease]:
                     repository=pin.repository if spec.site_served else ctx.chart_repository(chart, pin.repository),
                     namespace=spec.namespace,
                     values=values if chart == spec.charts[-1] else {},
-                    metadata=ctx.metadata(chart, "mlops", path, spec.namespace),
+                    metadata=ctx.metadata(chart, spec.layer, path, spec.namespace),
+                    layer=spec.layer,
                     provides_crds=spec.provides_crds if chart == spec.charts[0] else (),
                     provides_csi=spec.provides_csi if chart == spec.charts[-1] else (),
+                    provides_classes=tuple(sorted(values["storageClasses"])) if spec.renders_classes else (),
                 )
             )
     if missing:

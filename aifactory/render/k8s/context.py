@@ -42,6 +42,7 @@ class ChartRelease:
     layer: str = "mlops"
     provides_crds: tuple[str, ...] = ()  # "group/Kind" of the CRDs the chart installs (render/k8s/graph.py)
     provides_csi: tuple[str, ...] = ()  # CSI driver names the chart registers (a StorageClass's provisioner)
+    provides_classes: tuple[str, ...] = ()  # StorageClasses the chart renders itself (claims naming one wait)
 
 
 @dataclass(frozen=True)

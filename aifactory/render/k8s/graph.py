@@ -18,7 +18,7 @@ The edges follow what a fresh cluster needs, and nothing more:
 - a StorageClass waits for the release that installs its provisioner's CSI driver (`ChartRelease.provides_csi`),
   so the class never names a driver the cluster does not have yet;
 - a PersistentVolumeClaim, and a StatefulSet's claim templates, wait for the StorageClass they name, where the
-  stack renders it.
+  stack renders it, or for the release that renders it (`ChartRelease.provides_classes`: VAST's chart).
 
 A custom resource whose CRD no enabled chart installs would be refused by the API server; that is a
 UserError here, at the blueprint value the object comes from.
@@ -190,6 +190,7 @@ def dependency_graph(rendered: Rendered) -> Graph:
         secrets_in.setdefault(spec.namespace, []).append(secret_key(spec))
     owners = _owners(rendered.releases)
     drivers = {csi: release_key(r) for r in rendered.releases for csi in r.provides_csi}
+    charted = {name: release_key(r) for r in rendered.releases for name in r.provides_classes}
     by_kind: dict[str, list[str]] = {}
     for obj in rendered.objects:
         by_kind.setdefault(group_kind(obj), []).append(object_key(obj))
@@ -220,6 +221,7 @@ def dependency_graph(rendered: Rendered) -> Graph:
         if obj["kind"] == "StorageClass" and obj.get("provisioner") in drivers:
             deps[key].append(drivers[obj["provisioner"]])
         deps[key] += [f"StorageClass//{name}" for name in _claimed_classes(obj) if name in classes]
+        deps[key] += sorted({charted[name] for name in _claimed_classes(obj) if name in charted})
     if problems:
         raise UserError(problems)
     for release in rendered.releases:

@@ -88,6 +88,15 @@ WEKA_CSI_SIDECARS = {
     "snapshottersidecar": ("registry.k8s.io/sig-storage/csi-snapshotter", "v8.5.0"),
 }
 WEKA_CSI_DRIVER = "quay.io/weka.io/csi-wekafs"
+# vast-data/vast-csi v2.5.0 charts/vastcsi/values.yaml `image.<key>` (the chart builds `{repository}:{tag}`).
+VAST_CSI = {
+    "csiVastPlugin": ("docker.io/vastdataorg/csi", "v2.5.0"),
+    "csiAttacher": ("registry.k8s.io/sig-storage/csi-attacher", "v4.5.0"),
+    "csiNodeDriverRegistrar": ("registry.k8s.io/sig-storage/csi-node-driver-registrar", "v2.10.0"),
+    "csiProvisioner": ("registry.k8s.io/sig-storage/csi-provisioner", "v4.0.0"),
+    "csiResizer": ("registry.k8s.io/sig-storage/csi-resizer", "v1.10.0"),
+    "csiSnapshotter": ("registry.k8s.io/sig-storage/csi-snapshotter", "v7.0.1"),
+}
 # DDNStorage/exa-csi-driver v2.9.0 deploy/helm-chart/values.yaml: the driver and its sidecars
 # (value key -> repository, tag); the chart builds each as `{repository}:{tag}`.
 EXA_CSI = {

@@ -33,14 +33,24 @@ MINIO_SERVERS = 4  # the smallest MinIO erasure-coded set that survives a lost s
 WEKA_NS = "csi-wekafs"
 WEKA_SECRET = "csi-wekafs-api-secret"  # keys as weka/csi-wekafs examples/common/csi-wekafs-api-secret.yaml
 WEKA_API_PORT = 14000
+VAST_NS = "vast-csi"  # the vastcsi chart's README installs it there
+VAST_SECRET = "csi-vast-mgmt"  # the VMS login the chart's `secretName` mounts (keys username, password)
 # CSI sidecar secret parameters (external-provisioner, -attacher, -resizer, node publish).
 _SECRET_PARAMS = ("provisioner", "controller-publish", "controller-expand", "node-stage", "node-publish")
 
 
+def chart_owns_class(ctx: Ctx) -> bool:
+    """VAST's chart renders the StorageClass itself (its template fails without one, and has no switch to
+    leave it out): the chart's `storageClasses` value carries this class, and the storage layer renders none."""
+    return isinstance(ctx.bp.storage.filesystem, Vast)
+
+
 def storage_objects(ctx: Ctx) -> list[Manifest]:
-    out = [storage_class(ctx), *_tenant_volumes(ctx)]
+    out = ([] if chart_owns_class(ctx) else [storage_class(ctx)]) + _tenant_volumes(ctx)
     if isinstance(ctx.bp.storage.filesystem, Weka):
         out.append(namespace(ctx, WEKA_NS, "storage", ("storage", "filesystem")))
+    if isinstance(ctx.bp.storage.filesystem, Vast):
+        out.append(namespace(ctx, VAST_NS, "storage", ("storage", "filesystem")))
     store = ctx.bp.storage.object_store
     if store is not None and store.type == "minio":
         out += minio(ctx)
@@ -62,6 +72,14 @@ def minio_secrets(ctx: Ctx) -> list[SecretSpec]:
         plain = (("endpoints", endpoints), ("organization", fs.organization), ("scheme", "https"))
         meta = ctx.metadata(WEKA_SECRET, "storage", path, WEKA_NS)
         out.append(SecretSpec(WEKA_SECRET, WEKA_NS, api, meta, plain, layer="storage"))
+    if isinstance(fs, Vast):
+        path = ("storage", "filesystem")
+        vms = (
+            SecretKey("password", fs.vms_password.secret, (*path, "vms_password")),
+            SecretKey("username", fs.vms_username.secret, (*path, "vms_username")),
+        )
+        meta = ctx.metadata(VAST_SECRET, "storage", path, VAST_NS)
+        out.append(SecretSpec(VAST_SECRET, VAST_NS, vms, meta, layer="storage"))
     store = ctx.bp.storage.object_store
     if store is None or store.type != "minio":
         return out
