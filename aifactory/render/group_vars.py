@@ -11,7 +11,8 @@ from typing import Any
 from aifactory.blueprint.model import Blueprint
 from aifactory.render.inventory import HostLike, orchestrator_groups, orchestrator_hosts, render_inventory
 from aifactory.render.k8s.ownership import owner
-from aifactory.render.slurm import FabricShape, NodeShape, Partition, slurm_vars
+from aifactory.render.slurm import DISTRIBUTION_SLURM, FabricShape, NodeShape, Partition, slurm_vars
+from aifactory.render.slurm_install import major_minor, slurm_install
 
 # Role variables that take a pin from `software` directly (pin name -> role variable).
 ROLE_PINS = {
@@ -79,10 +80,14 @@ def slurm_group_vars(
     ]
     shape, fabric = design_shapes(bp)
     hosts = orchestrator_hosts(hosts, "slurm", orchestrator_of(bp), kubernetes_share(bp))
-    return slurm_vars(
+    installed = slurm_install(bp)
+    out = slurm_vars(
         hosts, cluster_name=slurm.cluster_name, partitions=partitions, cpus=cpus, memory_mb=memory_mb,
-        shape=shape, fabric=fabric,
+        shape=shape, fabric=fabric, slurm_version=major_minor(installed.version) or DISTRIBUTION_SLURM,
     )  # fmt: skip
+    out["slurm_common_install_method"] = installed.method
+    out["slurm_common_version"] = installed.version
+    return out
 
 
 def design_shapes(bp: Blueprint) -> tuple[NodeShape | None, FabricShape | None]:
