@@ -86,7 +86,8 @@ class BothOrchestrators(StrictModel):
     slurm: Slurm = Field(default_factory=Slurm, description="Slurm cluster settings.")
     kubernetes: Kubernetes = Field(default_factory=Kubernetes, description="Kubernetes cluster settings.")
     kubernetes_share: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.25, description="Fraction of GPU nodes given to Kubernetes; the rest run Slurm (recorded)."
+        default=0.25, description="Fraction of GPU nodes given to Kubernetes, in whole racks from the end of the "
+        "fleet nearest share x nodes; the rest run Slurm. Both must get at least one node."
     )
 
 

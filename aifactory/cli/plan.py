@@ -65,6 +65,18 @@ def write_artifacts(p: Plan, data: dict[str, Any], out: Path) -> None:
     replace_tree(out, files)
 
 
+def warn_slurm(lb: LoadedBlueprint, p: Plan) -> None:
+    """On stderr (stdout stays the report): what the Slurm the pin installs cannot express of the design, at
+    the line of `software.slurm` (of `software.os` where unpinned, the distribution's Slurm)."""
+    from aifactory.render.slurm_install import capability_notes
+
+    if getattr(lb.model.mlops.orchestrator, "slurm", None) is None:
+        return
+    where = lb.locate("software", "slurm" if lb.model.software.slurm is not None else "os")
+    for note in capability_notes(lb.model, p.sku.nvlink_domain_nodes):
+        typer.echo(f"warning: {where}: {note}", err=True)
+
+
 def print_summary(data: dict[str, Any], out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -210,7 +222,8 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             check_output(out, folder=True)
         scenario = parse_failures(what_if) if what_if is not None else None
-        _, p, data = load_and_plan(blueprint, set_)
+        lb, p, data = load_and_plan(blueprint, set_)
+        warn_slurm(lb, p)
         if scenario is not None:
             data["what_if"] = failures(p, scenario)
         if out is not None:

@@ -13,7 +13,8 @@ BlueprintPath = tuple[str | int, ...]
 # Stable codes; the policy engine maps each to a rule id.
 CODES = ("ports-exhausted", "rack-heat", "rack-power", "facility-power", "cidr-overlap", "cidr-exhausted",
          "storage-tier", "checkpoint-capacity", "rails-unbalanced", "oversubscribed", "spine-ports",
-         "nvlink-domain", "rack-height", "node-cooling", "link-speed")
+         "nvlink-domain", "rack-height", "node-cooling", "link-speed",
+         "orchestrator-share")
 
 
 @dataclass(frozen=True, slots=True)

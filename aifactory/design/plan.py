@@ -274,6 +274,36 @@ def _rack_height_checks(bp: Blueprint, sku: NodeSku, racks: Racks, nodes: int) -
     ]
 
 
+def kubernetes_count(nodes: int, share: float) -> int:
+    """The compute nodes `mlops.orchestrator.kubernetes_share` gives Kubernetes when both orchestrators share
+    the fleet: share x nodes, rounded half up (0.25 x 127 -> 32). The inventory renderer splits by it."""
+    return int(share * nodes + 0.5)
+
+
+def _share_checks(bp: Blueprint, nodes: int) -> list[DesignCheck]:
+    """Both orchestrators need nodes: a share that leaves either with none is a design that cannot run."""
+    share = getattr(bp.mlops.orchestrator, "kubernetes_share", None)
+    if share is None or bp.mlops.orchestrator.type != "both":
+        return []
+    k8s = kubernetes_count(nodes, share)
+    if 0 < k8s < nodes:
+        return []
+    # One node each way: share >= 1/nodes gives Kubernetes one, share <= (nodes - 1)/nodes leaves Slurm one.
+    low, high = math.ceil(1e4 / nodes) / 1e4, math.floor(1e4 * (nodes - 1) / nodes) / 1e4
+    empty, fix = ("Kubernetes", f"at least {low:g}") if k8s == 0 else ("Slurm", f"at most {high:g}")
+    return [
+        DesignCheck(
+            "orchestrator-share",
+            f"kubernetes_share {share:g} of {nodes} compute nodes gives Kubernetes {k8s} and Slurm {nodes - k8s}: "
+            f"{empty} has no node to run on",
+            ("mlops", "orchestrator", "kubernetes_share"),
+            f"set kubernetes_share {fix}, or choose orchestrator type "
+            f"{'slurm' if k8s == 0 else 'kubernetes'} for one scheduler",
+            ("compute", "nodes"),
+        )
+    ]
+
+
 def _net_checks(name: str, net: Net) -> list[DesignCheck]:
     if net.fits:
         return []
@@ -394,7 +424,7 @@ def plan(bp: Blueprint) -> Plan:
     for name in ("storage", "inband", "oob"):
         if name in nets:
             found += _net_checks(name, nets[name])
-    found += _rack_height_checks(bp, sku, racks, layout.nodes)
+    found += _rack_height_checks(bp, sku, racks, layout.nodes) + _share_checks(bp, layout.nodes)
     found += pw.rack_checks(bp, cat, full_rack) + pw.facility_checks(bp, budget)
     found += pw.network_feed_checks(bp, sum(budget.network_w.values()) + budget.management_w)
     found += st.checks(bp, sfit) + addr.supernet_checks(bp, carves)

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from aifactory.blueprint.model import Blueprint
-from aifactory.render.inventory import HostLike, render_inventory
+from aifactory.render.inventory import HostLike, orchestrator_groups, orchestrator_hosts, render_inventory
 from aifactory.render.k8s.ownership import owner
-from aifactory.render.slurm import FabricShape, NodeShape, Partition, slurm_vars
+from aifactory.render.slurm import DISTRIBUTION_SLURM, FabricShape, NodeShape, Partition, slurm_vars
+from aifactory.render.slurm_install import major_minor, slurm_install
 
 # Role variables that take a pin from `software` directly (pin name -> role variable).
 ROLE_PINS = {
@@ -78,10 +79,15 @@ def slurm_group_vars(
         Partition(p.name, nodes=p.nodes, default=p.default, max_time=p.max_time) for p in slurm.partitions
     ]
     shape, fabric = design_shapes(bp)
-    return slurm_vars(
+    hosts = orchestrator_hosts(hosts, "slurm", orchestrator_of(bp), kubernetes_share(bp))
+    installed = slurm_install(bp)
+    out = slurm_vars(
         hosts, cluster_name=slurm.cluster_name, partitions=partitions, cpus=cpus, memory_mb=memory_mb,
-        shape=shape, fabric=fabric,
+        shape=shape, fabric=fabric, slurm_version=major_minor(installed.version) or DISTRIBUTION_SLURM,
     )  # fmt: skip
+    out["slurm_common_install_method"] = installed.method
+    out["slurm_common_version"] = installed.version
+    return out
 
 
 def design_shapes(bp: Blueprint) -> tuple[NodeShape | None, FabricShape | None]:
@@ -136,15 +142,36 @@ def orchestrator_of(bp: Blueprint) -> str:
     return str(bp.mlops.orchestrator.type)
 
 
+def kubernetes_share(bp: Blueprint) -> float:
+    """The share of the compute nodes that runs Kubernetes when both orchestrators share the fleet."""
+    return float(getattr(bp.mlops.orchestrator, "kubernetes_share", 1.0))
+
+
+def host_owned_vars(bp: Blueprint) -> dict[str, str]:
+    """What a Slurm node needs where the blueprint gives the driver or DCGM to the GPU operator: the operator
+    runs only on Kubernetes nodes, so on a node Slurm alone schedules the host roles install them."""
+    out = {}
+    if owner(bp, "driver") != "host":
+        out["nvidia_driver_installed_by"] = "host"
+    if owner(bp, "dcgm") != "host":
+        out["dcgm_installed_by"] = "host"
+    return out
+
+
 def render_blueprint_inventory(bp: Blueprint, hosts: Sequence[HostLike]) -> dict[str, str]:
     """The inventory files for a blueprint and its plan's hosts (deterministic bytes). Kubernetes workers carry
-    their fabric placement as `k8s_node_labels` (`aifactory.render.k8s.topology`), which kubelet registers."""
-    extra: dict[str, dict[str, Any]] = {}
-    if orchestrator_of(bp) in ("kubernetes", "both"):
+    their fabric placement as `k8s_node_labels` (`aifactory.render.k8s.topology`), which kubelet registers;
+    Slurm nodes carry `host_owned_vars` where the operator owns the driver or DCGM on Kubernetes nodes."""
+    orchestrator, share = orchestrator_of(bp), kubernetes_share(bp)
+    groups = orchestrator_groups(hosts, orchestrator, share)
+    extra: dict[str, dict[str, Any]] = {name: host_owned_vars(bp) for name in groups.get("slurm", [])}
+    if orchestrator in ("kubernetes", "both"):
         from aifactory.design.placement import compute_group
         from aifactory.render.k8s.topology import node_labels
 
         _, fabric = design_shapes(bp)
+        # Labels say where a node sits in the whole fabric (its slot among all of its unit's nodes).
         labels = node_labels(hosts, fabric, compute_group(bp).name)
-        extra = {name: {"k8s_node_labels": node} for name, node in labels.items()}
-    return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator_of(bp), extra)
+        extra.update({name: {"k8s_node_labels": labels[name]} for name in groups.get("k8s_worker", [])})
+    extra = {name: found for name, found in extra.items() if found}
+    return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator, extra, share)

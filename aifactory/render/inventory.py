@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
 from typing import Any, Protocol
 
 import yaml
 
+from aifactory.design.plan import kubernetes_count
 from aifactory.render.hostlist import compress
 
 # Host functions (from the design engine) and the inventory groups the site playbook targets.
@@ -109,25 +111,78 @@ def service_host(hosts: Sequence[HostLike]) -> HostLike | None:
     return None
 
 
+def kubernetes_nodes(hosts: Sequence[HostLike], share: float) -> list[str]:
+    """The compute hosts that run Kubernetes when both orchestrators share the fleet; Slurm keeps the rest.
+
+    The rule (deterministic, rack-aligned): take the compute hosts in name order, the slot order the fabric
+    and topology.conf number them in; consecutive hosts of one scalable unit and rack form a rack. Kubernetes
+    takes whole racks from the end (the last scalable unit first), as many as bring it nearest to
+    `kubernetes_count(nodes, share)` (a tie goes to fewer), never every rack and never none. Whole racks from
+    the end add up to whole scalable units, so at most one unit and no rack is split between the two; a
+    rack-scale NVLink domain (an NVL72 rack) stays with one of them, and Slurm keeps the first slots of every
+    unit, so its nodes keep their leaves. Only where all compute hosts stand in one rack is that rack split (the
+    last names go to Kubernetes). A share that asks for no node or every node is flagged on the blueprint's line
+    by the design check `orchestrator-share` (`aifactory.design.plan`)."""
+    computes = compute_hosts(hosts)
+    wanted = kubernetes_count(len(computes), share)
+    if wanted <= 0 or wanted >= len(computes):
+        return sorted(h.hostname for h in computes) if wanted > 0 else []
+    racks: list[list[str]] = []  # from the end of the fleet
+    last: tuple[int, str] | None = None
+    for host in reversed(computes):
+        key = (int(host.su), group_name(str(host.rack)))
+        if key != last:
+            racks.append([])
+            last = key
+        racks[-1].append(host.hostname)
+    if len(racks) == 1:
+        return sorted(racks[0][:wanted])
+    ends = list(accumulate(len(r) for r in racks[:-1]))  # nodes in the last n + 1 racks: never all of them
+    taken = min(range(len(ends)), key=lambda n: (abs(ends[n] - wanted), ends[n]))
+    return sorted(name for rack in racks[: taken + 1] for name in rack)
+
+
+def orchestrator_groups(
+    hosts: Sequence[HostLike], orchestrator: str = "slurm", kubernetes_share: float = 1.0
+) -> dict[str, list[str]]:
+    """The compute hosts of each orchestrator's group, `slurm` and `k8s_worker` (absent when empty):
+    `orchestrator` slurm or kubernetes gives every compute host to that one; both splits them by
+    `kubernetes_nodes`, so no node runs two schedulers. Slurm's node lines, partitions and topology, and the
+    Kubernetes node labels, are built from these same groups."""
+    computes = [h.hostname for h in compute_hosts(hosts)]
+    if orchestrator == "both":
+        k8s = set(kubernetes_nodes(hosts, kubernetes_share))
+    else:
+        k8s = set(computes) if orchestrator == "kubernetes" else set()
+    out = {"slurm": [n for n in computes if n not in k8s], "k8s_worker": [n for n in computes if n in k8s]}
+    return {group: names for group, names in out.items() if names}
+
+
+def orchestrator_hosts(
+    hosts: Sequence[HostLike], group: str, orchestrator: str = "slurm", kubernetes_share: float = 1.0
+) -> list[HostLike]:
+    """The hosts one orchestrator sees: every host that is not a compute node, and the compute nodes of its
+    group (`slurm` or `k8s_worker`, from `orchestrator_groups`), in their order."""
+    members = set(orchestrator_groups(hosts, orchestrator, kubernetes_share).get(group, []))
+    return [h for h in hosts if "compute" not in h.functions or h.hostname in members]
+
+
 def inventory_tree(
     hosts: Sequence[HostLike],
     group_vars: Mapping[str, Any],
     orchestrator: str = "slurm",
     extra_host_vars: Mapping[str, Mapping[str, Any]] | None = None,
+    kubernetes_share: float = 1.0,
 ) -> dict[str, Any]:
-    """The inventory as one YAML-ready mapping. `orchestrator` (slurm, kubernetes or both) decides whether
-    compute hosts join the `slurm` group, the `k8s_worker` group, or both; `extra_host_vars` adds variables
-    per host name (the Kubernetes node labels)."""
+    """The inventory as one YAML-ready mapping. `orchestrator` (slurm, kubernetes or both) and, for both,
+    `kubernetes_share` decide which compute hosts join the `slurm` group and which the `k8s_worker` group
+    (`orchestrator_groups`); `extra_host_vars` adds variables per host name (the Kubernetes node labels)."""
     extra = extra_host_vars or {}
     groups: dict[str, list[str]] = {}
     for host in hosts:
         for group in host_groups(host):
             groups.setdefault(group, []).append(host.hostname)
-    computes = [h.hostname for h in compute_hosts(hosts)]
-    if orchestrator in ("slurm", "both") and computes:
-        groups["slurm"] = computes
-    if orchestrator in ("kubernetes", "both") and computes:
-        groups["k8s_worker"] = computes
+    groups.update(orchestrator_groups(hosts, orchestrator, kubernetes_share))
     services = service_host(hosts)
     if services is not None and "slurm-controller" in services.functions:
         groups["monitoring"] = [services.hostname]
@@ -155,10 +210,11 @@ def render_inventory(
     group_vars: Mapping[str, Any],
     orchestrator: str = "slurm",
     extra_host_vars: Mapping[str, Mapping[str, Any]] | None = None,
+    kubernetes_share: float = 1.0,
 ) -> dict[str, str]:
     """The inventory files, keyed by relative path: `hosts.yml` (groups and host variables) and
     `group_vars/all.yml` (the variables the blueprint decides)."""
-    tree = inventory_tree(hosts, {}, orchestrator, extra_host_vars)
+    tree = inventory_tree(hosts, {}, orchestrator, extra_host_vars, kubernetes_share)
     return {"hosts.yml": dump_yaml(tree), "group_vars/all.yml": dump_yaml(dict(group_vars))}
 
 

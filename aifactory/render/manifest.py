@@ -23,9 +23,9 @@ from aifactory import resources
 from aifactory.blueprint.model import Blueprint
 from aifactory.errors import Location, UserError
 from aifactory.render.aptresolve import RELEASE_ARCHIVES, AptRoot, Deb, resolve
-from aifactory.render.group_vars import blueprint_group_vars, orchestrator_of
+from aifactory.render.group_vars import blueprint_group_vars, host_owned_vars, kubernetes_share, orchestrator_of
 from aifactory.render.hostlist import compress
-from aifactory.render.inventory import HostLike, host_vars, inventory_tree
+from aifactory.render.inventory import HostLike, host_vars, inventory_tree, orchestrator_groups
 from aifactory.render.rolepackages import RolePackage, RoleReader, host_pattern, play_roles
 
 SCHEMA = "aifactory/manifest/v1"
@@ -75,7 +75,9 @@ class HostClass:
 
 def host_classes(bp: Blueprint, hosts: Sequence[HostLike], roles_dir: Path, playbook: Path) -> list[HostClass]:
     """The design's hosts grouped by the roles the site playbook gives them, with their packages."""
-    tree = inventory_tree(hosts, {}, orchestrator_of(bp))["all"]
+    orchestrator, share = orchestrator_of(bp), kubernetes_share(bp)
+    owned = {n: host_owned_vars(bp) for n in orchestrator_groups(hosts, orchestrator, share).get("slurm", [])}
+    tree = inventory_tree(hosts, {}, orchestrator, owned, share)["all"]
     groups = {name: sorted(body["hosts"]) for name, body in tree["children"].items()}
     names = sorted(tree["hosts"])
     group_vars = blueprint_group_vars(bp, hosts)

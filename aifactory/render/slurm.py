@@ -31,8 +31,8 @@ class Partition:
     max_time: str = "INFINITE"
 
 
-# The Slurm the roles install: Debian 12 bookworm's slurm-wlm (slurm_common installs the distribution's packages;
-# the `software.slurm` pin does not choose the build yet). It decides which topology plugins exist.
+# The Slurm slurm_vars renders for when not told: Debian 12 bookworm's slurm-wlm. The blueprint's own choice
+# (distribution packages or a build of the `software.slurm` pin) is aifactory.render.slurm_install's.
 DISTRIBUTION_SLURM = "22.05"
 # topology/block (one block per NVLink domain) arrived in Slurm 23.11.
 BLOCK_TOPOLOGY_SINCE = (23, 11)

@@ -18,6 +18,7 @@ from jinja2 import meta, nodes
 from aifactory.blueprint import load_blueprint
 from aifactory.design import plan
 from aifactory.render.group_vars import render_blueprint_inventory
+from aifactory.render.inventory import kubernetes_nodes
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = REPO / "roles"
@@ -35,9 +36,12 @@ def _role(name: str) -> str:
     return name.removeprefix("aifactory.factory.")
 
 
-def _expected(host: Any, orchestrator: str) -> set[str]:
-    """The roles a host must get, from its design functions (not from the inventory's groups)."""
-    f, slurm, k8s = set(host.functions), orchestrator in ("slurm", "both"), orchestrator in ("kubernetes", "both")
+def _expected(host: Any, orchestrator: str, k8s_nodes: set[str]) -> set[str]:
+    """The roles a host must get, from its design functions and, where both orchestrators share the fleet, the
+    split rule's Kubernetes nodes (not from the inventory's groups): a compute node runs one scheduler."""
+    f = set(host.functions)
+    k8s = orchestrator == "kubernetes" or host.hostname in k8s_nodes
+    slurm = orchestrator == "slurm" or (orchestrator == "both" and not k8s)
     roles = {"base", "node_exporter"}
     if "compute" in f:
         roles |= {"nvidia_driver", "dcgm", "power_caps", "burnin", "fabric"} | ({"slurm_compute"} if slurm else set())
@@ -69,7 +73,10 @@ def test_plays_reach_the_hosts_each_role_is_for(tmp_path: Path, name: str) -> No
             for host in manager.get_hosts(play["hosts"]):
                 got[host.name].add(_role(role["role"]))
     orchestrator = str(bp.mlops.orchestrator.type)
-    assert {h.hostname: _expected(h, orchestrator) for h in hosts} == got
+    share = getattr(bp.mlops.orchestrator, "kubernetes_share", 0.0)
+    k8s_nodes = set(kubernetes_nodes(hosts, share)) if orchestrator == "both" else set()
+    assert orchestrator != "both" or 0 < len(k8s_nodes) < len([h for h in hosts if "compute" in h.functions])
+    assert {h.hostname: _expected(h, orchestrator, k8s_nodes) for h in hosts} == got
 
 
 class _AnyCallable(dict[str, Any]):
