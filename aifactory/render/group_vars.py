@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aifactory.blueprint.model import Blueprint
+from aifactory.render.gpu_vars import gpu_vars, imex_peers
 from aifactory.render.inventory import HostLike, render_inventory
 from aifactory.render.k8s.ownership import owner
 from aifactory.render.slurm import FabricShape, NodeShape, Partition, slurm_vars
@@ -118,6 +119,7 @@ def blueprint_group_vars(
     }
     out.update(software_vars(bp))
     out.update(mirror_vars(bp))
+    out.update(gpu_vars(bp))
     out.update(slurm_group_vars(bp, hosts, cpus, memory_mb))
     out.update(secret_vars(bp))
     return out
@@ -139,12 +141,13 @@ def orchestrator_of(bp: Blueprint) -> str:
 def render_blueprint_inventory(bp: Blueprint, hosts: Sequence[HostLike]) -> dict[str, str]:
     """The inventory files for a blueprint and its plan's hosts (deterministic bytes). Kubernetes workers carry
     their fabric placement as `k8s_node_labels` (`aifactory.render.k8s.topology`), which kubelet registers."""
-    extra: dict[str, dict[str, Any]] = {}
+    extra: dict[str, dict[str, Any]] = imex_peers(bp, hosts)
     if orchestrator_of(bp) in ("kubernetes", "both"):
         from aifactory.design.placement import compute_group
         from aifactory.render.k8s.topology import node_labels
 
         _, fabric = design_shapes(bp)
         labels = node_labels(hosts, fabric, compute_group(bp).name)
-        extra = {name: {"k8s_node_labels": node} for name, node in labels.items()}
+        for name, node in labels.items():
+            extra.setdefault(name, {})["k8s_node_labels"] = node
     return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator_of(bp), extra)
