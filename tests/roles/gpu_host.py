@@ -32,7 +32,8 @@ case "$*" in
   "--query-gpu=index,power.limit,power.min_limit,power.max_limit --format=csv,noheader,nounits")
     for ((i = 0; i < gpus; i++)); do printf '%d, %s.00, %s.00, %s.00\n' "$i" "$(limit $i)" "$min" "$max"; done ;;
   "-pm 1")
-    for ((i = 0; i < gpus; i++)); do printf 'Enabled persistence mode for GPU 00000000:%02X:00.0.\n' $((i + 24)); done ;;
+    for ((i = 0; i < gpus; i++)); do
+      printf 'Enabled persistence mode for GPU 00000000:%02X:00.0.\n' $((i + 24)); done ;;
   -i\ *\ -pl\ *)
     set -- $*; echo "$4" > "$FAKE_STATE/limit.$2"
     printf 'Power limit for GPU 00000000:%02X:00.0 was set to %s.00 W from %s.00 W.\n' $(($2 + 24)) "$4" "$max" ;;
@@ -67,7 +68,8 @@ echo "modprobe $*" >> "$FAKE_LOG"
 SCONTROL = r"""#!/bin/bash
 echo "scontrol $*" >> "$FAKE_LOG"
 case "$*" in
-  "--oneliner show node "*) echo "NodeName=$4 Arch=x86_64 CoresPerSocket=56 State=$(cat "$FAKE_STATE/slurm_state") Gres=gpu:8" ;;
+  "--oneliner show node "*)
+    echo "NodeName=$4 Arch=x86_64 CoresPerSocket=56 State=$(cat "$FAKE_STATE/slurm_state") Gres=gpu:8" ;;
   "update "*) ;;
   *) exit 1 ;;
 esac
