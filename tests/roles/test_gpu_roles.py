@@ -218,12 +218,19 @@ def _drain_play(variables: dict[str, Any]) -> list[Any]:
              "tasks": [{"name": "Drain", **include}, {"name": "Resume", **resume}]}]  # fmt: skip
 
 
-@needs_namespaces
-def test_a_node_is_drained_waited_for_and_resumed(tmp_path: Path) -> None:
+def _slurm_node(tmp_path: Path, state: str = "MIXED", jobs: int = 0) -> GpuHost:
+    """A prepared host Slurm reports in `state`, running jobs for the first `jobs` looks."""
     host = GpuHost(tmp_path / "host")
     host.root.mkdir()
     host.prepare()
-    (host.state / "jobs").write_text("2\n")
+    (host.state / "slurm_state").write_text(f"{state}\n")
+    (host.state / "jobs").write_text(f"{jobs}\n")
+    return host
+
+
+@needs_namespaces
+def test_a_node_is_drained_waited_for_and_resumed(tmp_path: Path) -> None:
+    host = _slurm_node(tmp_path, jobs=2)
     done = host.run(_drain_play({}))
     assert done.returncode == 0, done.stdout[-4000:]
     slurm = [c for c in host.calls() if c.startswith(("scontrol", "squeue"))]
@@ -237,10 +244,7 @@ def test_a_node_is_drained_waited_for_and_resumed(tmp_path: Path) -> None:
 
 @needs_namespaces
 def test_a_node_drained_by_someone_else_stays_drained(tmp_path: Path) -> None:
-    host = GpuHost(tmp_path / "host")
-    host.root.mkdir()
-    host.prepare()
-    (host.state / "slurm_state").write_text("IDLE+DRAIN\n")
+    host = _slurm_node(tmp_path, state="IDLE+DRAIN")
     done = host.run(_drain_play({}))
     assert done.returncode == 0, done.stdout[-4000:]
     assert ["scontrol --oneliner show node node01"] == [c for c in host.calls() if c.startswith("scontrol")]
@@ -248,10 +252,7 @@ def test_a_node_drained_by_someone_else_stays_drained(tmp_path: Path) -> None:
 
 @needs_namespaces
 def test_jobs_that_outlast_the_drain_timeout_stop_the_change(tmp_path: Path) -> None:
-    host = GpuHost(tmp_path / "host")
-    host.root.mkdir()
-    host.prepare()
-    (host.state / "jobs").write_text("100\n")
+    host = _slurm_node(tmp_path, jobs=100)
     done = host.run(_drain_play({"nvidia_driver_drain_timeout_s": 2}))
     assert done.returncode != 0
     assert 3 == len([c for c in host.calls() if c.startswith("squeue")])
