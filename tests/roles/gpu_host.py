@@ -108,7 +108,7 @@ class GpuHost:
         for i in range(self.gpus):
             (pci / f"0000:{i + 24:02x}:00.0").mkdir(parents=True)
             (pci / f"0000:{i + 24:02x}:00.0" / "vendor").write_text("0x10de\n")
-        (pci / "0000:00:00.0").mkdir()
+        (pci / "0000:00:00.0").mkdir(parents=True)
         (pci / "0000:00:00.0" / "vendor").write_text("0x8086\n")
         self.state.mkdir()
         for name, value in {"gpus": self.gpus, "min_w": self.min_w, "max_w": self.max_w, "driver": self.driver,
