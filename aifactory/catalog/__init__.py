@@ -40,7 +40,8 @@ class Gpu(_Entry):
     memory_gb: float
     memory_type: str
     hbm_tbps: float
-    tdp_w: float
+    tdp_w: float  # also the highest power limit the roles set
+    power_limit_min_w: float | None = None  # the lowest limit the GPU accepts (nvidia-smi -pl)
     scaleup: str
     scaleup_gbps: float
     pcie_gen: int
@@ -74,6 +75,9 @@ class NodeSku(_Entry):
     bmc_ports: int
     nic_power_w: float
     nvlink_domain_nodes: int = 1
+    # NVLink services a node runs (roles/nvidia_driver): the NVSwitch fabric manager on HGX/DGX, the NVLink subnet
+    # manager beside it on NVLink5 HGX, IMEX on rack-scale trays; none on PCIe cards
+    nvlink_software: list[Literal["fabric-manager", "nvlsm", "imex"]] = Field(default_factory=list)
     rack_overhead_w: float = 0.0
     # how the system itself is cooled: an air-cooled server in a direct-liquid rack group sends all heat to air
     cooling: Literal["air", "liquid"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aifactory.design import power as pw
 from aifactory.design.hosts import Host
 from aifactory.design.naming import network_rack_name, node_name, rack_name
 from aifactory.design.placement import FIRST_UNIT
@@ -23,7 +24,7 @@ def build_hosts(p: Plan) -> list[Host]:
     """Compute nodes in order, then login, controller and control-plane hosts (SU 0, first network rack)."""
     lay, sku = p.layout, p.sku
     prefix = p.bp.compute.hostname_prefix
-    cap = p.bp.compute.gpu_power_cap or 0.0
+    cap = pw.gpu_cap_w(p.bp, p.cat, p.power.compute_rack_w, min(p.racks.nodes_per_rack, p.layout.nodes))
     has_storage = "storage" in p.nets
     functions = ("compute", "storage-client")
     hosts = []

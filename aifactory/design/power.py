@@ -81,6 +81,22 @@ def gpu_cap_saving(bp: Blueprint, cat: Catalog) -> float:
     return max(0.0, gpu.tdp_w - cap) * sku.gpus if cap else 0.0
 
 
+def gpu_cap_w(bp: Blueprint, cat: Catalog, rack_w: float, nodes_in_rack: int) -> float:
+    """The per-GPU power limit the nodes get: the GPU's maximum (its TDP), the blueprint's cap where lower, and
+    lower still where the fullest compute rack (`rack_w` with `nodes_in_rack` nodes, at those GPU figures) would
+    exceed its rack group's power and cooling budget: then the GPUs take what the rest of the rack leaves,
+    rounded down to a watt. 0 for nodes without GPUs."""
+    sku = cat.nodes[bp.compute.node_sku]
+    tdp = cat.gpus[sku.gpu].tdp_w
+    gpus = nodes_in_rack * sku.gpus
+    if gpus == 0 or tdp <= 0:
+        return 0.0
+    per_gpu = min(tdp, bp.compute.gpu_power_cap or tdp)
+    rest = rack_w - gpus * per_gpu  # CPUs, NICs, fans, switch trays, and the network gear of a one-rack site
+    room = (rack_budget(compute_group(bp)) - rest) / gpus
+    return float(max(0, min(per_gpu, math.floor(room + 1e-9))))
+
+
 def racks_for(total_w: float, units: int, per_item_w: float, items: int, group: RackGroup) -> int:
     """Racks of `group` that hold `items` devices of `units` U each within its feed and cooling."""
     if items == 0:

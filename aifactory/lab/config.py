@@ -79,6 +79,9 @@ def lab_vars(design: LabDesign, venv: Path, ssh_key: Path, mirrors: LabMirrors) 
             "base_pypi_mirror": mirrors.pypi,
             # Ansible's way in: the key `lab up` made, as root (the hosts are the lab's own containers).
             "ansible_user": "root",
+            # Already root, and the image has no sudo: the plays' `become: true` (for production's admin user)
+            # is turned off here (a connection variable wins over the play keyword).
+            "ansible_become": False,
             "ansible_ssh_private_key_file": str(ssh_key),
             # The clock and the kernel are this machine's: no chrony, no sysctl load (the files are written).
             "base_time_sync": False,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aifactory.blueprint.model import Blueprint
+from aifactory.render.gpu_vars import gpu_vars, imex_peers
 from aifactory.render.inventory import HostLike, orchestrator_groups, orchestrator_hosts, render_inventory
 from aifactory.render.k8s.ownership import owner
 from aifactory.render.slurm import DISTRIBUTION_SLURM, FabricShape, NodeShape, Partition, slurm_vars
@@ -124,6 +125,7 @@ def blueprint_group_vars(
     }
     out.update(software_vars(bp))
     out.update(mirror_vars(bp))
+    out.update(gpu_vars(bp))
     out.update(slurm_group_vars(bp, hosts, cpus, memory_mb))
     out.update(secret_vars(bp))
     return out
@@ -161,10 +163,13 @@ def host_owned_vars(bp: Blueprint) -> dict[str, str]:
 def render_blueprint_inventory(bp: Blueprint, hosts: Sequence[HostLike]) -> dict[str, str]:
     """The inventory files for a blueprint and its plan's hosts (deterministic bytes). Kubernetes workers carry
     their fabric placement as `k8s_node_labels` (`aifactory.render.k8s.topology`), which kubelet registers;
-    Slurm nodes carry `host_owned_vars` where the operator owns the driver or DCGM on Kubernetes nodes."""
+    Slurm nodes carry `host_owned_vars` where the operator owns the driver or DCGM on Kubernetes nodes, and
+    GB200 trays their NVLink domain's IMEX peers."""
     orchestrator, share = orchestrator_of(bp), kubernetes_share(bp)
     groups = orchestrator_groups(hosts, orchestrator, share)
-    extra: dict[str, dict[str, Any]] = {name: host_owned_vars(bp) for name in groups.get("slurm", [])}
+    extra: dict[str, dict[str, Any]] = imex_peers(bp, hosts)
+    for name in groups.get("slurm", []):
+        extra.setdefault(name, {}).update(host_owned_vars(bp))
     if orchestrator in ("kubernetes", "both"):
         from aifactory.design.placement import compute_group
         from aifactory.render.k8s.topology import node_labels
@@ -172,6 +177,7 @@ def render_blueprint_inventory(bp: Blueprint, hosts: Sequence[HostLike]) -> dict
         _, fabric = design_shapes(bp)
         # Labels say where a node sits in the whole fabric (its slot among all of its unit's nodes).
         labels = node_labels(hosts, fabric, compute_group(bp).name)
-        extra.update({name: {"k8s_node_labels": labels[name]} for name in groups.get("k8s_worker", [])})
+        for name in groups.get("k8s_worker", []):
+            extra.setdefault(name, {})["k8s_node_labels"] = labels[name]
     extra = {name: found for name, found in extra.items() if found}
     return render_inventory(hosts, blueprint_group_vars(bp, hosts), orchestrator, extra, share)

@@ -44,6 +44,7 @@ def _pci_count(host_vars: Mapping[str, Any]) -> dict[str, str]:
 REGISTERED: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "nvidia_driver_pci": _pci_count,
     "dcgm_pci": _pci_count,
+    "power_caps_pci": _pci_count,
 }
 
 

@@ -63,9 +63,12 @@ def test_gpu_packages_follow_the_designed_gpu_count() -> None:
     amd = {**pins, "aifactory_gpu_model": "mi300x", "aifactory_gpus": 8}
     assert [] == reader.packages("nvidia_driver", amd) == reader.packages("dcgm", amd)
     with_gpus = [p.spec for p in reader.packages("nvidia_driver", {**pins, "aifactory_gpus": 8})]
-    assert ["nvidia-driver-580-server-open=580.95.05*", "nvidia-fabricmanager-580=580.95.05*"] == with_gpus
-    no_fm = reader.packages("nvidia_driver", {**pins, "aifactory_gpus": 8, "nvidia_driver_fabric_manager": False})
-    assert ["nvidia-driver-580-server-open"] == [p.name for p in no_fm]
+    assert ["gpg", "nvidia-open=580.95.05-*"] == with_gpus  # a PCIe node: the role's defaults run no NVLink service
+    hgx = {**pins, "aifactory_gpus": 8, "nvidia_driver_fabric_manager": True, "nvidia_driver_nvlsm": True}
+    assert ["gpg", "nvidia-open", "nvidia-fabricmanager-580", "nvlsm"] == [p.name for p in reader.packages(
+        "nvidia_driver", hgx)]  # fmt: skip
+    nvl72 = {**pins, "aifactory_gpus": 4, "nvidia_driver_imex": True, "nvidia_driver_imex_peers": ["10.0.0.1"]}
+    assert "nvidia-imex-580=580.95.05-*" in [p.spec for p in reader.packages("nvidia_driver", nvl72)]
 
 
 def test_storage_packages_follow_the_mount_types() -> None:

@@ -20,7 +20,8 @@ DAEMON_ROLES = {
     "prometheus": ["prometheus"],
     "mlflow": ["mlflow"],
     "dcgm": ["nvidia-dcgm", "dcgm-exporter"],
-    "nvidia_driver": ["nvidia-persistenced", "nvidia-fabricmanager"],
+    "nvidia_driver": ["nvidia-persistenced", "nvidia-fabricmanager", "nvidia-imex"],
+    "power_caps": ["aifactory-gpu-power-cap"],
 }
 
 
