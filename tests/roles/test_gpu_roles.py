@@ -61,9 +61,11 @@ def test_an_nvl72_tray_lists_its_racks_trays_for_imex() -> None:
 
 
 def test_a_site_apt_mirror_of_nvidias_repository_replaces_it(tmp_path: Path) -> None:
+    # The list replaces the catalogue's: the site's chart repository stays (the EXAScaler CSI chart lives there).
     mirror = """site:
   sovereignty:
     mirrors:
+      - {name: helm-de, kind: helm, url: "https://charts.aifactory.example.de", location: DE}
       - {name: apt-de, kind: apt, url: "https://apt.example.de/nvidia", location: DE,
          mirrors: [developer.download.nvidia.com]}
 """
