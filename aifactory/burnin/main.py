@@ -128,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     pairs.add_argument("--iters", type=int, default=None)
     pairs.add_argument("--out", default=None)
     pairs.add_argument("--format", choices=("text", "json"), default="text")
+    _health_parser(sub)
     render = sub.add_parser("render", help="Slurm batch script or Kubernetes manifests for a fleet burn-in")
     render.add_argument("target", choices=("slurm", "k8s"))
     render.add_argument("--nodes", type=int, required=True)
@@ -137,6 +138,52 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--image", default="aifactory-burnin:latest", help="container image (Kubernetes)")
     render.add_argument("--out", default=None, help="file to write (default: standard output)")
     return p
+
+
+def _health_parser(sub: Any) -> None:
+    from aifactory.burnin.health import DEFAULT_XID_ACK, NVIDIA_MAJOR
+    from aifactory.burnin.slurmnode import MODES
+
+    h = sub.add_parser("health", help="the node check between jobs (seconds; no torch): exit 0 pass, 1 fail")
+    h.add_argument("--gpus", type=int, required=True, help="GPUs this node should have (its gres count)")
+    h.add_argument("--simulated", action="store_true", help="the GPUs are device files without a driver (lab)")
+    h.add_argument("--driver", default="", help="expected driver version or branch, e.g. 570.124.06 or 570")
+    h.add_argument("--device-prefix", default="/dev/nvidia", help="GPU device files (simulated GPUs)")
+    h.add_argument("--gpu-major", type=int, default=NVIDIA_MAJOR, help="their character major (simulated GPUs)")
+    h.add_argument("--xid-ack", default=DEFAULT_XID_ACK, help="file holding the acknowledged kernel log position")
+    h.add_argument("--ack-xids", action="store_true", help="acknowledge the XIDs logged so far (after a GPU reset)")
+    h.add_argument("--slurm", choices=MODES, default=None,
+                   help="run as Slurm's HealthCheckProgram, Prolog or Epilog: drain on failure (and resume on a "
+                   "pass, as healthcheck) nodes this check drained")  # fmt: skip
+    h.add_argument("--node", default=None, help="Slurm node name (default: $SLURMD_NODENAME, else the host name)")
+    h.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_health(args: argparse.Namespace, echo: Any) -> int:
+    """The node check; with --slurm, its drain or resume. One line (text) or the whole result (json)."""
+    import json
+    import os
+    import socket
+
+    from aifactory.burnin.health import HealthOptions, ack_xids, one_line, run_check
+    from aifactory.io import atomic_write
+
+    if args.gpus < 0:
+        raise BurninInputError(f"--gpus {args.gpus} must be 0 or more", hint="the node's gres GPU count, e.g. 8")
+    opts = HealthOptions(args.gpus, args.simulated, args.driver, args.device_prefix, args.gpu_major,
+                         xid_ack=args.xid_ack)  # fmt: skip
+    if args.ack_xids:
+        echo(f"XIDs acknowledged up to kernel log record {ack_xids(opts, atomic_write)}")
+        return 0
+    result = run_check(opts)
+    if args.slurm:
+        from aifactory.burnin.slurmnode import act
+
+        node = args.node or os.environ.get("SLURMD_NODENAME") or socket.gethostname().split(".")[0]
+        result["slurm"] = {"mode": args.slurm, "node": node, "action": act(args.slurm, node, result)}
+    line = one_line(result) + (f" [{result['slurm']['action']}]" if result.get("slurm", {}).get("action") else "")
+    echo(json.dumps(result, indent=2, sort_keys=True) if args.format == "json" else line)
+    return 1 if result["verdict"] == "FAIL" else 0
 
 
 def cmd_render(target: str, scale: Any, out: str | None, echo: Any) -> int:
@@ -161,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             from aifactory.burnin.compare import cmd_compare
 
             return cmd_compare(args.results, args.format, args.out, print)
+        if args.command == "health":
+            return cmd_health(args, print)
         if args.command == "render":
             from aifactory.burnin.scaleout import ScaleOut
 

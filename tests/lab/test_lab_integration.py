@@ -123,6 +123,43 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
+# -- the node check between jobs (aifactory.burnin.health as Slurm's Epilog and HealthCheckProgram) --------
+def _slurm(ctl: str, *command: str) -> str:
+    done = _exec(ctl, "timeout", "60", *command)
+    assert done.returncode == 0, (command, done.stdout, done.stderr)
+    return done.stdout
+
+
+def _node_is(ctl: str, node: str, state: str, reason: str, timeout_s: float = 90) -> tuple[str, str]:
+    """Wait (bounded) until `sinfo` shows the node in `state` with a reason starting `reason`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = _slurm(ctl, "sinfo", "--noheader", "--Node", "--nodes", node, "--format=%T|%E").splitlines()[0]
+        got_state, _, got_reason = seen.strip().partition("|")
+        got_reason = "" if got_reason == "none" else got_reason
+        if (got_state == state and got_reason.startswith(reason)) or time.monotonic() > deadline:
+            return got_state, got_reason
+        time.sleep(2)
+
+
+def _health_drains_and_resumes(ctl: str) -> None:
+    """A job that leaves lab002 without a GPU device file (the lab's simulated GPU gone): the epilog's check
+    drains it with its reason; the device back, slurmd's restart runs HealthCheckProgram, which resumes it.
+    A node an operator drained stays drained through a passing check."""
+    _slurm(ctl, "srun", "--nodelist=lab002", "--nodes=1", "--job-name=break-gpu", "rm", "/dev/nvidia1")
+    state, reason = _node_is(ctl, "lab002", "drained", "aifactory-health:")
+    assert ("drained", "aifactory-health: 1 of 2 GPU device files present (/dev/nvidia1 missing)") == (state, reason)
+    assert "lab002" in _slurm(ctl, "sinfo", "--list-reasons", "--noheader", "--format=%E|%n")
+    _slurm(ctl, "scontrol", "update", "nodename=lab001", "state=drain", "reason=operator: rack maintenance")
+    assert 0 == _exec("lab001", "/usr/local/sbin/aifactory-health-healthcheck").returncode
+    assert ("drained", "operator: rack maintenance") == _node_is(ctl, "lab001", "drained", "operator", 5)
+    _slurm(ctl, "scontrol", "update", "nodename=lab001", "state=resume")
+    assert 0 == _exec("lab002", "mknod", "-m", "0666", "/dev/nvidia1", "c", "195", "1").returncode
+    assert 0 == _exec("lab002", "systemctl", "restart", "slurmd").returncode
+    assert ("idle", "") == _node_is(ctl, "lab002", "idle", "")
+    assert ("idle", "") == _node_is(ctl, "lab001", "idle", "", 30)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
 def test_lab_up_run_and_down() -> None:
     up = _cli("lab", "up", "--nodes", "2", "--format", "json", timeout=1500)
@@ -171,6 +208,7 @@ def test_lab_up_run_and_down() -> None:
         assert data["burnin"]["mlflow_run_id"] in [r["info"]["run_id"] for r in runs]
         targets = _node_targets(data["services"]["prometheus"])
         assert {f"{addr}:9100": "up" for addr in data["addresses"].values()} == targets
+        _health_drains_and_resumes(ctl)
         again = _cli("lab", "converge", "--format", "json", timeout=900)
         assert json.loads(again.stdout[again.stdout.index("{") :])["changed"] == 0, again.stdout[-3000:]
         # The Pulumi node-group provider, stored and loaded back as the engine does, converges the same hosts

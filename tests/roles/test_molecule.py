@@ -63,7 +63,7 @@ def test_failed_step_is_read_from_the_recap() -> None:
 def test_scenarios_needing_the_lab_venv_get_its_path() -> None:
     needing = [role for role in molecule.scenario_roles() if molecule.uses_lab_venv(role)]
     env = molecule.molecule_env("mlflow", "image", Path("/c.conf"))
-    assert ["burnin", "mlflow"] == needing
+    assert ["burnin", "mlflow", "slurm_compute"] == needing
     assert str(venv_dir()) == env["AIFACTORY_LAB_VENV"]
 
 
