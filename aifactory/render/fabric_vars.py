@@ -22,7 +22,6 @@ def fabric_vars(bp: Blueprint, p: Plan) -> dict[str, Any]:
     if fab.type == "infiniband":
         parts = [{"tenant": str(t["tenant"]), "pkey": int(str(t["pkey"]), 16)} for t in partitions(bp)]
         out["fabric_partitions"] = parts
-        out["fabric_pkeys"] = [t["pkey"] for t in parts]
         # UFM appliances on the fabric run the subnet manager; without them opensm does.
         out["fabric_subnet_manager"] = "ufm" if fab.fabric_manager.appliances else "opensm"
     else:

@@ -77,7 +77,7 @@ IB = {"fabric_type": "infiniband", "fabric_rail_interfaces": ["ib0", "ib1"],
 
 def test_infiniband_rails_partitions_and_nccl_pkey_index(tmp_path: Path) -> None:
     log = _run(tmp_path, {**IB, "fabric_subnet_manager": "opensm"})
-    network = (tmp_path / "network" / "60-aifactory-rail1.network").read_text()
+    network = (tmp_path / "network" / "60-aifactory-ib1.network").read_text()
     assert "Name=ib1\n" in network and "Address=10.64.1.2/27\n" in network and "MTUBytes" not in network
     partitions = (tmp_path / "partitions.conf").read_text().splitlines()
     assert "Default=0x7fff, ipoib : ALL=full ;" in partitions
@@ -104,6 +104,6 @@ def test_roce_rails_get_mtu_pfc_dscp_trust_and_ecn(tmp_path: Path) -> None:
     log = _run(tmp_path, {"fabric_type": "ethernet", "fabric_rail_interfaces": ["eth1"], "fabric_mtu": 9000,
                           "fabric_rail_ips": ["10.128.0.2"], "fabric_rail_prefix": 25,
                           "fabric_roce_qos": {"trust": "dscp", "priority": 3, "dscp": 26, "pfc": True, "ecn": True}})
-    assert "MTUBytes=9000\n" in (tmp_path / "network" / "60-aifactory-rail0.network").read_text()
+    assert "MTUBytes=9000\n" in (tmp_path / "network" / "60-aifactory-eth1.network").read_text()
     assert "mlnx_qos -i eth1 --trust dscp --dscp2prio set,26,3 --pfc 0,0,0,1,0,0,0,0" in log.splitlines()
     assert "1" == (tmp_path / "net" / "eth1" / "ecn" / "roce_rp" / "enable" / "3").read_text().strip()
