@@ -44,6 +44,8 @@ def _pci_count(host_vars: Mapping[str, Any]) -> dict[str, str]:
 REGISTERED: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "nvidia_driver_pci": _pci_count,
     "dcgm_pci": _pci_count,
+    # The fabric role's RDMA devices: one per rail the design gives the host (no apt task depends on it).
+    "fabric_ib_devices": lambda v: {"matched": len(v.get("aifactory_rail_ips") or [])},
 }
 
 
