@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from aifactory.blueprint.base import StrictModel
-from aifactory.blueprint.grammar import NcclKey, NcclValue
+from aifactory.blueprint.grammar import InterfaceName, NcclKey, NcclValue
 from aifactory.blueprint.refs import SwitchId
 from aifactory.blueprint.secretref import SecretRef, ref
 from aifactory.blueprint.site import Name
@@ -83,6 +83,11 @@ class _ComputeFabricBase(StrictModel):
     partitions: Annotated[list[Partition], Field(max_length=MAX_PARTITIONS)] = Field(
         default_factory=list, description="Tenant isolation on the fabric; default: one per mlops tenant."
     )
+    rail_interfaces: Annotated[list[InterfaceName], Field(max_length=64)] = Field(
+        default_factory=list, description="The nodes' network interface of each rail, in rail order (rail 0 "
+        "first), e.g. ['ibp24s0', 'ibp64s0']; the rail addresses are made persistent on them. InfiniBand "
+        "default: the IPoIB driver's kernel names ib0, ib1, ...; required on Ethernet."
+    )
 
 
 class InfinibandFabric(_ComputeFabricBase):
@@ -101,6 +106,18 @@ class EthernetFabric(_ComputeFabricBase):
     )
     pfc: bool = Field(True, description="Priority flow control, for lossless RoCE traffic.")
     ecn: bool = Field(True, description="Explicit congestion notification, for RoCE congestion control.")
+    # NVIDIA's lossless RoCE setup (ConnectX/DOCA `mlnx_qos`, Spectrum-X RA): RoCE traffic marked DSCP 26
+    # on priority 3 with PFC on that priority only, the NIC trusting DSCP; NCCL_IB_TC 106 is DSCP 26 << 2
+    # with ECN-capable bits 10.
+    roce_priority: Annotated[int, Field(ge=0, le=7)] = Field(
+        3, description="802.1p priority RoCE traffic uses; PFC is enabled on it alone (with `pfc`)."
+    )
+    roce_dscp: Annotated[int, Field(ge=0, le=63)] = Field(
+        26, description="DSCP value of RoCE traffic; the NICs trust DSCP and map it to `roce_priority`."
+    )
+    mtu: Annotated[int, Field(ge=1500, le=9216)] = Field(
+        9000, description="MTU of the rail interfaces in bytes (RoCE then uses a 4096-byte path MTU)."
+    )
 
 
 ComputeFabric = Annotated[InfinibandFabric | EthernetFabric, Field(discriminator="type")]

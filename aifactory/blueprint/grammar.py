@@ -126,6 +126,10 @@ Registry = Annotated[str, _full(rf"{_HOST_PORT}(?:/[a-z0-9._/-]+)?", "registry",
 LustreNid = Annotated[str, _full(r"(?:[A-Za-z0-9._-]+@[a-z][a-z0-9]*)(?::[A-Za-z0-9._-]+@[a-z][a-z0-9]*)*",
                                  "Lustre NID", "NID[:NID...] where a NID is ADDRESS@NETWORK, e.g. '10.0.0.5@o2ib' "
                                  "or 'mgs1@tcp:mgs2@tcp'", 512, empty=True)]
+# A Linux network interface name: at most 15 characters (IFNAMSIZ less its NUL), no '/' or blanks.
+InterfaceName = Annotated[str, _full(r"[A-Za-z0-9][A-Za-z0-9._-]*", "interface name",
+                                     "a Linux interface name of letters, digits, '.', '_' and '-' (at most 15), "
+                                     "e.g. 'ibp24s0' or 'enp41s0f0np0'", 15)]
 ObjectName = Annotated[str, _full(r"[A-Za-z0-9][A-Za-z0-9._-]*", "name",
                                   "letters, digits, '.', '_' and '-', starting with a letter or digit", 115,
                                   empty=True)]

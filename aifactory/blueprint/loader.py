@@ -78,8 +78,9 @@ def validate_tree(tree: YNode, source: str, allow_secrets: bool = False) -> Load
         raise UserError(problems_from(err, data, locs, Blueprint)) from None
     loaded = LoadedBlueprint(model, data, locs, source)
     from aifactory.blueprint.csi import csi_problems
+    from aifactory.blueprint.hostside import host_problems
 
-    problems = csi_problems(loaded)
+    problems = csi_problems(loaded) + host_problems(loaded)
     if problems:
         raise UserError(problems)
     return loaded

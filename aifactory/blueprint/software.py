@@ -59,6 +59,11 @@ class Software(StrictModel):
     ofed: Version | None = Field(
         None, description="NVIDIA (Mellanox) OFED / DOCA driver version for the network operator."
     )
+    ofed_repository: OptionalUrl = Field(
+        default="", description="With `installed_by.ofed: host`: the apt repository of the pinned DOCA-Host release "
+        "for the nodes' OS (its directory holding Packages), e.g. "
+        "'https://linux.mellanox.com/public/repo/doca/3.1.0/ubuntu24.04/x86_64' or the site mirror's copy."
+    )
     rocm: Version | None = Field(None, description="AMD ROCm version (AMD GPU nodes), e.g. '6.3'.")
     slurm: Version | None = Field(None, description="Slurm version, e.g. '24.11'.")
     kubernetes: Version | None = Field(None, description="Kubernetes version, e.g. 'v1.31'.")

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.grammar import (
     Host,
+    InterfaceName,
     KeyRef,
     LustreNid,
     MountPath,
@@ -51,11 +52,15 @@ class _FileSystem(StrictModel):
 class Lustre(_FileSystem):
     type: Literal["lustre"] = Field(description="File system: Lustre.")
     mgs_nid: LustreNid = Field(
-        "", description="NID(s) of the management server, e.g. '10.0.0.5@o2ib'; default: 'mgs@tcp'. Required "
-        "with Kubernetes: the EXAScaler CSI driver's `exaFS` is '<mgs_nid>:/<fs_name>'."
+        "", description="NID(s) of the management server, e.g. '10.0.0.5@o2ib'; required: clients mount "
+        "'<mgs_nid>:/<fs_name>' (so does the EXAScaler CSI driver's `exaFS`)."
     )
     fs_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,8}$")] = Field(
         "lustre", description="Lustre file system name (1 to 8 lowercase letters or digits)."
+    )
+    lnet_interfaces: Annotated[list[InterfaceName], Field(max_length=16)] = Field(
+        default_factory=list, description="The clients' interfaces LNet uses on the MGS NIDs' network (LNet "
+        "`networks=o2ib(ibp41s0f0)`), e.g. ['ibp41s0f0']; required."
     )
 
 
@@ -83,7 +88,10 @@ class Weka(_FileSystem):
 
 class Vast(_FileSystem):
     type: Literal["vast"] = Field(description="File system: VAST Data (over NFS).")
-    vip_pool: OptionalHost = Field("", description="Host name or address of the VAST virtual IP pool to mount.")
+    vip_pool: OptionalHost = Field(
+        "", description="DNS name (or address) of the VAST virtual IP pool nodes mount from; required."
+    )
+    export: MountPath = Field("/", description="VAST view path the nodes mount.")
     vip_pool_name: ObjectName = Field(
         "", description="Name of the VAST virtual IP pool the CSI driver mounts through (StorageClass "
         "`vip_pool_name`); required with Kubernetes."
@@ -220,3 +228,21 @@ CSI_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
 def csi_missing(fs: Lustre | Weka | Vast | StorageScale | Nfs) -> list[tuple[str, str]]:
     """(field, StorageClass parameter) pairs the Kubernetes storage class needs and `fs` leaves empty."""
     return [(name, param) for name, param in CSI_REQUIRED[fs.type] if not getattr(fs, name)]
+
+
+# What the nodes' own mount (roles/storage_client) needs: (field, what it is for). IBM Storage Scale is
+# mounted by its own cluster (mmmount), not from fstab, so it needs nothing here.
+HOST_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "lustre": (("mgs_nid", "the mount source '<mgs_nid>:/<fs_name>'"),
+               ("lnet_interfaces", "LNet's networks=<net>(<interfaces>)")),
+    "weka": (("backend_hosts", "the client installer and the mount source"),
+             ("filesystem_name", "the mount source '<backends>/<filesystem_name>'")),
+    "vast": (("vip_pool", "the mount source '<vip_pool>:<export>'"),),
+    "storage-scale": (),
+    "nfs": (("server", "the mount source '<server>:<export>'"),),
+}
+
+
+def host_missing(fs: Lustre | Weka | Vast | StorageScale | Nfs) -> list[tuple[str, str]]:
+    """(field, use) pairs the nodes' mount needs and `fs` leaves empty."""
+    return [(name, use) for name, use in HOST_REQUIRED[fs.type] if not getattr(fs, name)]

@@ -13,7 +13,7 @@ from aifactory.design.hosts import Host
 from aifactory.errors import UserError
 from aifactory.io import atomic_write_tree
 from aifactory.lab.hosts import SHARED_EXPORT, SIMULATED_GPUS, lab_host
-from aifactory.render.group_vars import blueprint_group_vars, orchestrator_of, storage_mount
+from aifactory.render.group_vars import blueprint_group_vars, orchestrator_of
 from aifactory.render.inventory import render_inventory
 
 LAB_BLUEPRINT = "lab"
@@ -36,7 +36,7 @@ class LabDesign:
 
     @property
     def shared_mount(self) -> str:
-        return storage_mount(self.blueprint)["path"]
+        return self.blueprint.storage.filesystem.mount
 
 
 def lab_design(nodes: int) -> LabDesign:

@@ -6,14 +6,18 @@ the complete inventory the site playbook converges.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aifactory.blueprint.model import Blueprint
+from aifactory.render.fabric_vars import fabric_vars
 from aifactory.render.gpu_vars import gpu_vars, imex_peers
 from aifactory.render.inventory import HostLike, orchestrator_groups, orchestrator_hosts, render_inventory
 from aifactory.render.k8s.ownership import owner
 from aifactory.render.slurm import DISTRIBUTION_SLURM, FabricShape, NodeShape, Partition, slurm_vars
 from aifactory.render.slurm_install import major_minor, slurm_install
+
+if TYPE_CHECKING:
+    from aifactory.design.plan import Plan
 
 # Role variables that take a pin from `software` directly (pin name -> role variable).
 ROLE_PINS = {
@@ -25,7 +29,8 @@ ROLE_PINS = {
 
 def software_vars(bp: Blueprint) -> dict[str, Any]:
     """Every version pin as `aifactory_software`, and the pins roles install by."""
-    pins = {k: str(v) for k, v in bp.software.model_dump(exclude={"charts", "installed_by"}).items() if v is not None}
+    dumped = bp.software.model_dump(exclude={"charts", "installed_by", "ofed_repository"})
+    pins = {k: str(v) for k, v in dumped.items() if v is not None}
     out: dict[str, Any] = {"aifactory_software": pins}
     out.update({var: pins[pin] for pin, var in ROLE_PINS.items() if pin in pins})
     # One owner per node component (`software.installed_by`): where the operator owns it, the host role
@@ -35,26 +40,40 @@ def software_vars(bp: Blueprint) -> dict[str, Any]:
     return out
 
 
-def storage_mount(bp: Blueprint) -> dict[str, str]:
-    """The parallel file system as one `storage_client_mounts` entry (source, mount point, type, options)."""
+def storage_mounts(bp: Blueprint) -> list[dict[str, str]]:
+    """The parallel file system as `storage_client_mounts` entries (source, mount point, type, options). The
+    blueprint's validation (aifactory.blueprint.hostside) makes sure every server named here is set."""
     fs = bp.storage.filesystem
-    kind = str(fs.type)
-    if kind == "nfs":
-        server = getattr(fs, "server", "") or "nfs-server"
-        version = getattr(fs, "version", "") or "4.2"
-        return {"type": "nfs", "source": f"{server}:{fs.export}", "path": fs.mount,  # type: ignore[union-attr]
-                "options": f"vers={version},_netdev"}  # fmt: skip
-    if kind == "lustre":
-        nid = getattr(fs, "mgs_nid", "") or "mgs@tcp"
-        return {"type": "lustre", "source": f"{nid}:/{getattr(fs, 'fs_name', 'fs')}", "path": fs.mount,
-                "options": "defaults,_netdev,flock"}  # fmt: skip
-    if kind == "weka":
-        backends = list(getattr(fs, "backend_hosts", []) or ["weka-backend"])
-        return {"type": "weka", "source": f"{backends[0]}/default", "path": fs.mount,
-                "options": "_netdev"}  # fmt: skip
-    # VAST (and anything else NFS-served) is mounted over NFS with several connections.
-    pool = getattr(fs, "vip_pool", "") or kind
-    return {"type": "nfs", "source": f"{pool}:/", "path": fs.mount, "options": "vers=3,nconnect=16,_netdev"}
+    if fs.type == "nfs":
+        return [{"type": "nfs", "source": f"{fs.server}:{fs.export}", "path": fs.mount,
+                 "options": f"vers={fs.version},_netdev"}]  # fmt: skip
+    if fs.type == "lustre":
+        # Several MGS NIDs are failover partners, ':'-separated: mount.lustre(8) takes them as written.
+        return [{"type": "lustre", "source": f"{fs.mgs_nid}:/{fs.fs_name}", "path": fs.mount,
+                 "options": "defaults,_netdev,flock"}]  # fmt: skip
+    if fs.type == "weka":
+        # WEKA's fstab form: any backends ','-joined, then the file system; the agent must be up first.
+        return [{"type": "wekafs", "source": f"{','.join(fs.backend_hosts)}/{fs.filesystem_name}",
+                 "path": fs.mount,
+                 "options": "x-systemd.requires=weka-agent.service,x-systemd.mount-timeout=infinity,_netdev"}]
+    if fs.type == "vast":
+        # NFSv3 over several TCP connections per mount (nconnect, at most 16 in Linux's NFS client, nfs(5)).
+        return [{"type": "nfs", "source": f"{fs.vip_pool}:{fs.export}", "path": fs.mount,
+                 "options": "vers=3,proto=tcp,nconnect=16,_netdev"}]  # fmt: skip
+    return []  # IBM Storage Scale: its own cluster mounts the file system (mmmount), never fstab
+
+
+def storage_vars(bp: Blueprint) -> dict[str, Any]:
+    """The mounts, and what a Lustre or WEKA client needs besides: LNet's networks, the WEKA backends."""
+    fs = bp.storage.filesystem
+    out: dict[str, Any] = {"storage_client_mounts": storage_mounts(bp)}
+    if fs.type == "lustre":
+        # The network LNet needs is the MGS NIDs' ('10.2.0.5@o2ib' -> o2ib), on the listed interfaces.
+        nets = sorted({nid.rsplit("@", 1)[1] for nid in fs.mgs_nid.replace(":", ",").split(",")})
+        out["storage_client_lnet_networks"] = ",".join(f"{n}({','.join(fs.lnet_interfaces)})" for n in nets)
+    if fs.type == "weka":
+        out["storage_client_weka_backends"] = list(fs.backend_hosts)
+    return out
 
 
 def mirror_vars(bp: Blueprint) -> dict[str, str]:
@@ -91,12 +110,16 @@ def slurm_group_vars(
     return out
 
 
+def design_plan(bp: Blueprint) -> Plan:
+    from aifactory.design import plan
+
+    return plan(bp)
+
+
 def design_shapes(bp: Blueprint) -> tuple[NodeShape | None, FabricShape | None]:
     """The node SKU's host shape (None where the catalogue has no published figure) and the compute fabric's
     (None where the design does not fit its tiers) for Slurm's node lines and topology."""
-    from aifactory.design import plan
-
-    p = plan(bp)
+    p = design_plan(bp)
     sku = p.sku
     shape = None
     if sku.cpu is not None and sku.memory_gib is not None:
@@ -121,8 +144,9 @@ def blueprint_group_vars(
         "aifactory_site": bp.site.name,
         "fabric_type": str(bp.fabric.compute.type),
         "fabric_nccl_env": {str(k): str(v) for k, v in sorted(bp.fabric.nccl.items())},
-        "storage_client_mounts": [storage_mount(bp)],
     }
+    out.update(storage_vars(bp))
+    out.update(fabric_vars(bp, design_plan(bp)))
     out.update(software_vars(bp))
     out.update(mirror_vars(bp))
     out.update(gpu_vars(bp))

@@ -45,6 +45,8 @@ REGISTERED: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "nvidia_driver_pci": _pci_count,
     "dcgm_pci": _pci_count,
     "power_caps_pci": _pci_count,
+    # The fabric role's RDMA devices: one per rail the design gives the host (no apt task depends on it).
+    "fabric_ib_devices": lambda v: {"matched": len(v.get("aifactory_rail_ips") or [])},
 }
 
 

@@ -55,7 +55,7 @@ def test_null_in_the_child_restores_the_default(repo_dir: Path) -> None:
 def test_locate_falls_back_to_the_nearest_ancestor(repo_dir: Path) -> None:
     loaded = load_blueprint(repo_dir / "base" / "good.yaml")
     assert loaded.locate("compute") == loaded.locate("compute", "mig", "enabled")  # a default: not in the file
-    assert Location("base/good.yaml", 41, 7) == loaded.locate("cooling", "rack_groups", 0)
+    assert Location("base/good.yaml", 43, 7) == loaded.locate("cooling", "rack_groups", 0)
 
 
 def test_pointer_escapes_per_rfc_6901() -> None:

@@ -74,7 +74,7 @@ def test_gpu_packages_follow_the_designed_gpu_count() -> None:
 def test_storage_packages_follow_the_mount_types() -> None:
     reader = RoleReader(ROOT / "roles")
     mounts = [{"type": "nfs"}, {"type": "lustre"}, {"type": "nfs"}]
-    assert ["nfs-common", "lustre-client-utils"] == [
+    assert ["nfs-common", "lustre-client-modules-dkms", "lustre-client-utils"] == [
         p.name for p in reader.packages("storage_client", {"storage_client_mounts": mounts})
     ]
     assert [] == reader.packages("storage_client", {"storage_client_mounts": []})
@@ -115,7 +115,7 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path: Path) -> None:
     assert f"{bad}:4:1: malformed YAML" in err
     code, _, err = run("manifest", "dgx-h200-sovereign-eu")
     assert 2 == code
-    assert "dgx-h100-superpod.yaml:105" in err and "resolves Debian packages only" in err
+    assert "dgx-h100-superpod.yaml:106" in err and "resolves Debian packages only" in err
 
 
 def test_out_writes_the_json_and_text_summarises(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def _one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 
 # mi300x-roce's VAST keys, dropped when a test puts another file system in its place.
-_NO_VAST = "vip_pool_name: ~, root_export: ~, view_policy: ~, vms_endpoint: ~"
+_NO_VAST = "vip_pool: ~, vip_pool_name: ~, root_export: ~, view_policy: ~, vms_endpoint: ~"
 _NO_NFS = "server: ~, export: ~"
 
 
