@@ -175,7 +175,7 @@ def _sovereign_driver(tmp_path: Path, fs: str, chart: str, pin: str) -> ChartRel
 def test_weka_csi_driver_values_and_mirror(tmp_path: Path) -> None:
     """No catalogue blueprint runs WEKA under Kubernetes: the sovereign one with WEKA in place of Lustre."""
     fs = ("{type: weka, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, filesystem_name: k8s, "
-          "backend_hosts: [weka01.site.example], mgs_nid: ~, fs_name: ~}")
+          "backend_hosts: [weka01.site.example], mgs_nid: ~, fs_name: ~, lnet_interfaces: ~}")
     pin = '{version: "2.8.8", repository: "https://weka.github.io/csi-wekafs"}'
     release = _sovereign_driver(tmp_path, fs, "csi-wekafsplugin", pin)
     folder = _folder(release)
@@ -214,7 +214,8 @@ def test_exascaler_csi_driver_values_and_mirror() -> None:
 def test_vast_csi_driver_values_and_mirror(tmp_path: Path) -> None:
     """mi300x-roce runs VAST with no mirror: the sovereign blueprint with VAST in place of Lustre as well."""
     fs = ("{type: vast, capacity: 1PB, read_throughput: 100GB/s, write_throughput: 50GB/s, vip_pool_name: k8s, "
-          "root_export: /k8s, view_policy: k8s, vms_endpoint: vms.site.example, mgs_nid: ~, fs_name: ~}")
+          "root_export: /k8s, view_policy: k8s, vms_endpoint: vms.site.example, vip_pool: vast.site.example, "
+          "mgs_nid: ~, fs_name: ~, lnet_interfaces: ~}")
     pin = '{version: "2.5.0", repository: "https://vast-data.github.io/vast-csi"}'
     sovereign = _sovereign_driver(tmp_path, fs, "vastcsi", pin)
     assert "https://charts.aifactory.example.de" == sovereign.repository

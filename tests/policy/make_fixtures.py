@@ -36,7 +36,7 @@ F: dict[str, dict[str, str]] = {
     "SOV-007": {
         "pass": H,
         "fail": H
-        + "site:\n  sovereignty:\n    mirrors:\n      - name: oci-us\n        kind: oci\n        url: https://registry.example.com\n        location: US  # expect: SOV-007\n",
+        + "site:\n  sovereignty:\n    mirrors:\n      - name: oci-us\n        kind: oci\n        url: https://registry.example.com\n        location: US  # expect: SOV-007\n      - {name: helm-de, kind: helm, url: \"https://charts.aifactory.example.de\", location: DE}\n",
     },
     "SOV-008": {
         "pass": H
@@ -47,7 +47,7 @@ F: dict[str, dict[str, str]] = {
     "SOV-009": {
         "pass": H,
         "fail": H
-        + 'site:\n  sovereignty:\n    mirrors:  # expect: SOV-009\n      - {name: oci-de, kind: oci, url: "https://registry.aifactory.example.de", location: DE}\n',
+        + 'site:\n  sovereignty:\n    mirrors:  # expect: SOV-009\n      - {name: oci-de, kind: oci, url: "https://registry.aifactory.example.de", location: DE}\n      - {name: helm-de, kind: helm, url: "https://charts.aifactory.example.de", location: DE}\n',
     },
     "SOV-010": {
         "pass": H,
