@@ -240,3 +240,53 @@ def test_vast_csi_driver_values_and_mirror(tmp_path: Path) -> None:
         full = f"docker.io/{default['repository']}" if short else default["repository"]
         assert full == value["repository"], key
         assert f"registry.aifactory.example.de/{full}" == sovereign.values["image"][key]["repository"], key
+
+
+# Images whose upstream default is not the reference a release pulls: the Kueue and JobSet charts default to the
+# staging registry (us-central1-docker.pkg.dev/k8s-staging-images); their releases are promoted to
+# registry.k8s.io, which is what the project pins (render/k8s/images.py).
+PROMOTED = {
+    ("kueue", "controllerManager.manager.image.repository"): "registry.k8s.io/kueue/kueue",
+    ("kubeflow-trainer", "jobset.image.repository"): "registry.k8s.io/jobset/jobset",
+}
+
+
+def _upstream_at(release: ChartRelease, path: str) -> Any:
+    keys = path.split(".")
+    node = _defaults(_folder(release))
+    if (release.chart, keys[0]) in SUBCHARTS:
+        node, keys = _defaults(CHARTS / SUBCHARTS[(release.chart, keys[0])]), keys[1:]
+    for key in keys:
+        assert isinstance(node, dict) and key in node, f"{release.chart}: no default at {path}"
+        node = node[key]
+    return node
+
+
+def _qualified(ref: str) -> str:
+    """A reference with its registry spelled out, as a container runtime reads it (Docker Hub short names)."""
+    first, _, rest = ref.partition("/")
+    if not rest:
+        return f"docker.io/library/{ref}"
+    if "." in first or ":" in first or first == "localhost":
+        return ref
+    return f"docker.io/{ref}"
+
+
+def test_each_image_keeps_its_own_registry_on_the_mirror() -> None:
+    """Review defect 13: one mirror prefix for every image sent kube-state-metrics (registry.k8s.io), the
+    webhook patcher (ghcr.io) and Grafana (docker.io) to quay.io's path. Every image setting on the sovereign
+    stack must be the mirror host, then the registry the chart itself pulls that image from, then the rest of
+    the chart's default reference (its tag too, where the default carries one)."""
+    mirror = "registry.aifactory.example.de/"
+    checked = 0
+    for _, region, release in RELEASES:
+        if region != "de-stuttgart":
+            continue
+        for path, ref in _images(release.values):
+            default = PROMOTED.get((release.chart, path)) or _upstream_at(release, path)
+            assert isinstance(default, str), f"{release.chart}: {path} defaults to {default!r}"
+            leaf = path.rsplit(".", 1)[-1]
+            upstream = default if leaf in ("registry", "image_registry", "imageRegistry") else _qualified(default)
+            assert ref == mirror + upstream, f"{release.chart}: {path}={ref!r}, expected {mirror + upstream!r}"
+            checked += 1
+    assert checked >= 30, checked

@@ -53,8 +53,10 @@ NFD = ("registry.k8s.io/nfd/node-feature-discovery", "v0.19.0")
 # JobSet, the Kubeflow Trainer 2.3.0 chart's dependency (jobset chart 0.12.0; the release image).
 JOBSET = ("registry.k8s.io/jobset/jobset", "v0.12.0")
 
-# kube-rbac-proxy in front of the KServe controller's metrics (kserve-resources v0.20.0 values.yaml).
-KSERVE_RBAC_PROXY = "quay.io/brancz/kube-rbac-proxy"
+# kube-rbac-proxy in front of the KServe controller's metrics (kserve-resources v0.20.0 values.yaml). The chart
+# writes this value as the container's whole image reference (files/kserve/deployment-patch.yaml), so the tag
+# belongs in it: without one the node would pull `:latest`, which a mirror of the pinned set does not hold.
+KSERVE_RBAC_PROXY = "quay.io/brancz/kube-rbac-proxy:v0.18.0"
 
 # ROCm/gpu-operator v1.5.1, helm-charts-k8s/values.yaml: the operator, and the DeviceConfig operand defaults
 # (deviceConfig.spec). The device plugin, labeller and utils defaults are upstream's floating tags (no pinned
