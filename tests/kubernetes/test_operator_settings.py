@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from aifactory.blueprint import LoadedBlueprint, load_blueprint
 from aifactory.blueprint.fabric import InfinibandFabric
@@ -18,6 +19,7 @@ from aifactory.catalog import get_catalog
 from aifactory.render.k8s.ownership import owner
 from aifactory.render.kubernetes import Rendered, build, has_kubernetes
 
+CHARTS = Path(__file__).resolve().parents[1] / "data" / "charts"
 KUBERNETES = [n for n in catalogue_names() if has_kubernetes(load_blueprint(n).model)]
 
 
@@ -161,3 +163,75 @@ def test_amd_rules_join_on_the_exporters_own_labels() -> None:
         labels = _grouping_labels(rule["expr"])
         assert labels <= AMD_LABELS | {x for x in labels if x.startswith("label_aifactory_io_")}, rule
         assert not {"Hostname", "gpu"} & labels, rule
+
+
+@pytest.mark.parametrize("name", KUBERNETES)
+def test_one_owner_for_the_training_runtime(name: str) -> None:
+    """The project renders the `torch-distributed` ClusterTrainingRuntime itself (render/k8s/training.py); a
+    built-in runtime of the Trainer chart (its post-install job) would be a second writer of the same object."""
+    _, rendered = _built(name)
+    trainer = _release(rendered, "kubeflow-trainer")
+    if trainer is None:
+        return
+    assert any(o["kind"] == "ClusterTrainingRuntime" for o in rendered.objects)
+    runtimes = trainer.values.get("runtimes", {})
+    assert runtimes.get("defaultEnabled") is not True
+    enabled = sorted(k for k, v in runtimes.items() if isinstance(v, dict) and v.get("enabled") is True)
+    assert not enabled, f"the Trainer chart would install built-in runtimes {enabled} beside the rendered one"
+
+
+# Operands of the GPU operator v26.7.0 that run only in sandbox mode (`sandboxWorkloads.enabled`, false by default
+# and never set by the project), and the DRA driver, which only the GPUCluster CR deploys (`gpuCluster.deployCR`,
+# off): the chart's values.yaml at that tag says so beside each.
+SANDBOX_ONLY = {"vgpuDeviceManager", "vfioManager", "sandboxDevicePlugin", "kataSandboxDevicePlugin", "ccManager",
+                "vgpuManager"}
+NOT_CLUSTERPOLICY = {"operator", "draDriver"}  # the chart's own Deployment; the GPUCluster stack
+
+
+def _operands(values: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(path, settings) of every operand in the chart's defaults that names an image repository."""
+    found = []
+    if isinstance(values, dict):
+        if isinstance(values.get("repository"), str) and path:
+            found.append((path, values))
+        for key, value in values.items():
+            found += _operands(value, f"{path}.{key}" if path else key)
+    return found
+
+
+@pytest.mark.parametrize("driver_owner", ["host", "operator"])
+def test_every_gpu_operator_operand_that_runs_pulls_from_the_mirror(tmp_path: Path, driver_owner: str) -> None:
+    """Defect 14 (and 15 for the network operator): an operand the ClusterPolicy does not name is pulled from
+    the operator's built-in default (nvcr.io), which a sovereign site cannot reach. Every operand the chart
+    enables by default, and every one the blueprint turns on, is named on the mirror or turned off."""
+    mirror = "registry.aifactory.example.de/"
+    site = tmp_path / "site.yaml"
+    site.write_text(f"extends: dgx-h200-sovereign-eu\nname: site\nsoftware:\n  installed_by: {{driver: {driver_owner}}}\n",
+                    encoding="utf-8")
+    rendered = build(load_blueprint(str(site)), "de-stuttgart")
+    policy = _one(rendered, "ClusterPolicy")
+    assert policy is not None
+    spec = policy["spec"]
+    assert spec["driver"]["enabled"] is (driver_owner == "operator")
+    assert not spec.get("sandboxWorkloads", {}).get("enabled")
+    upstream = yaml.safe_load((CHARTS / "gpu-operator-v26.7.0" / "values.yaml").read_text(encoding="utf-8"))
+    checked = []
+    for path, default in _operands(upstream):
+        top = path.split(".")[0]
+        if top in NOT_CLUSTERPOLICY or top in SANDBOX_ONLY:
+            continue
+        ours: Any = spec
+        for key in path.split("."):
+            ours = ours.get(key, {}) if isinstance(ours, dict) else {}
+        enabled = ours.get("enabled", default.get("enabled", True)) if "." not in path else True
+        parent_off = "." in path and spec.get(top, {}).get("enabled") is False
+        if enabled is False or parent_off:
+            continue
+        assert str(ours.get("repository", "")).startswith(mirror), f"ClusterPolicy {path}: {ours!r}"
+        checked.append(path)
+    expected = {"toolkit", "devicePlugin", "gfd", "validator"} | ({"driver", "driver.manager"} if
+                                                                 driver_owner == "operator" else set())
+    assert expected <= set(checked), checked
+    network = _release(rendered, "network-operator")
+    init = network.values["operator"]["ofedDriver"]["initContainer"]
+    assert init["repository"].startswith(mirror) and init["version"], init

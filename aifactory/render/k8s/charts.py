@@ -191,9 +191,9 @@ def _trainer(ctx: Ctx) -> Values:
         "image": {"registry": _mirrored(ctx, "ghcr.io"), "repository": "kubeflow/trainer/trainer-controller-manager"},
         "jobset": {"image": {"repository": ctx.image(images.JOBSET[0]), "tag": images.JOBSET[1]}},
         "runtimes": {
+            # No built-in runtime is enabled: render/k8s/training.py owns the `torch-distributed` runtime, and
+            # the chart's post-install job applying its own of that name would fight it on every upgrade.
             "installer": {"image": {"registry": _mirrored(ctx, "docker.io")}},
-            # The PyTorch ClusterTrainingRuntime: what a TrainJob names by default.
-            "torchDistributed": {"enabled": True},
             "torchtuneDistributed": {"image": {"registry": _mirrored(ctx, "ghcr.io")}},
         },
     }
