@@ -155,8 +155,9 @@ def test_amd_rules_join_on_the_exporters_own_labels() -> None:
     device = _one(rendered, "DeviceConfig")
     assert device is not None and device["spec"]["metricsExporter"]["enable"] is True
     assert _release(rendered, "gpu-operator-charts") is not None
-    rules = [r for o in rendered.objects if o["kind"] == "PrometheusRule" for g in o["spec"]["groups"]
-             for r in g["rules"]]
+    rules = [
+        r for o in rendered.objects if o["kind"] == "PrometheusRule" for g in o["spec"]["groups"] for r in g["rules"]
+    ]
     amd = [r for r in rules if "gpu_package_power" in r["expr"]]
     assert amd, "no rule reads the AMD exporter's power metric"
     for rule in amd:
@@ -183,8 +184,14 @@ def test_one_owner_for_the_training_runtime(name: str) -> None:
 # Operands of the GPU operator v26.7.0 that run only in sandbox mode (`sandboxWorkloads.enabled`, false by default
 # and never set by the project), and the DRA driver, which only the GPUCluster CR deploys (`gpuCluster.deployCR`,
 # off): the chart's values.yaml at that tag says so beside each.
-SANDBOX_ONLY = {"vgpuDeviceManager", "vfioManager", "sandboxDevicePlugin", "kataSandboxDevicePlugin", "ccManager",
-                "vgpuManager"}
+SANDBOX_ONLY = {
+    "vgpuDeviceManager",
+    "vfioManager",
+    "sandboxDevicePlugin",
+    "kataSandboxDevicePlugin",
+    "ccManager",
+    "vgpuManager",
+}
 NOT_CLUSTERPOLICY = {"operator", "draDriver"}  # the chart's own Deployment; the GPUCluster stack
 
 
@@ -206,8 +213,10 @@ def test_every_gpu_operator_operand_that_runs_pulls_from_the_mirror(tmp_path: Pa
     enables by default, and every one the blueprint turns on, is named on the mirror or turned off."""
     mirror = "registry.aifactory.example.de/"
     site = tmp_path / "site.yaml"
-    site.write_text(f"extends: dgx-h200-sovereign-eu\nname: site\nsoftware:\n  installed_by: {{driver: {driver_owner}}}\n",
-                    encoding="utf-8")
+    site.write_text(
+        f"extends: dgx-h200-sovereign-eu\nname: site\nsoftware:\n  installed_by: {{driver: {driver_owner}}}\n",
+        encoding="utf-8",
+    )
     rendered = build(load_blueprint(str(site)), "de-stuttgart")
     policy = _one(rendered, "ClusterPolicy")
     assert policy is not None
@@ -229,9 +238,23 @@ def test_every_gpu_operator_operand_that_runs_pulls_from_the_mirror(tmp_path: Pa
             continue
         assert str(ours.get("repository", "")).startswith(mirror), f"ClusterPolicy {path}: {ours!r}"
         checked.append(path)
-    expected = {"toolkit", "devicePlugin", "gfd", "validator"} | ({"driver", "driver.manager"} if
-                                                                 driver_owner == "operator" else set())
+    expected = {"toolkit", "devicePlugin", "gfd", "validator"} | (
+        {"driver", "driver.manager"} if driver_owner == "operator" else set()
+    )
     assert expected <= set(checked), checked
     network = _release(rendered, "network-operator")
     init = network.values["operator"]["ofedDriver"]["initContainer"]
     assert init["repository"].startswith(mirror) and init["version"], init
+
+
+@pytest.mark.parametrize("name", KUBERNETES)
+def test_tenant_claims_do_not_hold_up_pulumi_up(name: str) -> None:
+    """A claim nothing in the stack mounts, on a WaitForFirstConsumer class, stays Pending until a tenant's job
+    starts: Pulumi must not wait for it to bind (review defect 23), whatever the provider version's PVC await does."""
+    loaded, rendered = _built(name)
+    claims = [o for o in rendered.objects if o["kind"] == "PersistentVolumeClaim"]
+    assert len(claims) == len(loaded.model.mlops.tenants), "one shared-data claim per tenant"
+    for claim in claims:
+        assert claim["metadata"]["annotations"].get("pulumi.com/skipAwait") == "true", claim["metadata"]
+    classes = [o for o in rendered.objects if o["kind"] == "StorageClass"]
+    assert all(c["volumeBindingMode"] == "WaitForFirstConsumer" for c in classes), classes

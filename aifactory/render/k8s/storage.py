@@ -30,6 +30,7 @@ PROVISIONERS = {
 OBJECT_STORE_NS = "object-store"
 MINIO_SECRET = "minio-root"  # user and password keys (and kes-api-key with KES); see minio_secrets
 MINIO_SERVERS = 4  # the smallest MinIO erasure-coded set that survives a lost server
+SKIP_AWAIT = "pulumi.com/skipAwait"  # the provider annotation that skips its readiness wait for one resource
 WEKA_NS = "csi-wekafs"
 WEKA_SECRET = "csi-wekafs-api-secret"  # keys as weka/csi-wekafs examples/common/csi-wekafs-api-secret.yaml
 WEKA_API_PORT = 14000
@@ -154,9 +155,16 @@ def _tenant_volumes(ctx: Ctx) -> list[Manifest]:
             "storageClassName": class_name(ctx),
             "resources": {"requests": {"storage": _gib(size)}},
         }
-        out.append(
-            ctx.obj("v1", "PersistentVolumeClaim", "shared-data", "storage", path, tenant_namespace(tenant), spec=spec)
+        claim = ctx.obj(
+            "v1", "PersistentVolumeClaim", "shared-data", "storage", path, tenant_namespace(tenant), spec=spec
         )
+        # Nothing in the stack mounts a tenant's claim: the tenant's jobs do, later. Under WaitForFirstConsumer the
+        # claim stays Pending until then, and the provider's readiness wait for a claim depends on its version
+        # (it waits for Bound before pulumi/pulumi-kubernetes#3130, and on an update still did before #4181), so
+        # `pulumi up` would hang or time out on it. The claim is ready once the API server has it; the pods that
+        # mount it are what the tenant's own deployments wait for.
+        claim["metadata"]["annotations"][SKIP_AWAIT] = "true"
+        out.append(claim)
     return out
 
 
@@ -191,9 +199,7 @@ def _minio_set(ctx: Ctx, labels: dict[str, str]) -> Manifest:
     assert store is not None
     repository, image, tag = images.MINIO
     pin = ctx.bp.software.charts.get("minio")
-    ref = f"{ctx.image(repository)}/{image}" + (
-        f"@{pin.image_digest}" if pin and pin.image_digest else f":{tag}"
-    )
+    ref = f"{ctx.image(repository)}/{image}" + (f"@{pin.image_digest}" if pin and pin.image_digest else f":{tag}")
     peers = f"http://minio-{{0...{MINIO_SERVERS - 1}}}.minio.{OBJECT_STORE_NS}.svc.cluster.local/data"
     env: list[dict[str, Any]] = [
         _secret_env("MINIO_ROOT_USER", "user"),
