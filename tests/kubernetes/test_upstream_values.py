@@ -290,3 +290,20 @@ def test_each_image_keeps_its_own_registry_on_the_mirror() -> None:
             assert ref == mirror + upstream, f"{release.chart}: {path}={ref!r}, expected {mirror + upstream!r}"
             checked += 1
     assert checked >= 30, checked
+
+
+def test_nim_operator_values_and_mirror(tmp_path: Path) -> None:
+    """No catalogue blueprint turns NIM on (review defect 27 was a key the chart does not have): the sovereign
+    blueprint with the NIM operator, its values checked against the chart's own and its image on the mirror."""
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "extends: dgx-h200-sovereign-eu\nname: site\nmlops:\n  components: {nim: true}\nsoftware:\n  charts:\n"
+        '    k8s-nim-operator: {version: v3.1.2, repository: "https://helm.ngc.nvidia.com/nvidia"}\n',
+        encoding="utf-8",
+    )
+    (release,) = [r for r in build(load_blueprint(str(site)), "de-stuttgart").releases if r.chart == "k8s-nim-operator"]
+    folder = _folder(release)
+    assert not sorted(unknown_keys(release.chart, release.values, _defaults(folder)))
+    upstream = _defaults(folder)["operator"]["image"]["repository"]
+    ours = release.values["operator"]["image"]["repository"]
+    assert ours == f"registry.aifactory.example.de/{upstream}", (ours, upstream)
