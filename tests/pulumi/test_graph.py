@@ -95,6 +95,7 @@ def test_graph_of_every_stack(tmp_path: Path, blueprint: str, region: str) -> No
         assert "kube-prometheus-stack" in _release_deps(graph, "dcgm-exporter")  # its ServiceMonitor
     if "kserve-resources" in names:
         assert "kserve-crd" in _release_deps(graph, "kserve-resources")
+        assert "cert-manager" in _release_deps(graph, "kserve-resources")  # its webhook's Certificate, Issuer
     if "network-operator" in names and flags.gpu_operator:
         assert "gpu-operator" in _release_deps(graph, "network-operator")  # NFD's CRDs
     if "dcgm-exporter" in names and flags.gpu_operator:
