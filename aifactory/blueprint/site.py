@@ -36,6 +36,10 @@ class KeyCustody(StrictModel):
     )
     location: Jurisdiction = Field(description="Jurisdiction the keys are held in.")
     operator: Text = Field("", description="Who operates the key store (free text shown in reports).")
+    store: Name | None = Field(
+        None, description="Name of the key store; every storage `encryption.key_ref` then names a key in it "
+        "('STORE/KEY'), which rule SOV-014 checks."
+    )
 
 
 class Mirror(StrictModel):
@@ -52,6 +56,61 @@ class Mirror(StrictModel):
         default_factory=list, description="Upstream registries this mirror serves (e.g. 'nvcr.io'); pulls "
         "from these count as in-country."
     )
+
+
+class FirmwarePin(StrictModel):
+    """One firmware image the nodes and switches run, and where it was obtained (SOV-5 supply chain)."""
+
+    component: Literal["bios", "bmc", "gpu", "nic", "dpu", "switch"] = Field(
+        description="What runs the firmware: node BIOS/UEFI, node BMC, GPU (VBIOS), NIC, DPU or fabric switch."
+    )
+    version: Text = Field(min_length=1, description="The firmware version installed.")
+    source: Url = Field(description="Where the image was obtained: the vendor's release or the in-country mirror.")
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        None, description="SHA-256 of the image as obtained."
+    )
+
+
+class Provenance(StrictModel):
+    """Recorded provenance of the hardware's firmware and of the software the factory installs."""
+
+    hardware_origin: Text = Field("", description="Who built the hardware, and where (shown in the evidence report).")
+    firmware: Annotated[list[FirmwarePin], Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Firmware images in use, one per component."
+    )
+    software_manifest: Text = Field(
+        "", description="The signed bundle manifest (written by `aifactory bundle`) listing every package, image, "
+        "chart and model the factory installs, with its source and digest."
+    )
+
+
+class BundleVerification(StrictModel):
+    """How installs verify the signed bundle before they use what the mirrors serve."""
+
+    required: bool = Field(
+        True, description="true: an install refuses a bundle whose signature or digests do not verify."
+    )
+    signing_key: Text = Field(
+        "", description="Fingerprint of the site key the bundle manifest is signed with."
+    )
+
+
+class PrivilegedAccess(StrictModel):
+    """Someone other than the site operator who holds privileged access (vendor support, a managed service)."""
+
+    name: Name = Field(description="Who holds the access (a DNS-1123 label).")
+    scope: Literal["root", "bmc", "kubernetes-admin", "slurm-admin", "remote-support"] = Field(
+        description="What the access allows."
+    )
+    location: Jurisdiction = Field(description="Jurisdiction the holder works from.")
+
+
+class TelemetryEndpoint(StrictModel):
+    """A place metrics, logs or traces are sent to (Prometheus remote write, log shipping, vendor support)."""
+
+    name: Name = Field(description="Name of the endpoint (a DNS-1123 label).")
+    url: Url = Field(description="Address the data is sent to.")
+    location: Jurisdiction = Field(description="Jurisdiction the endpoint is hosted in.")
 
 
 class Sovereignty(StrictModel):
@@ -81,6 +140,16 @@ class Sovereignty(StrictModel):
         default_factory=list, description="Jurisdictions data is replicated to."
     )
     operator_location: Jurisdiction = Field(description="Jurisdiction of the organisation that operates the site.")
+    privileged_access: Annotated[list[PrivilegedAccess], Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Others with privileged access to the factory, and where they are."
+    )
+    telemetry_endpoints: Annotated[list[TelemetryEndpoint], Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Every place metrics, logs or traces leave the factory for."
+    )
+    provenance: Provenance | None = Field(None, description="Firmware and software provenance (SOV-5).")
+    bundle_verification: BundleVerification | None = Field(
+        None, description="How installs verify the signed bundle of everything the factory installs."
+    )
 
 
 class Site(StrictModel):

@@ -9,7 +9,7 @@ from aifactory.errors import Location, UserError
 from aifactory.policy.model import TAGS, Check, Level, Rule, Severity
 
 _RULES: dict[str, Rule] = {}
-_RULE_MODULES = ("sovereignty", "security", "power", "fabric", "storage", "operations")
+_RULE_MODULES = ("sovereignty", "provenance", "security", "power", "fabric", "storage", "operations")
 
 
 def rule(

@@ -57,6 +57,32 @@ F: dict[str, dict[str, str]] = {
         "pass": H,
         "fail": H + "site:\n  sovereignty:\n    operator_location: US  # expect: SOV-011\n",
     },
+    "SOV-013": {
+        "pass": H,
+        "fail": H
+        + "site:\n  sovereignty:\n    provenance:\n      firmware:  # expect: SOV-013\n        - {component: bmc, version: nvfw_DGX_250629.1.0, source: \"https://apt.aifactory.example.de/firmware/\"}\n      software_manifest: \"\"  # expect: SOV-013\n",
+    },
+    "SOV-014": {
+        "pass": H,
+        "fail": H
+        + "site:\n  sovereignty:\n    key_custody:\n      provider: vault  # expect: SOV-014\nstorage:\n  filesystem:\n    encryption:\n      key_ref: kms-us/lustre  # expect: SOV-014\n",
+    },
+    "SOV-015": {
+        "pass": H
+        + "site:\n  sovereignty:\n    privileged_access:\n      - {name: support-de, scope: remote-support, location: DE}\n",
+        "fail": H
+        + "site:\n  sovereignty:\n    privileged_access:\n      - {name: support-de, scope: bmc, location: DE}\n      - name: vendor-support\n        scope: remote-support\n        location: US  # expect: SOV-015\n",
+    },
+    "SOV-016": {
+        "pass": H,
+        "fail": H
+        + "site:\n  sovereignty:\n    telemetry_endpoints:\n      - name: vendor-cloud\n        url: https://telemetry.vendor.example.com/v1\n        location: US  # expect: SOV-016\n",
+    },
+    "SOV-017": {
+        "pass": H + "site:\n  sovereignty:\n    bundle_verification: {signing_key: 0123456789ABCDEF0123456789ABCDEF01234567}\n",
+        "fail": H
+        + "site:\n  sovereignty:\n    bundle_verification:\n      required: false  # expect: SOV-017\n",
+    },
     "SOV-012": {
         "pass": H + "site:\n  sovereignty:\n    replication_targets: [DE]\n",
         "fail": H
