@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.plan",
     "aifactory.cli.size",
     "aifactory.cli.policy",
+    "aifactory.cli.evidence",
     "aifactory.cli.render",
     "aifactory.cli.manifest",
     "aifactory.cli.stack",

@@ -1,0 +1,96 @@
+"""The sovereignty evidence report: `aifactory evidence BLUEPRINT_OR_STACK` (docs/evidence.md).
+
+It maps one design to the EU Cloud Sovereignty Framework's objectives SOV-1..SOV-8 and to the Gaia-X label
+criteria a design can show, with each supporting blueprint value, policy rule result, plan figure, catalogue
+entry, bundle fact and burn-in verdict at its file:line; the SEAL level reached per objective and what is
+missing for the next. Same inputs and `--as-of` date, same bytes, from any directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aifactory.errors import Location, UserError
+
+
+def default_date(checked: str) -> dt.date:
+    """The date the report is as of when `--as-of` is not given: the last commit of the checked file (its
+    author date, so a rebase keeps it), else the file's modification date (UTC). Never today: the same checkout
+    gives the same report."""
+    path = Path(checked)
+    try:
+        out = subprocess.run(
+            ["git", "log", "-1", "--format=%as", "--", path.name],
+            cwd=path.parent if str(path.parent) else ".",
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        if out.returncode == 0 and out.stdout.strip():
+            return dt.date.fromisoformat(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError, ValueError):
+        pass
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError.at(Location(f"--as-of {text}"), f"{text!r} is not a date", "write it as YYYY-MM-DD") from None
+
+
+def _burnin(paths: Sequence[str], facts_shown: Any) -> list[Any]:
+    from aifactory.burnin import BurninInputError
+    from aifactory.burnin.compare import collect
+    from aifactory.evidence.facts import Burnin
+
+    try:
+        found = collect(list(paths))
+    except BurninInputError as err:
+        raise UserError.at(Location(err.file) if err.file else None, err.message, err.hint) from None
+    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for file, r in sorted(found, key=lambda fr: (fr[1]["node"]["hostname"], fr[1]["run"]["started_at"], fr[0])):
+        latest[r["node"]["hostname"]] = (file, r)
+    return [
+        Burnin(host, r["node"]["verdict"], r["run"]["started_at"], r["run"]["profile"], facts_shown(Path(file)))
+        for host, (file, r) in sorted(latest.items())
+    ]
+
+
+def evidence(
+    ref: str,
+    sets: Sequence[str] = (),
+    bundle: Path | None = None,
+    burnin: Sequence[str] = (),
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """The report for a catalogue name, blueprint or stack file, as its JSON document (with its digest)."""
+    from aifactory.design import plan
+    from aifactory.evidence.bundle import MANIFEST, load_bundle
+    from aifactory.evidence.facts import Facts
+    from aifactory.evidence.report import build, with_digest
+    from aifactory.policy.check import CheckOptions, gate, load_target
+
+    target = load_target(ref, sets)
+    date = as_of or default_date(target.checked)
+    report = gate([target], CheckOptions(sets=tuple(sets), today=date))
+    facts = Facts(target, report, plan(target.loaded.model), date)
+    if bundle is not None:
+        facts.bundle = load_bundle(bundle, facts.shown(bundle / MANIFEST))
+        _same_design(facts, bundle)
+    if burnin:
+        facts.burnin = _burnin(burnin, facts.shown)
+    return with_digest(build(facts))
+
+
+def _same_design(facts: Any, folder: Path) -> None:
+    name = facts.loaded.model.name
+    if facts.bundle.blueprint != name:
+        raise UserError.at(
+            Location(facts.bundle.shown),
+            f"the bundle is for the blueprint {facts.bundle.blueprint!r}, not {name!r}",
+            f"pass the bundle `aifactory bundle {facts.target.ref or name}` wrote",
+        )
