@@ -195,7 +195,19 @@ def run_program(
     pulumi.export("region", ctx.region)
     pulumi.export("blueprint", ctx.loaded.model.name)
     pulumi.export("modules", sorted(components))
+    pulumi.export("evidence", evidence_output(ctx))
     return components
+
+
+def evidence_output(ctx: StackContext) -> dict[str, Any]:
+    """The stack's `evidence` output: the SEAL level per objective and the digest of the evidence report that
+    `aifactory evidence stacks/Pulumi.<stack>.yaml --format json` writes for the same design (docs/evidence.md)."""
+    from aifactory.evidence import evidence_for
+    from aifactory.evidence.report import summary
+    from aifactory.policy.check import Target
+
+    target = Target(ctx.loaded.source, ctx.loaded, True)
+    return summary(evidence_for(target, planned=ctx.plan))
 
 
 # --- Automation API ---

@@ -68,25 +68,39 @@ def evidence(
     as_of: dt.date | None = None,
 ) -> dict[str, Any]:
     """The report for a catalogue name, blueprint or stack file, as its JSON document (with its digest)."""
+    from aifactory.policy.check import load_target
+
+    return evidence_for(load_target(ref, sets), sets, bundle, burnin, as_of)
+
+
+def evidence_for(
+    target: Any,
+    sets: Sequence[str] = (),
+    bundle: Path | None = None,
+    burnin: Sequence[str] = (),
+    as_of: dt.date | None = None,
+    planned: Any = None,
+) -> dict[str, Any]:
+    """The report for a loaded `aifactory.policy.check.Target` (what `evidence` and the Pulumi program share);
+    `planned`: the design's plan where the caller has it already."""
     from aifactory.design import plan
     from aifactory.evidence.bundle import MANIFEST, load_bundle
     from aifactory.evidence.facts import Facts
     from aifactory.evidence.report import build, with_digest
-    from aifactory.policy.check import CheckOptions, gate, load_target
+    from aifactory.policy.check import CheckOptions, gate
 
-    target = load_target(ref, sets)
     date = as_of or default_date(target.checked)
     report = gate([target], CheckOptions(sets=tuple(sets), today=date))
-    facts = Facts(target, report, plan(target.loaded.model), date)
+    facts = Facts(target, report, planned if planned is not None else plan(target.loaded.model), date)
     if bundle is not None:
         facts.bundle = load_bundle(bundle, facts.shown(bundle / MANIFEST))
-        _same_design(facts, bundle)
+        _same_design(facts)
     if burnin:
         facts.burnin = _burnin(burnin, facts.shown)
     return with_digest(build(facts))
 
 
-def _same_design(facts: Any, folder: Path) -> None:
+def _same_design(facts: Any) -> None:
     name = facts.loaded.model.name
     if facts.bundle.blueprint != name:
         raise UserError.at(

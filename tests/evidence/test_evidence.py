@@ -1,0 +1,121 @@
+"""`aifactory evidence`: the golden report of the sovereign EU stack in Stuttgart in every format, the same bytes
+from another directory, the SEAL ladder reacting to the design, and unusable input refused (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, golden_file, run_cli
+
+DATA = Path(__file__).parent / "data"
+GOLDEN = Path(__file__).parent / "golden"
+STACK = REPO / "stacks" / "Pulumi.de-stuttgart.yaml"
+AS_OF = "2026-12-01"
+SUFFIX = {"text": "txt", "md": "md", "json": "json", "html": "html"}
+
+
+def _args(*extra: str, stack: Path = STACK) -> list[str]:
+    return ["evidence", str(stack), "--as-of", AS_OF, "--bundle", str(DATA / "bundle"),
+            "--burnin", str(DATA / "burnin"), *extra]
+
+
+@pytest.mark.parametrize("fmt", sorted(SUFFIX))
+def test_golden_report_for_the_stuttgart_stack(fmt: str, tmp_path: Path) -> None:
+    proc = run_cli(*_args("--format", fmt))
+    assert 0 == proc.returncode, proc.stderr
+    assert golden_file(GOLDEN / f"de-stuttgart.{SUFFIX[fmt]}", proc.stdout) == proc.stdout
+    elsewhere = run_cli(*_args("--format", fmt, "--out", str(tmp_path / "report")), cwd=tmp_path)
+    assert 0 == elsewhere.returncode, elsewhere.stderr
+    assert proc.stdout == (tmp_path / "report").read_text(encoding="utf-8")
+
+
+def test_json_shape_and_what_it_shows() -> None:
+    doc = json.loads(run_cli(*_args("--format", "json")).stdout)
+    assert "aifactory/evidence/v1" == doc["schema"]
+    seals = {o["id"]: o["seal"] for o in doc["objectives"]}
+    assert seals == doc["summary"]["objectives"]
+    assert min(seals.values()) == doc["summary"]["seal"]
+    assert [15, 10, 10, 15, 20, 15, 10, 5] == [o["weight"] for o in doc["objectives"]]
+    sov5 = next(o for o in doc["objectives"] if o["id"] == "SOV-5")
+    # the bundle's chart and image carry no digest: a signed bundle is there, but SEAL-3 is not reached
+    assert 2 == sov5["seal"]
+    assert ["a signed bundle that installs verify, every artifact with its digest"] == sov5["next"]["missing"]
+    assert {"tests/evidence/data/bundle/manifest.json#/artifacts/0", "tests/evidence/data/bundle/manifest.json#/"
+            "artifacts/1"} == {f["at"] for f in sov5["facts"] if f["name"] == "artifact without digest"}
+    assert 2 == len(doc["burnin"]["nodes"]) and 61 == doc["burnin"]["without_result"]
+    assert "PASS" == doc["policy"]["result"]
+    assert doc["energy"]["pue"]["value"] == 1.2
+    assert doc["energy"]["pue"]["at"].startswith("catalogue:dgx-h200-sovereign-eu.yaml:")
+
+
+def test_a_change_in_the_design_moves_the_seal(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.de-test.yaml"
+    stack.write_text("config:\n  aifactory:blueprint: dgx-h200-sovereign-eu\n  aifactory:overrides:\n"
+                     "    site:\n      sovereignty:\n        privileged_access:\n"
+                     "          - {name: vendor-support, scope: remote-support, location: US}\n", encoding="utf-8")
+    proc = run_cli("evidence", str(stack), "--as-of", AS_OF, "--format", "json")
+    assert 0 == proc.returncode, proc.stderr  # a report, not a gate: `policy check` is the gate
+    doc = json.loads(proc.stdout)
+    sov1 = next(o for o in doc["objectives"] if o["id"] == "SOV-1")
+    assert 2 == sov1["seal"]
+    rule = next(r for r in sov1["rules"] if r["rule"] == "SOV-015")
+    assert "fail" == rule["result"]
+    assert [f"{stack.name}:7:59"] == [x["at"].rsplit("/", 1)[-1] for x in rule["findings"]]
+    assert "FAIL" == doc["policy"]["result"]
+
+
+def _bundle(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ('{"schema": "aifactory/bundle/v1", "artifacts": [', "is not valid JSON"),
+        ('{"schema": "other/v9", "artifacts": []}', "is not an aifactory/bundle/v1 document"),
+        ('{"schema": "aifactory/bundle/v1", "blueprint": "dgx-h200-sovereign-eu", "artifacts": [{"kind": "rpm"}]}',
+         "unknown artifact kind 'rpm' at /artifacts/0"),
+        ('{"schema": "aifactory/bundle/v1", "blueprint": "lab", "artifacts": []}',
+         "the bundle is for the blueprint 'lab', not 'dgx-h200-sovereign-eu'"),
+    ],
+)
+def test_bad_bundle_is_refused(tmp_path: Path, manifest: str, message: str) -> None:
+    folder = _bundle(tmp_path, manifest)
+    proc = run_cli("evidence", str(STACK), "--as-of", AS_OF, "--bundle", str(folder))
+    assert 2 == proc.returncode
+    assert message in proc.stderr and "manifest.json" in proc.stderr and "fix:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--as-of", "yesterday"], "'yesterday' is not a date"),
+        (["--burnin", "/nonexistent/burnin-report.json"], "results file not found"),
+        (["--bundle", "/nonexistent"], "no bundle manifest here"),
+        (["--out", "/dev/null/report.md"], "/dev/null"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, extra: list[str], message: str) -> None:
+    proc = run_cli("evidence", str(STACK), "--as-of", AS_OF, *extra, cwd=tmp_path)
+    assert 2 == proc.returncode, proc.stdout
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert [] == list(tmp_path.iterdir())
+
+
+def test_default_date_is_the_files_last_commit_not_today() -> None:
+    first = json.loads(run_cli("evidence", str(STACK), "--format", "json").stdout)
+    again = json.loads(run_cli("evidence", str(STACK), "--format", "json").stdout)
+    assert first == again
+    import subprocess
+
+    committed = subprocess.run(["git", "log", "-1", "--format=%as", "--", STACK.name], cwd=STACK.parent,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    assert (committed or first["as_of"]) == first["as_of"]
