@@ -39,7 +39,8 @@ def evidence(
     """Map the design to the EU Cloud Sovereignty Framework (SOV-1..SOV-8, SEAL levels) and Gaia-X: each
     objective's blueprint values, policy rule results, plan, catalogue, bundle and burn-in facts at file:line,
     the SEAL level reached and what the next level needs."""
-    from aifactory.evidence import evidence as build, parse_date
+    from aifactory.evidence import evidence as build
+    from aifactory.evidence import parse_date
     from aifactory.evidence.render import RENDERERS
     from aifactory.io import atomic_write, check_output
 

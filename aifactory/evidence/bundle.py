@@ -68,8 +68,8 @@ def _artifact(entry: Any, shown: str, i: int) -> Artifact:
         raise _bad(shown, f"has a `sha256`/`digest` that is neither text nor null at {where}")
     if isinstance(digest, str) and entry.get("sha256") is not None and ":" not in digest:
         digest = f"sha256:{digest}"
-    fields = [_str(entry, k, shown, where) for k in ("name", "version", "source", "mirror")]
-    return Artifact(kind, *fields, digest or None)
+    name, version, source, mirror = (_str(entry, k, shown, where) for k in ("name", "version", "source", "mirror"))
+    return Artifact(kind, name, version, source, mirror, digest or None)
 
 
 def load_bundle(folder: Path, shown: str) -> Bundle:

@@ -73,7 +73,12 @@ class Facts:
         return node
 
     def blueprint(self, *path: str | int) -> dict[str, Any]:
-        return {"source": "blueprint", "name": ".".join(map(str, path)), "value": self.value(*path), "at": self.at(*path)}
+        return {
+            "source": "blueprint",
+            "name": ".".join(map(str, path)),
+            "value": self.value(*path),
+            "at": self.at(*path),
+        }
 
     def findings(self, rule: str) -> list[Finding]:
         return [f for f in self.policy.findings if f.rule == rule]
@@ -107,7 +112,8 @@ class Facts:
 
     @cached_property
     def catalogue_at(self) -> dict[str, str]:
-        """`aifactory:catalog/data/FILE.yaml:LINE` (in the installed package) of the node SKU's and the GPU's catalogue entries."""
+        """Where the node SKU's and the GPU's catalogue entries are: `aifactory:catalog/data/FILE.yaml:LINE`
+        (in the installed package)."""
         from aifactory import resources
         from aifactory.catalog import get_catalog
 

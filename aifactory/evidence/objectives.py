@@ -110,73 +110,113 @@ LADDERS: dict[str, tuple[Criterion, ...]] = {
         Criterion(1, "the site is under EU law (site.jurisdiction is the EU or a member state)", check=_eu),
         Criterion(2, "the operator works from inside the jurisdiction", ("SOV-011",)),
         Criterion(3, "nobody outside the jurisdiction holds privileged access", ("SOV-015",)),
-        Criterion(4, "EU ownership and control of the operating organisation: attach its ownership and "
-                  "governance declaration", declaration=True),
+        Criterion(
+            4,
+            "EU ownership and control of the operating organisation: attach its ownership and governance declaration",
+            declaration=True,
+        ),
     ),
     "SOV-2": (
         Criterion(1, "the site is under EU law", check=_eu),
-        Criterion(2, "data and replicas stay in the jurisdiction, no cross-border replication",
-                  ("SOV-001", "SOV-002", "SOV-012")),
+        Criterion(
+            2,
+            "data and replicas stay in the jurisdiction, no cross-border replication",
+            ("SOV-001", "SOV-002", "SOV-012"),
+        ),
         Criterion(3, "backups, logs and telemetry stay in the jurisdiction", ("SOV-003", "SOV-004", "SOV-005")),
-        Criterion(4, "no compelled access from abroad: keys in an HSM of the jurisdiction, no privileged access "
-                  "from abroad", ("SOV-006", "SOV-014", "SOV-015")),
+        Criterion(
+            4,
+            "no compelled access from abroad: keys in an HSM of the jurisdiction, no privileged access from abroad",
+            ("SOV-006", "SOV-014", "SOV-015"),
+        ),
     ),
     "SOV-3": (
         Criterion(1, "data stays in the jurisdiction", ("SOV-001",)),
-        Criterion(2, "customer-held keys in the jurisdiction, data encrypted at rest", ("SOV-006", "SEC-001"),
-                  check=lambda f: _encrypted(f, transit=False)),
-        Criterion(3, "keys in an HSM of the jurisdiction, data encrypted in transit", ("SOV-014", "SEC-002"),
-                  check=lambda f: _encrypted(f, transit=True)),
-        Criterion(4, "models for the serving runtimes come from an in-jurisdiction models mirror",
-                  check=_models_mirrored),
+        Criterion(
+            2,
+            "customer-held keys in the jurisdiction, data encrypted at rest",
+            ("SOV-006", "SEC-001"),
+            check=lambda f: _encrypted(f, transit=False),
+        ),
+        Criterion(
+            3,
+            "keys in an HSM of the jurisdiction, data encrypted in transit",
+            ("SOV-014", "SEC-002"),
+            check=lambda f: _encrypted(f, transit=True),
+        ),
+        Criterion(
+            4, "models for the serving runtimes come from an in-jurisdiction models mirror", check=_models_mirrored
+        ),
     ),
     "SOV-4": (
         Criterion(1, "the operator works from inside the jurisdiction", ("SOV-011",)),
-        Criterion(2, "images, charts and packages come from mirrors inside the jurisdiction",
-                  ("SOV-007", "SOV-008", "SOV-009")),
+        Criterion(
+            2,
+            "images, charts and packages come from mirrors inside the jurisdiction",
+            ("SOV-007", "SOV-008", "SOV-009"),
+        ),
         Criterion(3, "no privileged access from abroad, vendor telemetry off", ("SOV-015", "SOV-010")),
         Criterion(4, "every compute node of the plan accepted by its last burn-in", check=_burnin_accepted),
     ),
     "SOV-5": (
-        Criterion(1, "the hardware's origin is recorded (site.sovereignty.provenance.hardware_origin)",
-                  check=_hardware_origin),
+        Criterion(
+            1, "the hardware's origin is recorded (site.sovereignty.provenance.hardware_origin)", check=_hardware_origin
+        ),
         Criterion(2, "firmware and software provenance recorded", ("SOV-013",)),
-        Criterion(3, "a signed bundle that installs verify, every artifact with its digest", ("SOV-017",),
-                  check=_bundle_signed),
-        Criterion(4, "NIC and switch firmware recorded too, every firmware image with its SHA-256, every bundle "
-                  "artifact served by an in-jurisdiction mirror", check=lambda f: _all_firmware(f)
-                  and _bundle_mirrored(f)),
+        Criterion(
+            3,
+            "a signed bundle that installs verify, every artifact with its digest",
+            ("SOV-017",),
+            check=_bundle_signed,
+        ),
+        Criterion(
+            4,
+            "NIC and switch firmware recorded too, every firmware image with its SHA-256, every bundle "
+            "artifact served by an in-jurisdiction mirror",
+            check=lambda f: _all_firmware(f) and _bundle_mirrored(f),
+        ),
     ),
     "SOV-6": (
         Criterion(1, "charts come from in-jurisdiction mirrors", ("SOV-008",)),
         Criterion(2, "images and packages come from in-jurisdiction mirrors", ("SOV-009",)),
         Criterion(3, "no phone-home: vendor telemetry off, no telemetry endpoint abroad", ("SOV-010", "SOV-016")),
-        Criterion(4, "source access to every component: attach the list of proprietary parts and their open "
-                  "alternatives (the GPU driver, CUDA and the DGX firmware are vendor-proprietary)",
-                  declaration=True),
+        Criterion(
+            4,
+            "source access to every component: attach the list of proprietary parts and their open "
+            "alternatives (the GPU driver, CUDA and the DGX firmware are vendor-proprietary)",
+            declaration=True,
+        ),
     ),
     "SOV-7": (
         Criterion(1, "`policy check` passes (no mandatory finding)", check=_policy_passes),
         Criterion(2, "logs and telemetry stay in the jurisdiction", ("SOV-004", "SOV-005")),
         Criterion(3, "no security finding, no telemetry endpoint abroad", ("SOV-016", *_security_rules())),
-        Criterion(4, "independent audit or certification (e.g. EUCS, ISO/IEC 27001): attach the certificate",
-                  declaration=True),
+        Criterion(
+            4, "independent audit or certification (e.g. EUCS, ISO/IEC 27001): attach the certificate", declaration=True
+        ),
     ),
     "SOV-8": (
         Criterion(1, "a PUE target and a facility power budget the plan is computed against", check=_planned),
         Criterion(2, "the plan fits the facility power budget and the rack feeds", ("PWR-002", "PWR-003")),
         Criterion(3, "PUE target at the new-build level (1.3 or better)", ("PWR-004",)),
-        Criterion(4, "energy source and carbon intensity of the supply: attach the energy contract",
-                  declaration=True),
+        Criterion(4, "energy source and carbon intensity of the supply: attach the energy contract", declaration=True),
     ),
 }
 
 # Gaia-X label criteria a design can show something for (label level 3: EU location, immunity from non-EU law).
 GAIA_X: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
-    ("GX-LOCATION", "data, replicas, backups and processing located in the EU", 3,
-     ("SOV-001", "SOV-002", "SOV-003", "SOV-012")),
-    ("GX-IMMUNITY", "immunity from non-EU law: operator, keys and privileged access inside the jurisdiction", 3,
-     ("SOV-006", "SOV-011", "SOV-014", "SOV-015")),
+    (
+        "GX-LOCATION",
+        "data, replicas, backups and processing located in the EU",
+        3,
+        ("SOV-001", "SOV-002", "SOV-003", "SOV-012"),
+    ),
+    (
+        "GX-IMMUNITY",
+        "immunity from non-EU law: operator, keys and privileged access inside the jurisdiction",
+        3,
+        ("SOV-006", "SOV-011", "SOV-014", "SOV-015"),
+    ),
 )
 
 

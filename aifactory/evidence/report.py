@@ -14,12 +14,24 @@ from aifactory.evidence.objectives import GAIA_X, LADDERS, met, seal
 SCHEMA = "aifactory/evidence/v1"
 _SOV = ("site", "sovereignty")
 BLUEPRINT_FACTS: dict[str, tuple[tuple[str | int, ...], ...]] = {
-    "SOV-1": (("site", "jurisdiction"), (*_SOV, "operator_location"), (*_SOV, "privileged_access"),
-              (*_SOV, "key_custody", "operator")),
-    "SOV-2": (("site", "jurisdiction"), (*_SOV, "residency"), (*_SOV, "cross_border_replication"),
-              (*_SOV, "replication_targets")),
-    "SOV-3": ((*_SOV, "key_custody"), ("storage", "filesystem", "location"), ("storage", "filesystem", "encryption"),
-              ("storage", "object_store", "location")),
+    "SOV-1": (
+        ("site", "jurisdiction"),
+        (*_SOV, "operator_location"),
+        (*_SOV, "privileged_access"),
+        (*_SOV, "key_custody", "operator"),
+    ),
+    "SOV-2": (
+        ("site", "jurisdiction"),
+        (*_SOV, "residency"),
+        (*_SOV, "cross_border_replication"),
+        (*_SOV, "replication_targets"),
+    ),
+    "SOV-3": (
+        (*_SOV, "key_custody"),
+        ("storage", "filesystem", "location"),
+        ("storage", "filesystem", "encryption"),
+        ("storage", "object_store", "location"),
+    ),
     "SOV-4": ((*_SOV, "operator_location"), (*_SOV, "mirrors"), (*_SOV, "vendor_telemetry")),
     "SOV-5": (("compute", "node_sku"), (*_SOV, "provenance"), (*_SOV, "bundle_verification")),
     "SOV-6": (("mlops", "orchestrator", "type"), (*_SOV, "allowed_registries"), (*_SOV, "telemetry_endpoints")),
@@ -32,12 +44,15 @@ def _plan_facts(f: Facts, objective: str) -> list[dict[str, Any]]:
     if f.plan is None:
         return []
     data = f.plan.to_json()
+    rows: list[tuple[str, Any, tuple[str, ...]]]
     power = data["power"]
     if objective == "SOV-8":
-        rows = [("power.it_kw", power["it_kw"], ("compute", "node_sku")),
-                ("power.pue", power["pue"], ("cooling", "pue_target")),
-                ("power.facility_kw", power["facility_kw"], ("cooling", "pue_target")),
-                ("power.facility_budget_kw", power["facility_budget_kw"], ("cooling", "facility_power"))]
+        rows = [
+            ("power.it_kw", power["it_kw"], ("compute", "node_sku")),
+            ("power.pue", power["pue"], ("cooling", "pue_target")),
+            ("power.facility_kw", power["facility_kw"], ("cooling", "pue_target")),
+            ("power.facility_budget_kw", power["facility_budget_kw"], ("cooling", "facility_power")),
+        ]
     elif objective == "SOV-4":
         rows = [("nodes", data["nodes"], ("compute",)), ("gpus", data["gpus"], ("compute",))]
     else:
@@ -69,9 +84,15 @@ def _bundle_facts(f: Facts) -> list[dict[str, Any]]:
         {"source": "bundle", "name": "signature.sha256", "value": b.signature_sha256, "at": f"{b.shown}.asc"},
         {"source": "bundle", "name": "artifacts", "value": dict(sorted(kinds.items())), "at": f"{b.shown}#/artifacts"},
     ]
-    rows += [{"source": "bundle", "name": "artifact without digest",
-              "value": f"{b.artifacts[i].kind} {b.artifacts[i].name} {b.artifacts[i].version}",
-              "at": f"{b.shown}#/artifacts/{i}"} for i in undigested]
+    rows += [
+        {
+            "source": "bundle",
+            "name": "artifact without digest",
+            "value": f"{b.artifacts[i].kind} {b.artifacts[i].name} {b.artifacts[i].version}",
+            "at": f"{b.shown}#/artifacts/{i}",
+        }
+        for i in undigested
+    ]
     return rows
 
 
@@ -94,12 +115,18 @@ def _objective(f: Facts, obj: fw.Objective) -> dict[str, Any]:
     ladder = LADDERS[obj.id]
     level = seal(f, ladder)
     rules = sorted({r for c in ladder for r in c.rules})
-    criteria = [{"level": c.level, "text": c.text, "rules": list(c.rules), "met": met(f, c),
-                 "declaration": c.declaration} for c in ladder]
+    criteria = [
+        {"level": c.level, "text": c.text, "rules": list(c.rules), "met": met(f, c), "declaration": c.declaration}
+        for c in ladder
+    ]
     missing = [c["text"] for c in criteria if c["level"] == level + 1 and not c["met"]]
     return {
-        "id": obj.id, "name": obj.name, "weight": obj.weight, "focus": obj.focus,
-        "seal": level, "seal_name": fw.SEAL_NAMES[level],
+        "id": obj.id,
+        "name": obj.name,
+        "weight": obj.weight,
+        "focus": obj.focus,
+        "seal": level,
+        "seal_name": fw.SEAL_NAMES[level],
         "next": None if level == 4 else {"seal": level + 1, "missing": missing},
         "criteria": criteria,
         "rules": [f.rule(r) for r in rules],
@@ -108,8 +135,10 @@ def _objective(f: Facts, obj: fw.Objective) -> dict[str, Any]:
 
 
 def _gaia_x(f: Facts) -> list[dict[str, Any]]:
-    return [{"id": i, "criterion": text, "label_level": lvl, "met": f.passes(*rules),
-             "rules": [f.rule(r) for r in rules]} for i, text, lvl, rules in GAIA_X]
+    return [
+        {"id": i, "criterion": text, "label_level": lvl, "met": f.passes(*rules), "rules": [f.rule(r) for r in rules]}
+        for i, text, lvl, rules in GAIA_X
+    ]
 
 
 def _policy(f: Facts) -> dict[str, Any]:
@@ -117,8 +146,17 @@ def _policy(f: Facts) -> dict[str, Any]:
     return {
         "result": "FAIL" if r.failing else "PASS",
         "counts": r.counts(),
-        "findings": [{"rule": x.rule, "level": x.level, "severity": x.severity, "message": x.message,
-                      "at": str(x.location), "waived": x.waived} for x in r.findings],
+        "findings": [
+            {
+                "rule": x.rule,
+                "level": x.level,
+                "severity": x.severity,
+                "message": x.message,
+                "at": str(x.location),
+                "waived": x.waived,
+            }
+            for x in r.findings
+        ],
     }
 
 
@@ -130,8 +168,16 @@ def _burnin(f: Facts) -> dict[str, Any]:
     return {
         "given": True,
         "planned_nodes": len(hosts),
-        "nodes": [{"hostname": b.hostname, "verdict": b.verdict, "started_at": b.started_at,
-                   "profile": b.profile, "at": b.shown} for b in f.burnin],
+        "nodes": [
+            {
+                "hostname": b.hostname,
+                "verdict": b.verdict,
+                "started_at": b.started_at,
+                "profile": b.profile,
+                "at": b.shown,
+            }
+            for b in f.burnin
+        ],
         "without_result": len([h for h in hosts if h not in seen]),
         "not_in_plan": sorted(seen - set(hosts)),
     }
@@ -139,19 +185,29 @@ def _burnin(f: Facts) -> dict[str, Any]:
 
 def _provenance(f: Facts) -> dict[str, Any]:
     prov = f.loaded.model.site.sovereignty.provenance
-    firmware = [] if prov is None else [
-        {**p.model_dump(mode="json"), "at": f.at(*_SOV, "provenance", "firmware", i)}
-        for i, p in enumerate(prov.firmware)
-    ]
+    firmware = (
+        []
+        if prov is None
+        else [
+            {**p.model_dump(mode="json"), "at": f.at(*_SOV, "provenance", "firmware", i)}
+            for i, p in enumerate(prov.firmware)
+        ]
+    )
     b = f.bundle
     return {
         "hardware": _catalogue_facts(f),
         "hardware_origin": f.blueprint(*_SOV, "provenance", "hardware_origin"),
         "firmware": firmware,
-        "bundle": None if b is None else {
-            "manifest": b.shown, "blueprint": b.blueprint, "stack": b.stack,
-            "manifest_sha256": b.manifest_sha256, "signature_sha256": b.signature_sha256,
-            "artifacts": len(b.artifacts), "without_digest": sum(1 for a in b.artifacts if not a.digest),
+        "bundle": None
+        if b is None
+        else {
+            "manifest": b.shown,
+            "blueprint": b.blueprint,
+            "stack": b.stack,
+            "manifest_sha256": b.manifest_sha256,
+            "signature_sha256": b.signature_sha256,
+            "artifacts": len(b.artifacts),
+            "without_digest": sum(1 for a in b.artifacts if not a.digest),
         },
     }
 
@@ -179,9 +235,14 @@ def build(f: Facts) -> dict[str, Any]:
             "city": bp.site.city,
             "enforced": bp.site.sovereignty.enforced,
         },
-        "framework": {"name": fw.CSF, "version": fw.CSF_VERSION, "published": fw.CSF_PUBLISHED,
-                      "seal_levels": {str(k): v for k, v in fw.SEAL_NAMES.items()},
-                      "sources": list(fw.CSF_SOURCES), "gaia_x_sources": list(fw.GAIA_X_SOURCES)},
+        "framework": {
+            "name": fw.CSF,
+            "version": fw.CSF_VERSION,
+            "published": fw.CSF_PUBLISHED,
+            "seal_levels": {str(k): v for k, v in fw.SEAL_NAMES.items()},
+            "sources": list(fw.CSF_SOURCES),
+            "gaia_x_sources": list(fw.GAIA_X_SOURCES),
+        },
         "summary": {
             "seal": min(seals.values()),
             "weighted_seal": round(sum(o["weight"] * o["seal"] for o in objectives) / 100, 2),
@@ -220,5 +281,11 @@ def with_digest(doc: dict[str, Any]) -> dict[str, Any]:
 
 def summary(doc: dict[str, Any]) -> dict[str, Any]:
     """The short form a stack exports as its `evidence` output."""
-    return {"schema": doc["schema"], "as_of": doc["as_of"], "seal": doc["summary"]["seal"],
-            "objectives": doc["summary"]["objectives"], "policy": doc["summary"]["policy"], "digest": doc["digest"]}
+    return {
+        "schema": doc["schema"],
+        "as_of": doc["as_of"],
+        "seal": doc["summary"]["seal"],
+        "objectives": doc["summary"]["objectives"],
+        "policy": doc["summary"]["policy"],
+        "digest": doc["digest"],
+    }

@@ -18,8 +18,17 @@ SUFFIX = {"text": "txt", "md": "md", "json": "json", "html": "html"}
 
 
 def _args(*extra: str, stack: Path = STACK) -> list[str]:
-    return ["evidence", str(stack), "--as-of", AS_OF, "--bundle", str(DATA / "bundle"),
-            "--burnin", str(DATA / "burnin"), *extra]
+    return [
+        "evidence",
+        str(stack),
+        "--as-of",
+        AS_OF,
+        "--bundle",
+        str(DATA / "bundle"),
+        "--burnin",
+        str(DATA / "burnin"),
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("fmt", sorted(SUFFIX))
@@ -43,8 +52,10 @@ def test_json_shape_and_what_it_shows() -> None:
     # the bundle's chart and image carry no digest: a signed bundle is there, but SEAL-3 is not reached
     assert 2 == sov5["seal"]
     assert ["a signed bundle that installs verify, every artifact with its digest"] == sov5["next"]["missing"]
-    assert {"tests/evidence/data/bundle/manifest.json#/artifacts/0", "tests/evidence/data/bundle/manifest.json#/"
-            "artifacts/1"} == {f["at"] for f in sov5["facts"] if f["name"] == "artifact without digest"}
+    assert {
+        "tests/evidence/data/bundle/manifest.json#/artifacts/0",
+        "tests/evidence/data/bundle/manifest.json#/artifacts/1",
+    } == {f["at"] for f in sov5["facts"] if f["name"] == "artifact without digest"}
     assert 2 == len(doc["burnin"]["nodes"]) and 61 == doc["burnin"]["without_result"]
     assert "PASS" == doc["policy"]["result"]
     assert doc["energy"]["pue"]["value"] == 1.2
@@ -53,9 +64,12 @@ def test_json_shape_and_what_it_shows() -> None:
 
 def test_a_change_in_the_design_moves_the_seal(tmp_path: Path) -> None:
     stack = tmp_path / "Pulumi.de-test.yaml"
-    stack.write_text("config:\n  aifactory:blueprint: dgx-h200-sovereign-eu\n  aifactory:overrides:\n"
-                     "    site:\n      sovereignty:\n        privileged_access:\n"
-                     "          - {name: vendor-support, scope: remote-support, location: US}\n", encoding="utf-8")
+    stack.write_text(
+        "config:\n  aifactory:blueprint: dgx-h200-sovereign-eu\n  aifactory:overrides:\n"
+        "    site:\n      sovereignty:\n        privileged_access:\n"
+        "          - {name: vendor-support, scope: remote-support, location: US}\n",
+        encoding="utf-8",
+    )
     proc = run_cli("evidence", str(stack), "--as-of", AS_OF, "--format", "json")
     assert 0 == proc.returncode, proc.stderr  # a report, not a gate: `policy check` is the gate
     doc = json.loads(proc.stdout)
@@ -79,10 +93,14 @@ def _bundle(tmp_path: Path, text: str) -> Path:
     [
         ('{"schema": "aifactory/bundle/v1", "artifacts": [', "is not valid JSON"),
         ('{"schema": "other/v9", "artifacts": []}', "is not an aifactory/bundle/v1 document"),
-        ('{"schema": "aifactory/bundle/v1", "blueprint": "dgx-h200-sovereign-eu", "artifacts": [{"kind": "rpm"}]}',
-         "unknown artifact kind 'rpm' at /artifacts/0"),
-        ('{"schema": "aifactory/bundle/v1", "blueprint": "lab", "artifacts": []}',
-         "the bundle is for the blueprint 'lab', not 'dgx-h200-sovereign-eu'"),
+        (
+            '{"schema": "aifactory/bundle/v1", "blueprint": "dgx-h200-sovereign-eu", "artifacts": [{"kind": "rpm"}]}',
+            "unknown artifact kind 'rpm' at /artifacts/0",
+        ),
+        (
+            '{"schema": "aifactory/bundle/v1", "blueprint": "lab", "artifacts": []}',
+            "the bundle is for the blueprint 'lab', not 'dgx-h200-sovereign-eu'",
+        ),
     ],
 )
 def test_bad_bundle_is_refused(tmp_path: Path, manifest: str, message: str) -> None:
@@ -116,6 +134,11 @@ def test_default_date_is_the_files_last_commit_not_today() -> None:
     assert first == again
     import subprocess
 
-    committed = subprocess.run(["git", "log", "-1", "--format=%as", "--", STACK.name], cwd=STACK.parent,
-                               capture_output=True, text=True, check=True).stdout.strip()
+    committed = subprocess.run(
+        ["git", "log", "-1", "--format=%as", "--", STACK.name],
+        cwd=STACK.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert (committed or first["as_of"]) == first["as_of"]
