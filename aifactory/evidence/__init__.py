@@ -47,8 +47,12 @@ def _burnin(paths: Sequence[str], facts_shown: Any) -> list[Any]:
     from aifactory.burnin.compare import collect
     from aifactory.evidence.facts import Burnin
 
+    from aifactory.burnin.report import FILES
+
+    # A JUnit file is a rendering of the JSON report written next to it, without the run's start time: read that.
+    wanted = [str(Path(p).with_name(FILES["json"])) if p.endswith(FILES["junit"]) else p for p in paths]
     try:
-        found = collect(list(paths))
+        found = collect(wanted)
     except BurninInputError as err:
         raise UserError.at(Location(err.file) if err.file else None, err.message, err.hint) from None
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -101,10 +105,16 @@ def evidence_for(
 
 
 def _same_design(facts: Any) -> None:
-    name = facts.loaded.model.name
-    if facts.bundle.blueprint != name:
+    """The bundle was written for this blueprint (and, for a stack file, this stack)."""
+    from aifactory.blueprint.stackfile import is_stack_name
+
+    name, bundle = facts.loaded.model.name, facts.bundle
+    fix = f"pass the bundle `aifactory bundle {facts.target.ref or name}` wrote"
+    if bundle.blueprint != name:
         raise UserError.at(
-            Location(facts.bundle.shown),
-            f"the bundle is for the blueprint {facts.bundle.blueprint!r}, not {name!r}",
-            f"pass the bundle `aifactory bundle {facts.target.ref or name}` wrote",
+            Location(bundle.shown), f"the bundle is for the blueprint {bundle.blueprint!r}, not {name!r}", fix
         )
+    checked = Path(facts.target.checked)
+    stack = checked.stem.removeprefix("Pulumi.") if is_stack_name(checked) else None
+    if bundle.stack is not None and stack is not None and bundle.stack != stack:
+        raise UserError.at(Location(bundle.shown), f"the bundle is for the stack {bundle.stack!r}, not {stack!r}", fix)

@@ -26,6 +26,7 @@ class Criterion:
     rules: tuple[str, ...] = ()
     check: Check | None = None
     declaration: bool = False  # outside the design: never met by the design alone
+    detail: Callable[[Facts], str] | None = None  # what exactly is short, said where the criterion is not met
 
 
 def _eu(f: Facts) -> bool:
@@ -89,6 +90,25 @@ def _burnin_accepted(f: Facts) -> bool:
         return False
     verdicts = {b.hostname: b.verdict for b in f.burnin}
     return all(verdicts.get(h) in ("PASS", "WARN") for h in f.compute_hosts)
+
+
+def _burnin_gap(f: Facts) -> str:
+    if f.burnin is None:
+        return "no burn-in results given (--burnin)"
+    verdicts = {b.hostname: b.verdict for b in f.burnin}
+    missing = [h for h in f.compute_hosts if h not in verdicts]
+    failed = sorted(h for h in f.compute_hosts if verdicts.get(h) == "FAIL")
+    parts = [f"{len(missing)} of {len(f.compute_hosts)} compute nodes without a result"] if missing else []
+    return "; ".join(parts + ([f"failed: {', '.join(failed)}"] if failed else []))
+
+
+def _bundle_gap(f: Facts) -> str:
+    b = f.bundle
+    if b is None:
+        return "no bundle given (--bundle)"
+    undigested = sum(1 for a in b.artifacts if not a.digest)
+    parts = [] if b.signature_sha256 else [f"no {b.shown}.asc"]
+    return "; ".join(parts + ([f"{undigested} of {len(b.artifacts)} artifacts without a digest"] if undigested else []))
 
 
 def _policy_passes(f: Facts) -> bool:
@@ -156,7 +176,9 @@ LADDERS: dict[str, tuple[Criterion, ...]] = {
             ("SOV-007", "SOV-008", "SOV-009"),
         ),
         Criterion(3, "no privileged access from abroad, vendor telemetry off", ("SOV-015", "SOV-010")),
-        Criterion(4, "every compute node of the plan accepted by its last burn-in", check=_burnin_accepted),
+        Criterion(
+            4, "every compute node of the plan accepted by its last burn-in", check=_burnin_accepted, detail=_burnin_gap
+        ),
     ),
     "SOV-5": (
         Criterion(
@@ -168,6 +190,7 @@ LADDERS: dict[str, tuple[Criterion, ...]] = {
             "a signed bundle that installs verify, every artifact with its digest",
             ("SOV-017",),
             check=_bundle_signed,
+            detail=_bundle_gap,
         ),
         Criterion(
             4,

@@ -9,7 +9,7 @@ from typing import Any
 
 from aifactory.evidence import framework as fw
 from aifactory.evidence.facts import Facts
-from aifactory.evidence.objectives import GAIA_X, LADDERS, met, seal
+from aifactory.evidence.objectives import GAIA_X, LADDERS, Criterion, met, seal
 
 SCHEMA = "aifactory/evidence/v1"
 _SOV = ("site", "sovereignty")
@@ -111,6 +111,14 @@ def _facts(f: Facts, objective: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _gap(f: Facts, c: Criterion) -> str:
+    """What keeps an unmet criterion from being met: its own account, else the rules that report findings."""
+    if c.detail is not None:
+        return c.detail(f)
+    found = [(r, len(f.findings(r))) for r in c.rules if f.findings(r)]
+    return ", ".join(f"{r}: {n} finding{'s' if n > 1 else ''}" for r, n in found)
+
+
 def _objective(f: Facts, obj: fw.Objective) -> dict[str, Any]:
     ladder = LADDERS[obj.id]
     level = seal(f, ladder)
@@ -119,7 +127,13 @@ def _objective(f: Facts, obj: fw.Objective) -> dict[str, Any]:
         {"level": c.level, "text": c.text, "rules": list(c.rules), "met": met(f, c), "declaration": c.declaration}
         for c in ladder
     ]
-    missing = [c["text"] for c in criteria if c["level"] == level + 1 and not c["met"]]
+    for c, row in zip(ladder, criteria, strict=True):
+        row["detail"] = "" if row["met"] else _gap(f, c)
+    missing = [
+        c["text"] + (f" ({c['detail']})" if c["detail"] else "")
+        for c in criteria
+        if c["level"] == level + 1 and not c["met"]
+    ]
     return {
         "id": obj.id,
         "name": obj.name,

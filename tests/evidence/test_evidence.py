@@ -51,7 +51,9 @@ def test_json_shape_and_what_it_shows() -> None:
     sov5 = next(o for o in doc["objectives"] if o["id"] == "SOV-5")
     # the bundle's chart and image carry no digest: a signed bundle is there, but SEAL-3 is not reached
     assert 2 == sov5["seal"]
-    assert ["a signed bundle that installs verify, every artifact with its digest"] == sov5["next"]["missing"]
+    assert [
+        "a signed bundle that installs verify, every artifact with its digest (2 of 3 artifacts without a digest)"
+    ] == sov5["next"]["missing"]
     assert {
         "tests/evidence/data/bundle/manifest.json#/artifacts/0",
         "tests/evidence/data/bundle/manifest.json#/artifacts/1",
@@ -142,3 +144,21 @@ def test_default_date_is_the_files_last_commit_not_today() -> None:
         check=True,
     ).stdout.strip()
     assert (committed or first["as_of"]) == first["as_of"]
+
+
+def test_junit_result_stands_for_the_json_report_next_to_it(tmp_path: Path) -> None:
+    import shutil
+
+    node = tmp_path / "dgx001"
+    shutil.copytree(DATA / "burnin" / "dgx001", node)
+    (node / "burnin-junit.xml").write_text("<testsuites/>\n", encoding="utf-8")
+    proc = run_cli("evidence", str(STACK), "--as-of", AS_OF, "--burnin", str(node / "burnin-junit.xml"), "-f", "json")
+    doc = json.loads(proc.stdout)
+    assert [("dgx001", "WARN")] == [(n["hostname"], n["verdict"]) for n in doc["burnin"]["nodes"]]
+
+
+def test_bundle_for_another_stack_is_refused(tmp_path: Path) -> None:
+    text = (DATA / "bundle" / "manifest.json").read_text(encoding="utf-8").replace('"de-stuttgart"', '"fi-kajaani"')
+    proc = run_cli("evidence", str(STACK), "--as-of", AS_OF, "--bundle", str(_bundle(tmp_path, text)))
+    assert 2 == proc.returncode
+    assert "the bundle is for the stack 'fi-kajaani', not 'de-stuttgart'" in proc.stderr
