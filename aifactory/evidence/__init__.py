@@ -45,9 +45,8 @@ def parse_date(text: str) -> dt.date:
 def _burnin(paths: Sequence[str], facts_shown: Any) -> list[Any]:
     from aifactory.burnin import BurninInputError
     from aifactory.burnin.compare import collect
-    from aifactory.evidence.facts import Burnin
-
     from aifactory.burnin.report import FILES
+    from aifactory.evidence.facts import Burnin
 
     # A JUnit file is a rendering of the JSON report written next to it, without the run's start time: read that.
     wanted = [str(Path(p).with_name(FILES["json"])) if p.endswith(FILES["junit"]) else p for p in paths]

@@ -38,7 +38,7 @@ def _rule(r: Doc) -> str:
 
 def _next(o: Doc) -> str:
     if o["next"] is None:
-        return "highest level reached"
+        return "none: SEAL-4 is the highest level"
     return f"for SEAL-{o['next']['seal']}: " + "; ".join(o["next"]["missing"])
 
 
@@ -46,7 +46,7 @@ def to_text(doc: Doc) -> str:
     lines = [*_head(doc), ""]
     for o in doc["objectives"]:
         lines.append(f"{o['id']} {o['name']} ({o['weight']} %): SEAL-{o['seal']} {o['seal_name']}")
-        lines.append(f"  missing {_next(o)}")
+        lines.append(f"  missing {_next(o)}" if o["next"] else "  highest level reached")
         lines += [f"  rule  {_rule(r)}" for r in o["rules"]]
         lines += [f"  fact  {_fact(f)}" for f in o["facts"]]
     lines.append("")
