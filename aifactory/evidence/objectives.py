@@ -187,7 +187,7 @@ LADDERS: dict[str, tuple[Criterion, ...]] = {
         Criterion(2, "firmware and software provenance recorded", ("SOV-013",)),
         Criterion(
             3,
-            "a signed bundle that installs verify, every artifact with its digest",
+            "a bundle manifest with its detached signature, which installs verify, every artifact with its digest",
             ("SOV-017",),
             check=_bundle_signed,
             detail=_bundle_gap,

@@ -52,7 +52,7 @@ def test_json_shape_and_what_it_shows() -> None:
     # the bundle's chart and image carry no digest: a signed bundle is there, but SEAL-3 is not reached
     assert 2 == sov5["seal"]
     assert [
-        "a signed bundle that installs verify, every artifact with its digest (2 of 3 artifacts without a digest)"
+        "a bundle manifest with its detached signature, which installs verify, every artifact with its digest (2 of 3 artifacts without a digest)"
     ] == sov5["next"]["missing"]
     assert {
         "tests/evidence/data/bundle/manifest.json#/artifacts/0",
@@ -162,3 +162,35 @@ def test_bundle_for_another_stack_is_refused(tmp_path: Path) -> None:
     proc = run_cli("evidence", str(STACK), "--as-of", AS_OF, "--bundle", str(_bundle(tmp_path, text)))
     assert 2 == proc.returncode
     assert "the bundle is for the stack 'fi-kajaani', not 'de-stuttgart'" in proc.stderr
+
+
+def test_supply_chain_reaches_seal_4_with_every_firmware_and_digest(tmp_path: Path) -> None:
+    sha = "0" * 64
+    firmware = "".join(
+        f"            - {{component: {c}, version: v1, source: 'https://apt.aifactory.example.de/fw/', sha256: '{sha}'}}\n"
+        for c in ("bios", "bmc", "gpu", "nic", "switch")
+    )
+    stack = tmp_path / "Pulumi.de-stuttgart.yaml"
+    stack.write_text(
+        "config:\n  aifactory:blueprint: dgx-h200-sovereign-eu\n  aifactory:overrides:\n"
+        "    site:\n      sovereignty:\n        provenance:\n          hardware_origin: NVIDIA DGX H200\n"
+        f"          software_manifest: bundle/manifest.json\n          firmware:\n{firmware}",
+        encoding="utf-8",
+    )
+    manifest = json.loads((DATA / "bundle" / "manifest.json").read_text(encoding="utf-8"))
+    for artifact in manifest["artifacts"]:
+        artifact["digest"] = artifact.pop("sha256", None) or f"sha256:{sha}"
+    folder = _bundle(tmp_path, json.dumps(manifest))
+    (folder / "manifest.json.asc").write_text("signature\n", encoding="utf-8")
+    proc = run_cli("evidence", str(stack), "--as-of", AS_OF, "--bundle", str(folder), "--format", "json")
+    assert 0 == proc.returncode, proc.stderr
+    sov5 = next(o for o in json.loads(proc.stdout)["objectives"] if o["id"] == "SOV-5")
+    assert (4, None) == (sov5["seal"], sov5["next"])
+
+
+def test_a_non_sovereign_blueprint_shows_the_new_rules_as_advisory() -> None:
+    doc = json.loads(run_cli("evidence", "lab", "--as-of", AS_OF, "--format", "json").stdout)
+    sov5 = next(o for o in doc["objectives"] if o["id"] == "SOV-5")
+    assert 0 == sov5["seal"]
+    assert {"SOV-013": "advisory", "SOV-017": "advisory"} == {r["rule"]: r["result"] for r in sov5["rules"]}
+    assert "PASS" == doc["policy"]["result"]
