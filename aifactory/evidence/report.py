@@ -12,6 +12,20 @@ from aifactory.evidence.facts import Facts
 from aifactory.evidence.objectives import GAIA_X, LADDERS, Criterion, met, seal
 
 SCHEMA = "aifactory/evidence/v1"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the report document (shipped as aifactory/evidence/schema/report.schema.json)."""
+    import json
+
+    from aifactory import resources
+
+    data: dict[str, Any] = json.loads(
+        resources.package_file("evidence", "schema", "report.schema.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
 _SOV = ("site", "sovereignty")
 BLUEPRINT_FACTS: dict[str, tuple[tuple[str | int, ...], ...]] = {
     "SOV-1": (
@@ -123,17 +137,15 @@ def _objective(f: Facts, obj: fw.Objective) -> dict[str, Any]:
     ladder = LADDERS[obj.id]
     level = seal(f, ladder)
     rules = sorted({r for c in ladder for r in c.rules})
-    criteria = [
-        {"level": c.level, "text": c.text, "rules": list(c.rules), "met": met(f, c), "declaration": c.declaration}
-        for c in ladder
-    ]
-    for c, row in zip(ladder, criteria, strict=True):
-        row["detail"] = "" if row["met"] else _gap(f, c)
-    missing = [
-        c["text"] + (f" ({c['detail']})" if c["detail"] else "")
-        for c in criteria
-        if c["level"] == level + 1 and not c["met"]
-    ]
+    criteria: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for c in ladder:
+        ok = met(f, c)
+        detail = "" if ok else _gap(f, c)
+        criteria.append({"level": c.level, "text": c.text, "rules": list(c.rules), "met": ok,
+                         "declaration": c.declaration, "detail": detail})  # fmt: skip
+        if c.level == level + 1 and not ok:
+            missing.append(c.text + (f" ({detail})" if detail else ""))
     return {
         "id": obj.id,
         "name": obj.name,

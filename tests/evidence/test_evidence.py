@@ -52,7 +52,8 @@ def test_json_shape_and_what_it_shows() -> None:
     # the bundle's chart and image carry no digest: a signed bundle is there, but SEAL-3 is not reached
     assert 2 == sov5["seal"]
     assert [
-        "a bundle manifest with its detached signature, which installs verify, every artifact with its digest (2 of 3 artifacts without a digest)"
+        "a bundle manifest with its detached signature, which installs verify, every artifact with its digest "
+        "(2 of 3 artifacts without a digest)"
     ] == sov5["next"]["missing"]
     assert {
         "tests/evidence/data/bundle/manifest.json#/artifacts/0",
@@ -167,7 +168,8 @@ def test_bundle_for_another_stack_is_refused(tmp_path: Path) -> None:
 def test_supply_chain_reaches_seal_4_with_every_firmware_and_digest(tmp_path: Path) -> None:
     sha = "0" * 64
     firmware = "".join(
-        f"            - {{component: {c}, version: v1, source: 'https://apt.aifactory.example.de/fw/', sha256: '{sha}'}}\n"
+        f"            - {{component: {c}, version: v1, source: 'https://apt.aifactory.example.de/fw/', "
+        f"sha256: '{sha}'}}\n"
         for c in ("bios", "bmc", "gpu", "nic", "switch")
     )
     stack = tmp_path / "Pulumi.de-stuttgart.yaml"
@@ -194,3 +196,16 @@ def test_a_non_sovereign_blueprint_shows_the_new_rules_as_advisory() -> None:
     assert 0 == sov5["seal"]
     assert {"SOV-013": "advisory", "SOV-017": "advisory"} == {r["rule"]: r["result"] for r in sov5["rules"]}
     assert "PASS" == doc["policy"]["result"]
+
+
+def test_json_reports_are_valid_against_the_shipped_schema() -> None:
+    import jsonschema
+
+    from aifactory.evidence.report import json_schema
+
+    validator = jsonschema.Draft202012Validator(json_schema(), format_checker=jsonschema.FormatChecker())
+    validator.validate(json.loads((GOLDEN / "de-stuttgart.json").read_text(encoding="utf-8")))
+    validator.validate(json.loads(run_cli("evidence", "lab", "--as-of", AS_OF, "--format", "json").stdout))
+    broken = json.loads((GOLDEN / "de-stuttgart.json").read_text(encoding="utf-8"))
+    broken["objectives"][0]["seal"] = 5
+    assert not validator.is_valid(broken)
