@@ -23,8 +23,6 @@ from aifactory.policy.locations import Locator
 from aifactory.policy.model import Finding
 from aifactory.policy.report import Report
 
-Path_ = tuple[str | int, ...]
-
 
 @dataclass(frozen=True, slots=True)
 class Burnin:
