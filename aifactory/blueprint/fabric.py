@@ -29,6 +29,19 @@ class Partition(StrictModel):
     vlan: Annotated[int, Field(ge=1, le=4094)] | None = Field(
         None, description="Ethernet VLAN id (1 to 4094); default: 100 + the tenant's index (from 0)."
     )
+    pod_subnet: Cidr | None = Field(
+        None, description="InfiniBand with the network operator on Kubernetes: the addresses of the tenant's "
+        "pods on the partition, split into one nv-ipam pool per rail, e.g. '10.200.0.0/19'. Required there; "
+        "each rail's pool must hold a block of VFs per compute node, and partitions must not overlap."
+    )
+
+    @field_validator("pod_subnet")
+    @classmethod
+    def _usable(cls, net: IPv4Network | IPv6Network | None) -> IPv4Network | IPv6Network | None:
+        kind = special_range(net) if net is not None else ""
+        if kind:
+            raise ValueError(f"pod subnet {str(net)!r} is {kind} space; use a private range such as 10.200.0.0/19")
+        return net
 
 
 class FabricManager(StrictModel):

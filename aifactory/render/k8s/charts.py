@@ -14,7 +14,7 @@ from typing import Any
 
 from aifactory.blueprint.storage import Lustre, Vast
 from aifactory.errors import UserError
-from aifactory.render.k8s import images
+from aifactory.render.k8s import images, partitions
 from aifactory.render.k8s.context import ChartRelease, Ctx, SecretKey, SecretSpec
 from aifactory.render.k8s.ownership import owner
 
@@ -44,6 +44,8 @@ class ChartSpec:
     # The layer (and Pulumi module) the release belongs to: a CSI driver is the storage layer's, next to the
     # Namespace and Secret it needs and the StorageClass and claims that need it.
     layer: str = "mlops"
+    # CRDs the release installs only with some values (a subchart's crds/ under its condition).
+    values_crds: Callable[[Values], tuple[str, ...]] = lambda values: ()
 
 
 def _mirrored(ctx: Ctx, registry: str) -> str:
@@ -88,7 +90,23 @@ def _network_operator(ctx: Ctx) -> Values:
     if nfd:
         repository, tag = images.NETWORK_OPERATOR_NFD
         values["node-feature-discovery"] = {"image": {"repository": ctx.image(repository), "tag": tag}}
+    if partitions.active(ctx):
+        # Tenant partitions as pod networks: the SR-IOV network operator subchart carves the rails into VFs
+        # (render/k8s/partitions.py), advertised under the prefix the partitions' resources name.
+        values["sriovNetworkOperator"] = {"enabled": True}
+        values["sriov-network-operator"] = {
+            "operator": {"resourcePrefix": partitions.RESOURCE_PREFIX},
+            "images": {key: ctx.image(ref) for key, ref in sorted(images.SRIOV_NETWORK_OPERATOR.items())},
+        }
     return values
+
+
+def _network_operator_crds(values: Values) -> tuple[str, ...]:
+    # The SR-IOV subchart's crds/ install only with the subchart (Chart.yaml condition sriovNetworkOperator.enabled).
+    if values.get("sriovNetworkOperator", {}).get("enabled"):
+        return _crds("sriovnetwork.openshift.io", "SriovIBNetwork", "SriovNetwork", "SriovNetworkNodePolicy",
+                     "SriovNetworkPoolConfig", "SriovOperatorConfig")  # fmt: skip
+    return ()
 
 
 def _dcgm_exporter(ctx: Ctx) -> Values:
@@ -370,7 +388,9 @@ CHARTS: tuple[ChartSpec, ...] = (
         ("network-operator",),
         "network-operator",
         _network_operator,
-        _crds("mellanox.com", "HostDeviceNetwork", "IPoIBNetwork", "MacvlanNetwork", "NicClusterPolicy"),
+        _crds("mellanox.com", "HostDeviceNetwork", "IPoIBNetwork", "MacvlanNetwork", "NicClusterPolicy")
+        + ("k8s.cni.cncf.io/NetworkAttachmentDefinition",),  # the chart's crds/ (Multus's network CRD)
+        values_crds=_network_operator_crds,
     ),
     ChartSpec("dcgm_exporter", "dcgm-exporter", ("dcgm-exporter",), "monitoring", _dcgm_exporter, (), _nvidia),
     ChartSpec(
@@ -487,7 +507,7 @@ def releases(ctx: Ctx) -> list[ChartRelease]:
                     values=values if chart == spec.charts[-1] else {},
                     metadata=ctx.metadata(chart, spec.layer, path, spec.namespace),
                     layer=spec.layer,
-                    provides_crds=spec.provides_crds if chart == spec.charts[0] else (),
+                    provides_crds=spec.provides_crds + spec.values_crds(values) if chart == spec.charts[0] else (),
                     provides_csi=spec.provides_csi if chart == spec.charts[-1] else (),
                     provides_classes=tuple(sorted(values["storageClasses"])) if spec.renders_classes else (),
                 )

@@ -1,4 +1,5 @@
-"""Fabric layer: the network operator's NicClusterPolicy, NCCL settings per tenant, and tenant partitions."""
+"""Fabric layer: the network operator's NicClusterPolicy, NCCL settings per tenant, and tenant partitions as pod
+networks (SR-IOV policies, NetworkAttachmentDefinitions and nv-ipam pools: `aifactory.render.k8s.partitions`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from aifactory.errors import UserError
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import Ctx, Manifest, SecretKey, SecretSpec
 from aifactory.render.k8s.ownership import owner
-from aifactory.render.k8s.tenants import tenant_namespace
+from aifactory.render.k8s.partitions import NETWORK_OPERATOR_NS, partition_objects
+from aifactory.render.k8s.partitions import active as partitions_active
+from aifactory.render.k8s.tenants import RDMA_HCA_MAX, RDMA_RESOURCE_NAME, tenant_namespace
 
 UFM_SECRET = "ufm-secret"
-NETWORK_OPERATOR_NS = "network-operator"  # where the network operator (and its ib-kubernetes) runs
 
 
 def fabric_objects(ctx: Ctx) -> list[Manifest]:
     out = [nic_cluster_policy(ctx)] if ctx.bp.mlops.components.network_operator else []
-    out += _nccl(ctx) + _partitions(ctx)
+    out += _nccl(ctx) + partition_objects(ctx)
     return out
 
 
@@ -30,21 +32,26 @@ def _img(ctx: Ctx, key: str, version: str = "") -> dict[str, str]:
 def nic_cluster_policy(ctx: Ctx) -> Manifest:
     fabric = ctx.bp.fabric.compute
     infiniband = isinstance(fabric, InfinibandFabric)
-    device_config = {
-        "configList": [
-            {
-                "resourceName": "rdma_shared_device",
-                "rdmaHcaMax": 63,
-                "selectors": {"vendors": ["15b3"], "linkTypes": ["infiniband" if infiniband else "ether"]},
-            }
-        ]
-    }
-    spec: dict[str, Any] = {
-        "rdmaSharedDevicePlugin": {
+    spec: dict[str, Any] = {}
+    if partitions_active(ctx):
+        # Tenant partitions as pod networks: Multus attaches the partition's VF (ib-sriov, from the CNI plugins
+        # image set) and nv-ipam gives it an address; the SR-IOV operator's device plugin advertises the VFs.
+        spec["secondaryNetwork"] = {"multus": _img(ctx, "multus"), "cniPlugins": _img(ctx, "cniPlugins")}
+        spec["nvIpam"] = {**_img(ctx, "nvIpam"), "enableWebhook": False}  # its webhook needs cert-manager
+    else:
+        device_config = {
+            "configList": [
+                {
+                    "resourceName": RDMA_RESOURCE_NAME,
+                    "rdmaHcaMax": RDMA_HCA_MAX,
+                    "selectors": {"vendors": ["15b3"], "linkTypes": ["infiniband" if infiniband else "ether"]},
+                }
+            ]
+        }
+        spec["rdmaSharedDevicePlugin"] = {
             **_img(ctx, "rdmaSharedDevicePlugin"),
             "config": json.dumps(device_config, sort_keys=True, allow_nan=False),
-        },
-    }
+        }
     if ctx.bp.software.ofed and owner(ctx.bp, "ofed") == "operator":
         spec["ofedDriver"] = _img(ctx, "ofedDriver", doca_driver_tag(ctx))
     if infiniband and fabric.partitions:
@@ -91,32 +98,6 @@ def _nccl(ctx: Ctx) -> list[Manifest]:
         ctx.obj("v1", "ConfigMap", "nccl-env", "fabric", ("fabric", "nccl"), tenant_namespace(t), data=data)
         for t in ctx.bp.mlops.tenants
     ]
-
-
-def _partitions(ctx: Ctx) -> list[Manifest]:
-    tenants = {t.name: t for t in ctx.bp.mlops.tenants}
-    out = []
-    for i, part in enumerate(ctx.bp.fabric.compute.partitions):
-        tenant = tenants.get(part.tenant)
-        if tenant is None:  # a partition for a Slurm-only tenant has no namespace here
-            continue
-        data = {"tenant": part.tenant, "fabric": ctx.bp.fabric.compute.type}
-        if part.pkey is not None:
-            data["pkey"] = f"0x{part.pkey:04x}"
-        if part.vlan is not None:
-            data["vlan"] = str(part.vlan)
-        out.append(
-            ctx.obj(
-                "v1",
-                "ConfigMap",
-                "fabric-partition",
-                "fabric",
-                ("fabric", "compute", "partitions", i),
-                tenant_namespace(tenant),
-                data=data,
-            )
-        )
-    return out
 
 
 def fabric_secrets(ctx: Ctx) -> list[SecretSpec]:

@@ -9,6 +9,9 @@ The edges follow what a fresh cluster needs, and nothing more:
   that starts before its Secret exists fails;
 - a custom resource waits for the one release whose chart installs its CRD (`ChartRelease.provides_crds`,
   "group/Kind"), never for the other releases: one failing chart blocks only what needs it;
+- a custom resource whose CRD an operator installs as an operand, when a rendered object asks for it (the
+  network operator creates nv-ipam's IPPool CRD for a NicClusterPolicy with `nvIpam`), waits for that object
+  (`OPERAND_CRDS`); the API server refuses it until the operator has acted, and both deploy paths retry;
 - a release whose chart templates create custom resources of another chart (dcgm-exporter's ServiceMonitor,
   kserve-resources' ClusterServingRuntimes and cert-manager Certificates, network-operator's NodeFeatureRules
   when the GPU operator brings NFD) waits for the release that installs those CRDs (`release_needs`);
@@ -90,6 +93,19 @@ RELEASE_AFTER: dict[str, tuple[str, ...]] = {
 }
 
 
+def _nic_cluster_policy(obj: Manifest) -> tuple[str, ...]:
+    # The network operator's state-nv-ipam-cni manifests (v26.4.1) create the CIDRPool and IPPool CRDs.
+    if "nvIpam" in (obj.get("spec") or {}):
+        return ("nv-ipam.nvidia.com/CIDRPool", "nv-ipam.nvidia.com/IPPool")
+    return ()
+
+
+# Rendered kind ("group/Kind") -> the CRDs its operator installs for it, from its spec ("group/Kind").
+OPERAND_CRDS: dict[str, Callable[[Manifest], tuple[str, ...]]] = {
+    "mellanox.com/NicClusterPolicy": _nic_cluster_policy,
+}
+
+
 def group_kind(obj: Manifest) -> str:
     """`group/Kind` of an object (`/Kind` for the core group)."""
     api = str(obj["apiVersion"])
@@ -139,7 +155,7 @@ class Graph:
     order: tuple[str, ...]
     deps: Mapping[str, tuple[str, ...]]
     kinds: Mapping[str, str]  # node -> "object" | "release" | "secret"
-    owner: Mapping[str, str]  # custom resource node -> the release node that installs its CRD
+    owner: Mapping[str, str]  # custom resource node -> the release (or operand owner object) installing its CRD
 
     def releases(self) -> list[str]:
         return [n for n in self.order if self.kinds[n] == "release"]
@@ -189,6 +205,10 @@ def dependency_graph(rendered: Rendered) -> Graph:
     for spec in rendered.secrets:
         secrets_in.setdefault(spec.namespace, []).append(secret_key(spec))
     owners = _owners(rendered.releases)
+    for obj in rendered.objects:
+        operand = OPERAND_CRDS.get(group_kind(obj))
+        for crd in operand(obj) if operand is not None else ():
+            owners.setdefault(crd, object_key(obj))
     drivers = {csi: release_key(r) for r in rendered.releases for csi in r.provides_csi}
     charted = {name: release_key(r) for r in rendered.releases for name in r.provides_classes}
     by_kind: dict[str, list[str]] = {}

@@ -33,6 +33,24 @@ NETWORK_OPERATOR = {
     "ibKubernetes": ("nvcr.io/nvidia/mellanox", "ib-kubernetes", "network-operator-v26.4.1"),
     "operator": ("nvcr.io/nvidia/cloud-native", "network-operator", "v26.4.1"),
     "ofedInitContainer": ("nvcr.io/nvidia/mellanox", "network-operator-init-container", "network-operator-v26.4.1"),
+    # Secondary pod networks (tenant partitions, render/k8s/partitions.py): `Multus`, `CniPlugins`, `nvIpam`.
+    "multus": ("nvcr.io/nvidia/mellanox", "multus-cni", "network-operator-v26.4.1"),
+    "cniPlugins": ("nvcr.io/nvidia/mellanox", "plugins", "network-operator-v26.4.1"),
+    "nvIpam": ("nvcr.io/nvidia/mellanox", "nvidia-k8s-ipam", "network-operator-v26.4.1"),
+}
+# The network operator chart's `sriov-network-operator.images` (deployment/network-operator/values.yaml at
+# v26.4.1): whole references, mirrored as they are.
+SRIOV_NETWORK_OPERATOR = {
+    "operator": "nvcr.io/nvidia/mellanox/sriov-network-operator:network-operator-v26.4.1",
+    "sriovConfigDaemon": "nvcr.io/nvidia/mellanox/sriov-network-operator-config-daemon:network-operator-v26.4.1",
+    "sriovCni": "nvcr.io/nvidia/mellanox/sriov-cni:network-operator-v26.4.1",
+    "ibSriovCni": "nvcr.io/nvidia/mellanox/ib-sriov-cni:network-operator-v26.4.1",
+    "ovsCni": "nvcr.io/nvidia/mellanox/ovs-cni-plugin:network-operator-v26.4.1",
+    "rdmaCni": "nvcr.io/nvidia/mellanox/rdma-cni:network-operator-v26.4.1",
+    "sriovDevicePlugin": "nvcr.io/nvidia/mellanox/sriov-network-device-plugin:network-operator-v26.4.1",
+    "sriovDraDriver": "nvcr.io/nvidia/mellanox/dra-driver-sriov:network-operator-v26.4.1",
+    "resourcesInjector": "ghcr.io/k8snetworkplumbingwg/network-resources-injector:v1.7.0",
+    "webhook": "nvcr.io/nvidia/mellanox/sriov-network-operator-webhook:network-operator-v26.4.1",
 }
 # The network operator chart's own NFD (used where the GPU operator, which brings NFD, is off).
 NETWORK_OPERATOR_NFD = ("nvcr.io/nvidia/mellanox/node-feature-discovery", "network-operator-v26.4.1")

@@ -2,7 +2,8 @@
 
 Kueue admits a workload only when its ClusterQueue covers every resource the pods request (Kueue v0.19: "resource
 cpu unavailable in ClusterQueue" otherwise), so each tenant's queue covers cpu, memory, the GPUs and, where the
-network operator runs, the RDMA shared device that multi-node jobs request. The quotas follow the tenant's GPU
+network operator runs, the RDMA shared device that multi-node jobs request (or, with tenant partitions on
+InfiniBand, one SR-IOV VF per rail: `aifactory.render.k8s.partitions`). The quotas follow the tenant's GPU
 share of whole nodes: `gpus / gpus per node` nodes' worth of the SKU's logical CPUs and memory (catalogue
 `nodes.yaml` `cpu:` and `memory_gib`, cited there) and of RDMA device slots.
 
@@ -18,6 +19,7 @@ from typing import Any
 from aifactory.blueprint.mlops import Tenant
 from aifactory.catalog import NodeSku, get_catalog
 from aifactory.errors import UserError
+from aifactory.render.k8s import partitions
 from aifactory.render.k8s.context import Ctx, Manifest
 from aifactory.render.k8s.topology import TOPOLOGY, topology
 
@@ -106,8 +108,13 @@ def _shape(ctx: Ctx) -> tuple[int, int, int]:
 
 
 def covered_resources(ctx: Ctx) -> list[str]:
+    """What the tenants' pods request: with tenant partitions on InfiniBand a VF per rail
+    (`partitions.vf_resources`), else the RDMA shared device where the network operator runs."""
     out = ["cpu", "memory", ctx.gpu_resource()]
-    if ctx.bp.mlops.components.network_operator:
+    vfs = partitions.vf_resources(ctx)
+    if vfs:
+        out += vfs
+    elif ctx.bp.mlops.components.network_operator:
         out.append(RDMA_RESOURCE)
     return out
 
@@ -120,8 +127,11 @@ def quotas(ctx: Ctx, tenant: Tenant) -> dict[str, Any]:
         "memory": f"{tenant.gpus * memory_gib // gpus}Gi",
         ctx.gpu_resource(): tenant.gpus,
     }
-    if RDMA_RESOURCE in covered_resources(ctx):
+    covered = covered_resources(ctx)
+    if RDMA_RESOURCE in covered:
         out[RDMA_RESOURCE] = tenant.gpus * RDMA_HCA_MAX // gpus
+    for vf in partitions.vf_resources(ctx):  # the VFs of the tenant's nodes' worth, on each rail
+        out[vf] = tenant.gpus * partitions.vfs_per_rail(ctx) // gpus
     return out
 
 

@@ -3,8 +3,10 @@
 The Trainer chart installs no runtime of its own here (`runtimes.defaultEnabled: false`), so a TrainJob would
 find nothing to run on. This one is the upstream torch runtime's shape (charts/kubeflow-trainer/files/runtimes/
 torch-distributed.yaml at v2.3.0) made to fit the factory: the image through the site's mirror, one node's GPUs
-(and the RDMA shared device where the network operator runs) per trainer pod, the tenant namespace's `nccl-env`
-ConfigMap (fabric layer) as the trainer's environment, and /dev/shm in memory for NCCL's shared-memory transport.
+(and the RDMA shared device where the network operator runs; with tenant partitions on InfiniBand instead one
+SR-IOV VF per rail and the tenant's rail networks, `aifactory.render.k8s.partitions`) per trainer pod, the tenant
+namespace's `nccl-env` ConfigMap (fabric layer) as the trainer's environment, and /dev/shm in memory for NCCL's
+shared-memory transport.
 A TrainJob asks for nodes with `spec.trainer.numNodes` and for its tenant's queue with the
 `kueue.x-k8s.io/queue-name` label (Kueue's TrainJob integration).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from aifactory.catalog import get_catalog
+from aifactory.render.k8s import partitions
 from aifactory.render.k8s.context import Ctx, Manifest
 from aifactory.render.k8s.tenants import RDMA_RESOURCE
 
@@ -34,7 +37,10 @@ def _torch_runtime(ctx: Ctx) -> Manifest:
     limits: dict[str, Any] = {}
     if sku.gpus:
         limits[ctx.gpu_resource()] = sku.gpus
-    if ctx.bp.mlops.components.network_operator:
+    networks = partitions.network_names(ctx)
+    for vf in partitions.vf_resources(ctx):  # tenant partitions on InfiniBand: a VF on every rail
+        limits[vf] = 1
+    if ctx.bp.mlops.components.network_operator and not networks:
         limits[RDMA_RESOURCE] = 1
     repository, tag = TORCH_IMAGE
     container: dict[str, Any] = {
@@ -45,15 +51,19 @@ def _torch_runtime(ctx: Ctx) -> Manifest:
     }
     if limits:
         container["resources"] = {"limits": limits, "requests": dict(limits)}
-    pod = {
+    pod_spec = {
         "containers": [container],
         "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory"}}],
     }
+    pod: dict[str, Any] = {"spec": pod_spec}
+    if networks:
+        # Multus attaches the rail networks of the pod's own namespace: its tenant's partition.
+        pod["metadata"] = {"annotations": {partitions.NETWORKS_ANNOTATION: ",".join(networks)}}
     job = {
         "name": "node",
         "template": {
             "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
-            "spec": {"template": {"spec": pod}},
+            "spec": {"template": pod},
         },
     }
     spec = {
