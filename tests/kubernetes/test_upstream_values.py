@@ -49,6 +49,7 @@ SUBCHARTS = {
         "kube-prometheus-stack-88.5.3/charts/prometheus-node-exporter",
     ("kube-prometheus-stack", "grafana"): "kube-prometheus-stack-88.5.3/charts/grafana",
     ("kubeflow-trainer", "jobset"): "kubeflow-trainer-2.3.0/charts/jobset",
+    ("network-operator", "sriov-network-operator"): "network-operator-26.4.1/charts/sriov-network-operator",
 }
 
 
@@ -255,7 +256,10 @@ def _upstream_at(release: ChartRelease, path: str) -> Any:
     keys = path.split(".")
     node = _defaults(_folder(release))
     if (release.chart, keys[0]) in SUBCHARTS:
-        node, keys = _defaults(CHARTS / SUBCHARTS[(release.chart, keys[0])]), keys[1:]
+        # Helm gives the subchart its own defaults under the parent's block for it (the network operator
+        # overrides the SR-IOV subchart's images there).
+        parent = node.get(keys[0]) or {}
+        node, keys = merge(_defaults(CHARTS / SUBCHARTS[(release.chart, keys[0])]), parent), keys[1:]
     for key in keys:
         assert isinstance(node, dict) and key in node, f"{release.chart}: no default at {path}"
         node = node[key]
