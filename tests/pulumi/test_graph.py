@@ -18,6 +18,7 @@ from aifactory.errors import UserError
 from aifactory.modules import StackContext, discover
 from aifactory.render.k8s.context import Rendered, layer_of
 from aifactory.render.k8s.graph import (
+    OPERAND_CRDS,
     Graph,
     dependency_graph,
     group_kind,
@@ -50,6 +51,7 @@ def _prepared(tmp_path: Path, blueprint: str, region: str) -> tuple[Path, StackC
 
 def _check_graph(rendered: Rendered, graph: Graph) -> None:
     releases = {release_key(r): r for r in rendered.releases}
+    objects = {object_key(o): o for o in rendered.objects}
     position = {node: i for i, node in enumerate(graph.order)}
     assert len(position) == len(graph.deps)
     for node, deps in graph.deps.items():
@@ -57,7 +59,14 @@ def _check_graph(rendered: Rendered, graph: Graph) -> None:
     for obj in rendered.objects:
         key = object_key(obj)
         waits_for = {d for d in graph.deps[key] if d in releases}
-        if is_custom(obj):
+        if is_custom(obj) and graph.owner[key] not in releases:
+            # An operand CRD (the network operator installs IPPool's for a NicClusterPolicy with nvIpam): the
+            # CR waits for that object, which itself waits for its own release, and for no release.
+            owner = graph.owner[key]
+            operand = OPERAND_CRDS[group_kind(objects[owner])]
+            assert group_kind(obj) in operand(objects[owner]), key
+            assert owner in graph.deps[key] and not waits_for, key
+        elif is_custom(obj):
             owner = graph.owner[key]
             assert group_kind(obj) in releases[owner].provides_crds
             assert {owner} == waits_for, key  # its CRD's release and no other

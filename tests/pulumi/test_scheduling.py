@@ -105,13 +105,21 @@ def test_quotas_follow_the_node_shape_and_the_gpu_share() -> None:
     objects = _objects("dgx-h100-superpod")
     research = next(q for q in _kind(objects, "ClusterQueue") if q["metadata"]["name"] == "research")
     quota = {r["name"]: r["nominalQuota"] for r in research["spec"]["resourceGroups"][0]["flavors"][0]["resources"]}
-    # 184 GPUs = 23 DGX H100 (2 x 56 cores x 2 threads, 2048 GiB each; 63 RDMA shared-device pods per node).
-    expected = {"cpu": 23 * 224, "memory": f"{23 * 2048}Gi", "nvidia.com/gpu": 184, "rdma/rdma_shared_device": 23 * 63}
-    assert expected == quota
+    # 184 GPUs = 23 DGX H100 (2 x 56 cores x 2 threads, 2048 GiB each; 8 SR-IOV VFs per rail port, one per GPU,
+    # on each of the 8 rails of the tenant partitions).
+    vfs = {f"nvidia.com/ib_rail{r}": 23 * 8 for r in range(8)}
+    assert {"cpu": 23 * 224, "memory": f"{23 * 2048}Gi", "nvidia.com/gpu": 184, **vfs} == quota
+    # Without tenant partitions the pods share the RDMA device instead (63 shared-device pods per node).
+    objects = build(load_blueprint("dgx-h100-superpod", sets=["fabric.compute.partitions=[]"]), "test").objects
+    research = next(q for q in _kind(objects, "ClusterQueue") if q["metadata"]["name"] == "research")
+    quota = {r["name"]: r["nominalQuota"] for r in research["spec"]["resourceGroups"][0]["flavors"][0]["resources"]}
+    assert {"cpu": 23 * 224, "memory": f"{23 * 2048}Gi", "nvidia.com/gpu": 184,
+            "rdma/rdma_shared_device": 23 * 63} == quota  # fmt: skip
 
 
 def test_the_rdma_resource_is_the_one_the_network_operator_advertises() -> None:
-    policy = _kind(_objects("dgx-h100-superpod"), "NicClusterPolicy")[0]
+    objects = build(load_blueprint("dgx-h100-superpod", sets=["fabric.compute.partitions=[]"]), "test").objects
+    policy = _kind(objects, "NicClusterPolicy")[0]
     config = yaml.safe_load(policy["spec"]["rdmaSharedDevicePlugin"]["config"])["configList"][0]
     assert (tenants.RDMA_RESOURCE_NAME, tenants.RDMA_HCA_MAX) == (config["resourceName"], config["rdmaHcaMax"])
 

@@ -388,8 +388,10 @@ CHARTS: tuple[ChartSpec, ...] = (
         ("network-operator",),
         "network-operator",
         _network_operator,
-        _crds("mellanox.com", "HostDeviceNetwork", "IPoIBNetwork", "MacvlanNetwork", "NicClusterPolicy")
-        + ("k8s.cni.cncf.io/NetworkAttachmentDefinition",),  # the chart's crds/ (Multus's network CRD)
+        (
+            *_crds("mellanox.com", "HostDeviceNetwork", "IPoIBNetwork", "MacvlanNetwork", "NicClusterPolicy"),
+            "k8s.cni.cncf.io/NetworkAttachmentDefinition",  # the chart's crds/ (Multus's network CRD)
+        ),
         values_crds=_network_operator_crds,
     ),
     ChartSpec("dcgm_exporter", "dcgm-exporter", ("dcgm-exporter",), "monitoring", _dcgm_exporter, (), _nvidia),

@@ -25,7 +25,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from aifactory.blueprint.fabric import InfinibandFabric
 from aifactory.blueprint.mlops import Tenant
@@ -123,14 +122,17 @@ def tenant_partitions(ctx: Ctx) -> list[TenantPartition]:
     problems: list[Problem] = []
     out: list[TenantPartition] = []
     parted = {p.tenant for p in fabric.partitions}
-    for j, tenant in enumerate(ctx.bp.mlops.tenants):
-        if tenant.name not in parted:
-            problems.append(_problem(
-                ctx, ("mlops", "tenants", j, "name"),
-                f"tenant {tenant.name!r} has no partition on the InfiniBand fabric, so its pods could not join "
-                "the rail networks the training runtime names",
-                f"add {{tenant: {tenant.name}, pkey: 0x..., pod_subnet: ...}} to fabric.compute.partitions",
-            ))
+    for j, each in enumerate(ctx.bp.mlops.tenants):
+        if each.name not in parted:
+            problems.append(
+                _problem(
+                    ctx,
+                    ("mlops", "tenants", j, "name"),
+                    f"tenant {each.name!r} has no partition on the InfiniBand fabric, so its pods could not join "
+                    "the rail networks the training runtime names",
+                    f"add {{tenant: {each.name}, pkey: 0x..., pod_subnet: ...}} to fabric.compute.partitions",
+                )
+            )
     for i, part in enumerate(fabric.partitions):
         tenant = tenants.get(part.tenant)
         if tenant is None:  # a partition for a Slurm-only tenant: no namespace here
@@ -138,21 +140,27 @@ def tenant_partitions(ctx: Ctx) -> list[TenantPartition]:
         path = ("fabric", "compute", "partitions", i, "pod_subnet")
         net = part.pod_subnet
         if net is None:
-            problems.append(_problem(
-                ctx, path[:-1],
-                f"partition of tenant {part.tenant!r} has no pod_subnet: its pods need addresses on the partition "
-                f"(one nv-ipam pool per rail, {rails(ctx)} rails)",
-                f"add pod_subnet: a private /{needed_prefix(ctx, 4)} or larger disjoint from the other networks",
-            ))
+            problems.append(
+                _problem(
+                    ctx,
+                    path[:-1],
+                    f"partition of tenant {part.tenant!r} has no pod_subnet: its pods need addresses on the partition "
+                    f"(one nv-ipam pool per rail, {rails(ctx)} rails)",
+                    f"add pod_subnet: a private /{needed_prefix(ctx, 4)} or larger disjoint from the other networks",
+                )
+            )
             continue
         longest = needed_prefix(ctx, net.version)
         if net.prefixlen > longest:
-            problems.append(_problem(
-                ctx, path,
-                f"pod subnet {net} of tenant {part.tenant!r} is too small: {rails(ctx)} rails x {node_bound(ctx)} "
-                f"nodes x {vfs_per_rail(ctx)} VFs need a /{longest}",
-                f"use a /{longest} or larger",
-            ))
+            problems.append(
+                _problem(
+                    ctx,
+                    path,
+                    f"pod subnet {net} of tenant {part.tenant!r} is too small: {rails(ctx)} rails x {node_bound(ctx)} "
+                    f"nodes x {vfs_per_rail(ctx)} VFs need a /{longest}",
+                    f"use a /{longest} or larger",
+                )
+            )
             continue
         problems += _overlaps(ctx, out, part.tenant, net, path)
         out.append(TenantPartition(i, tenant, pkeys[part.tenant], net))
@@ -181,18 +189,26 @@ def _overlaps(
     others += [(f"the site's reserved range {r}", r) for r in ctx.bp.site.reserved_cidrs]
     for what, other in others:
         if other.version == net.version and other.overlaps(net):
-            found.append(_problem(
-                ctx, path,
-                f"pod subnet {net} of tenant {tenant!r} overlaps {what} ({other})",
-                "give every partition its own range, disjoint from the factory's other networks",
-            ))
+            found.append(
+                _problem(
+                    ctx,
+                    path,
+                    f"pod subnet {net} of tenant {tenant!r} overlaps {what} ({other})",
+                    "give every partition its own range, disjoint from the factory's other networks",
+                )
+            )
     return found
 
 
 def rail_pools(ctx: Ctx, part: TenantPartition) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """The partition's pod subnet cut into one equal pool per rail, rail 0 first."""
     prefix = pool_prefix(ctx, part.subnet.version)
-    return list(part.subnet.subnets(new_prefix=prefix))[: rails(ctx)]
+    out: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for pool in part.subnet.subnets(new_prefix=prefix):
+        if len(out) == rails(ctx):
+            break
+        out.append(pool)
+    return out
 
 
 def pool_name(part: TenantPartition, rail: int) -> str:
@@ -234,7 +250,9 @@ def _node_policy(ctx: Ctx, rail: int) -> Manifest:
                    spec=spec)  # fmt: skip
 
 
-def _ip_pool(ctx: Ctx, part: TenantPartition, rail: int, pool: Any) -> Manifest:
+def _ip_pool(
+    ctx: Ctx, part: TenantPartition, rail: int, pool: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> Manifest:
     # Compute nodes only (they carry the scalable-unit label, topology.py) with an NVIDIA NIC.
     terms = [{"matchExpressions": [
         {"key": NIC_LABEL, "operator": "In", "values": ["true"]},
@@ -257,7 +275,8 @@ def _attachment(ctx: Ctx, part: TenantPartition, rail: int) -> Manifest:
         "ipam": {"type": "nv-ipam", "poolName": pool_name(part, rail)},
     }
     path = ("fabric", "compute", "partitions", part.index)
-    obj = ctx.obj(NAD_API, "NetworkAttachmentDefinition", name, "fabric", path, part.tenant.namespace or part.tenant.name,
-                  spec={"config": json.dumps(config, sort_keys=True, allow_nan=False)})  # fmt: skip
+    namespace = part.tenant.namespace or part.tenant.name
+    spec = {"config": json.dumps(config, sort_keys=True, allow_nan=False)}
+    obj = ctx.obj(NAD_API, "NetworkAttachmentDefinition", name, "fabric", path, namespace, spec=spec)
     obj["metadata"]["annotations"][RESOURCE_ANNOTATION] = f"{RESOURCE_PREFIX}/{resource_name(rail)}"
     return obj
