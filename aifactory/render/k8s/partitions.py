@@ -26,6 +26,7 @@ import ipaddress
 import json
 from dataclasses import dataclass
 
+from aifactory.blueprint import LoadedBlueprint
 from aifactory.blueprint.fabric import InfinibandFabric
 from aifactory.blueprint.mlops import Tenant
 from aifactory.catalog import get_catalog
@@ -111,11 +112,28 @@ def needed_prefix(ctx: Ctx, version: int) -> int:
 
 
 def tenant_partitions(ctx: Ctx) -> list[TenantPartition]:
-    """The partitions of Kubernetes tenants with their P_Key and pod subnet, checked: every Kubernetes tenant has
-    one, each has a pod subnet large enough for its rails' pools, and no subnet overlaps another partition's,
-    the fabric's supernets or the site's reserved ranges. All problems at once, each at its blueprint line."""
-    if not active(ctx):
+    """The partitions of Kubernetes tenants with their P_Key and pod subnet (`checked`); a UserError with every
+    problem at its blueprint line."""
+    parts, problems = checked(ctx)
+    if problems:
+        raise UserError(problems)
+    return parts
+
+
+def pod_network_problems(loaded: LoadedBlueprint) -> list[Problem]:
+    """What the blueprint loader reports (so `validate` catches it too): the problems of `checked` where the
+    blueprint has a Kubernetes layer."""
+    if loaded.model.mlops.orchestrator.type not in ("kubernetes", "both"):
         return []
+    return checked(Ctx(loaded, ""))[1]
+
+
+def checked(ctx: Ctx) -> tuple[list[TenantPartition], list[Problem]]:
+    """The partitions of Kubernetes tenants, and what is wrong with them: every Kubernetes tenant has one, each
+    has a pod subnet large enough for its rails' pools, and no subnet overlaps another partition's, the fabric's
+    supernets or the site's reserved ranges."""
+    if not active(ctx):
+        return [], []
     fabric = ctx.bp.fabric.compute
     tenants = {t.name: t for t in ctx.bp.mlops.tenants}
     pkeys = {str(p["tenant"]): int(str(p["pkey"]), 16) for p in design_partitions(ctx.bp)}
@@ -164,9 +182,7 @@ def tenant_partitions(ctx: Ctx) -> list[TenantPartition]:
             continue
         problems += _overlaps(ctx, out, part.tenant, net, path)
         out.append(TenantPartition(i, tenant, pkeys[part.tenant], net))
-    if problems:
-        raise UserError(problems)
-    return out
+    return out, problems
 
 
 def _problem(ctx: Ctx, path: tuple[str | int, ...], message: str, hint: str) -> Problem:
