@@ -79,9 +79,8 @@ def validate_tree(tree: YNode, source: str, allow_secrets: bool = False) -> Load
     loaded = LoadedBlueprint(model, data, locs, source)
     from aifactory.blueprint.csi import csi_problems
     from aifactory.blueprint.hostside import host_problems
-    from aifactory.render.k8s.partitions import pod_network_problems  # tenant partitions as pod networks
 
-    problems = csi_problems(loaded) + host_problems(loaded) + pod_network_problems(loaded)
+    problems = csi_problems(loaded) + host_problems(loaded)
     if problems:
         raise UserError(problems)
     return loaded

@@ -269,21 +269,6 @@ def test_bad_subnet_via_the_cli_process(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_validate_refuses_a_bad_pod_subnet_as_json(tmp_path: Path) -> None:
-    """The loader checks the pod networks, so `validate` (and every command that loads the blueprint) stops on
-    them, with the problem's file and line in `--format json`."""
-    path = _site(
-        tmp_path,
-        "      - {tenant: research, pkey: 0x0101, pod_subnet: 10.200.0.0/18}\n"
-        "      - {tenant: production, pkey: 0x0102, pod_subnet: 10.200.64.0/26}\n",
-    )
-    result = CliRunner().invoke(app, ["validate", str(path), "--format", "json"])
-    assert 2 == result.exit_code
-    (problem,) = json.loads(result.output)["results"][0]["problems"]
-    assert (7, "fabric.compute.partitions.1.pod_subnet") == (problem["line"], problem["path"])
-    assert "too small" in problem["message"] and "/20" in problem["hint"]  # 8 rails x /23 (32 nodes x 8 VFs)
-
-
 def test_ipv6_pod_subnets(tmp_path: Path) -> None:
     path = _site(
         tmp_path,

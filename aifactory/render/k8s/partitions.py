@@ -26,7 +26,6 @@ import ipaddress
 import json
 from dataclasses import dataclass
 
-from aifactory.blueprint import LoadedBlueprint
 from aifactory.blueprint.fabric import InfinibandFabric
 from aifactory.blueprint.mlops import Tenant
 from aifactory.catalog import get_catalog
@@ -118,14 +117,6 @@ def tenant_partitions(ctx: Ctx) -> list[TenantPartition]:
     if problems:
         raise UserError(problems)
     return parts
-
-
-def pod_network_problems(loaded: LoadedBlueprint) -> list[Problem]:
-    """What the blueprint loader reports (so `validate` catches it too): the problems of `checked` where the
-    blueprint has a Kubernetes layer."""
-    if loaded.model.mlops.orchestrator.type not in ("kubernetes", "both"):
-        return []
-    return checked(Ctx(loaded, ""))[1]
 
 
 def checked(ctx: Ctx) -> tuple[list[TenantPartition], list[Problem]]:
