@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aifactory.cli.evidence",
     "aifactory.cli.render",
     "aifactory.cli.manifest",
+    "aifactory.cli.bundle",
     "aifactory.cli.stack",
     "aifactory.cli.deploy",
     "aifactory.cli.lab",

@@ -1,0 +1,226 @@
+"""The bundle manifest: every artifact a factory needs from outside the site, with its source upstream, its
+in-jurisdiction mirror and its hash or digest.
+
+One entry per artifact, `kind` one of deb, wheel, image, chart, model. The Debian packages and wheels come from
+the mirror manifest (`aifactory.render.manifest`, the one the lab mirror is filled from); images and charts from
+the Kubernetes render (`aifactory.render.kubernetes.build`) and the charts' own image defaults
+(`aifactory.bundle.images`). What cannot be resolved here (an image digest without registry access, a chart's
+archive digest, a .deb before apt has answered) keeps its hash null and is listed under `unresolved`.
+
+The JSON form is the contract (docs/bundle.md): canonical JSON (sorted keys, sorted lists), the same bytes for
+the same design from any folder, so the detached signature of one build verifies every rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from aifactory.blueprint.loader import LoadedBlueprint
+from aifactory.bundle.images import CHART_IMAGES, chart_image, object_images, split
+from aifactory.errors import Location, UserError
+
+SCHEMA = "aifactory/bundle/v1"
+KINDS = ("deb", "wheel", "image", "chart", "model")
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.json.asc"
+
+
+def _host(url: str) -> str:
+    parsed = urlparse(url)
+    return (parsed.netloc + parsed.path).rstrip("/")
+
+
+class Mirrors:
+    """The blueprint's in-jurisdiction mirrors, by kind and by the upstreams each one serves."""
+
+    def __init__(self, loaded: LoadedBlueprint) -> None:
+        self.entries = list(loaded.model.site.sovereignty.mirrors)
+
+    def of(self, kind: str, upstream: str = "") -> Any:
+        matching = [m for m in self.entries if m.kind == kind]
+        served = [m for m in matching if upstream and upstream in m.mirrors]
+        if served or kind in ("apt", "pypi", "models"):
+            return (served or matching or [None])[0]
+        return None
+
+    def unmirror(self, ref: str) -> str:
+        """A reference as rendered on a sovereign stack (`mirror-host/upstream/...`) -> the upstream one."""
+        for mirror in self.entries:
+            prefix = _host(mirror.url) + "/"
+            if mirror.kind == "oci" and ref.startswith(prefix):
+                return ref[len(prefix):]
+        return ref
+
+
+def _image_entry(ref: str, used_by: set[str], mirrors: Mirrors) -> dict[str, Any]:
+    registry, path, tag = split(ref)
+    mirror = mirrors.of("oci", registry)
+    digest = tag if tag.startswith("@") else None
+    return {
+        "kind": "image", "name": f"{registry}/{path}", "version": tag.lstrip("@") if digest else tag,
+        "source": ref, "mirror": f"{_host(mirror.url)}/{ref}" if mirror else None,
+        "mirror_name": mirror.name if mirror else None, "digest": digest[1:] if digest else None,
+        "used_by": sorted(used_by),
+    }  # fmt: skip
+
+
+def image_artifacts(loaded: LoadedBlueprint, region: str, mirrors: Mirrors) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every image the design pulls, once each, with the objects and releases that pull it."""
+    from aifactory.render.kubernetes import build
+
+    rendered = build(loaded, region)
+    found: dict[str, set[str]] = {}
+    notes: list[str] = []
+    for obj in rendered.objects:
+        label = f"{obj['kind']}/{obj['metadata']['name']}"
+        for path, ref in object_images(obj.get("spec", {}), "spec"):
+            found.setdefault(mirrors.unmirror(ref), set()).add(f"{label} {path}")
+    for release in rendered.releases:
+        pinned = CHART_IMAGES.get(release.chart)
+        if pinned is None or pinned[0] != release.version:
+            notes.append(f"chart {release.chart} {release.version}: its images are not catalogued at this version")
+            continue
+        for entry in pinned[1]:
+            ref = chart_image(entry, release.values, mirrors.unmirror)
+            if ref is not None:
+                found.setdefault(ref, set()).add(f"chart/{release.chart} {entry.path}")
+    return [_image_entry(ref, used, mirrors) for ref, used in found.items()], notes
+
+
+def chart_artifacts(loaded: LoadedBlueprint, region: str, mirrors: Mirrors) -> list[dict[str, Any]]:
+    """Each pinned chart the design installs, from its upstream repository, at its pinned version."""
+    from aifactory.render.k8s.charts import enabled_charts
+    from aifactory.render.k8s.context import Ctx
+    from aifactory.render.kubernetes import has_kubernetes
+
+    if not has_kubernetes(loaded.model):
+        return []
+    ctx = Ctx(loaded, region)
+    out = []
+    for spec in enabled_charts(ctx):
+        pin = loaded.model.software.charts[spec.pin]
+        for chart in spec.charts:
+            upstream = _host(pin.repository).split("/", 1)[0]
+            mirror = mirrors.of("oci" if pin.repository.startswith("oci://") else "helm", upstream)
+            served = None if spec.site_served or mirror is None else ctx.chart_repository(chart, pin.repository)
+            out.append({"kind": "chart", "name": chart, "version": pin.version, "source": pin.repository,
+                        "mirror": served, "mirror_name": mirror.name if served else None, "sha256": None,
+                        "file": f"{chart}-{pin.version}.tgz"})  # fmt: skip
+    return out
+
+
+def package_artifacts(doc: Mapping[str, Any], mirrors: Mirrors) -> list[dict[str, Any]]:
+    """The mirror manifest's .debs (resolved: every file with its hash; else the roles' requests) and wheels."""
+    apt, pypi = mirrors.of("apt"), mirrors.of("pypi")
+    apt_url, pypi_url = (apt.url if apt else None), (pypi.url if pypi else None)
+    out: list[dict[str, Any]] = []
+    if "packages" in doc["apt"]:
+        for deb in doc["apt"]["packages"]:
+            out.append({"kind": "deb", "name": deb["name"], "version": deb["version"], "source": deb["uri"],
+                        "mirror": apt_url, "sha256": deb["sha256"], "size": deb["size"], "file": deb["filename"],
+                        "architecture": deb["architecture"]})  # fmt: skip
+    else:
+        for spec in doc["apt"]["requested"]:
+            name, _, version = spec.partition("=")
+            out.append({"kind": "deb", "name": name, "version": version or None, "mirror": apt_url,
+                        "source": f"debian {doc['apt']['suite'] or doc['apt']['os']}", "sha256": None})  # fmt: skip
+    for wheel in doc["pypi"]["wheels"]:
+        out.append({"kind": "wheel", "name": wheel["name"], "version": wheel["version"], "mirror": pypi_url,
+                    "source": "https://pypi.org/simple", "sha256": wheel["sha256"],
+                    "lock": doc["pypi"]["lock"]})  # fmt: skip
+    return out
+
+
+def model_artifacts(loaded: LoadedBlueprint, mirrors: Mirrors) -> list[dict[str, Any]]:
+    """Models the serving runtimes load. The blueprint schema names no model yet (KServe's runtime serves what
+    an InferenceService points it at), so there is none to list; the kind is part of the contract already."""
+    del loaded, mirrors
+    return []
+
+
+def _sort_key(artifact: Mapping[str, Any]) -> tuple[int, str, str]:
+    return KINDS.index(artifact["kind"]), artifact["name"], str(artifact.get("version") or "")
+
+
+def _hash(artifact: Mapping[str, Any]) -> Any:
+    return artifact.get("digest") if artifact["kind"] == "image" else artifact.get("sha256")
+
+
+def bundle_manifest(loaded: LoadedBlueprint, region: str, packages: Mapping[str, Any],
+                    stack: str = "") -> dict[str, Any]:  # fmt: skip
+    """The whole manifest for one blueprint in one region; `packages` is the mirror manifest (resolved or not)."""
+    mirrors = Mirrors(loaded)
+    images, notes = image_artifacts(loaded, region, mirrors)
+    artifacts = [*package_artifacts(packages, mirrors), *images, *chart_artifacts(loaded, region, mirrors),
+                 *model_artifacts(loaded, mirrors)]  # fmt: skip
+    artifacts.sort(key=_sort_key)
+    unresolved = [f"{a['kind']} {a['name']} {a.get('version') or ''}".rstrip() for a in artifacts if not _hash(a)]
+    bp = loaded.model
+    return {
+        "schema": SCHEMA,
+        "blueprint": bp.name,
+        "stack": stack or None,
+        "region": region,
+        "site": bp.site.name,
+        "apt_suite": packages["apt"]["suite"] or None,
+        "jurisdiction": bp.site.jurisdiction,
+        "mirrors": sorted(({"name": m.name, "kind": m.kind, "url": m.url, "location": m.location}
+                           for m in mirrors.entries), key=lambda m: m["name"]),  # fmt: skip
+        "artifacts": artifacts,
+        "counts": {kind: sum(1 for a in artifacts if a["kind"] == kind) for kind in KINDS},
+        "unresolved": sorted(unresolved),
+        "notes": sorted(notes),
+    }
+
+
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """A bundle manifest read back and checked for shape; bad input is a UserError (exit 2) naming the file."""
+    file = Path(path)
+    where = Location(str(file))
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError.at(where, "no such manifest", "give the manifest.json that `aifactory bundle create` "
+                           "wrote (or its folder)") from None  # fmt: skip
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError.at(where, f"cannot read the manifest ({err})", "check the file") from None
+    except json.JSONDecodeError as err:
+        raise UserError.at(Location(str(file), err.lineno), f"not JSON: {err.msg}",
+                           "rebuild it with `aifactory bundle create`") from None  # fmt: skip
+    problems = _shape_problems(doc)
+    if problems:
+        raise UserError.at(where, f"not a bundle manifest: {problems[0]}", f"expected schema {SCHEMA!r}, as "
+                           "`aifactory bundle create` writes it")  # fmt: skip
+    return dict(doc)
+
+
+def _shape_problems(doc: Any) -> list[str]:
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        return [f"schema is {doc.get('schema') if isinstance(doc, dict) else None!r}"]
+    artifacts = doc.get("artifacts")
+    if not isinstance(artifacts, list):
+        return ["`artifacts` is not a list"]
+    checks: list[tuple[str, Callable[[Any], bool]]] = [
+        ("kind", lambda v: v in KINDS), ("name", lambda v: isinstance(v, str) and bool(v)),
+    ]  # fmt: skip
+    out = []
+    for index, artifact in enumerate(artifacts):
+        if not isinstance(artifact, dict):
+            out.append(f"artifacts[{index}] is not an object")
+            continue
+        out += [f"artifacts[{index}].{key} is {artifact.get(key)!r}" for key, ok in checks if not ok(artifact.get(key))]
+    return out
+
+
+def artifact_label(artifact: Mapping[str, Any]) -> str:
+    version = artifact.get("version")
+    return f"{artifact['kind']} {artifact['name']}" + (f" {version}" if version else "")
+
+
+def summary(doc: Mapping[str, Any]) -> Sequence[str]:
+    counts = doc["counts"]
+    return [f"{counts[k]} {k}{'' if counts[k] == 1 else 's'}" for k in KINDS]

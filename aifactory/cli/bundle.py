@@ -1,0 +1,169 @@
+"""`aifactory bundle`: the signed air-gap bundle of a design (create, key, verify, fill); docs/bundle.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from aifactory.cli.common import Format, FormatOpt, SetOpt
+
+bundle_app = typer.Typer(help="Signed air-gap bundles: every artifact a factory needs from outside the site.",
+                         no_args_is_help=True)  # fmt: skip
+
+KeyOpt = Annotated[Path, typer.Option("--key", help="Site key folder made by `aifactory bundle key`.")]
+
+
+@bundle_app.command("key")
+def key(
+    out: Annotated[Path, typer.Option("--out", help="New folder for the key (gnupg/ and site-key.asc).")],
+    uid: Annotated[str, typer.Option("--uid", help="The key's user id.")] = "aifactory site <site@aifactory.invalid>",
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Make an offline site signing key (ed25519) and export its public half to OUT/site-key.asc."""
+    from aifactory.bundle.sign import PUBLIC_KEY, SiteKey
+    from aifactory.io import check_output, dumps_json
+
+    check_output(out, folder=True)
+    fingerprint = SiteKey(out).create(uid)
+    if fmt == Format.json:
+        typer.echo(dumps_json({"fingerprint": fingerprint, "public_key": str(out / PUBLIC_KEY)}), nl=False)
+    else:
+        typer.echo(f"site key {fingerprint}\npublic key: {out / PUBLIC_KEY}")
+
+
+@bundle_app.command("create")
+def create(
+    blueprint: Annotated[str | None, typer.Argument(help="Catalogue name, blueprint file or stack file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write manifest.json and its signature to.")]
+    = None,
+    key_dir: KeyOpt = Path("site-key"),
+    stack: Annotated[str | None, typer.Option("--stack", help="The region's stack (STACKS_DIR/Pulumi.STACK.yaml).")]
+    = None,
+    stacks_dir: Annotated[Path | None, typer.Option("--stacks-dir", help="Stack files folder.")] = None,
+    resolve: Annotated[bool, typer.Option("--resolve/--no-resolve", help="Resolve .debs with apt (needs the "
+                                          "Debian index), or list what the roles ask for.")] = False,
+    sets: SetOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Write the bundle manifest (Debian packages, wheels, images, charts, models, each with its source, its
+    in-jurisdiction mirror and its hash) and sign it with the site key."""
+    from aifactory.bundle.manifest import MANIFEST, SIGNATURE, bundle_manifest
+    from aifactory.bundle.sign import SiteKey
+    from aifactory.errors import UserError
+    from aifactory.io import dumps_json, replace_tree
+
+    if out is None:
+        raise UserError.at(None, "no output folder", "add --out DIR")
+    loaded, region, stack_name = _load(blueprint, stack, stacks_dir, sets or [])
+    doc = bundle_manifest(loaded, region, _packages(loaded, resolve), stack_name)
+    data = dumps_json(doc).encode()
+    signature = SiteKey(key_dir).sign(data)
+    replace_tree(out, {MANIFEST: data, SIGNATURE: signature})
+    if fmt == Format.json:
+        typer.echo(dumps_json({"manifest": str(out / MANIFEST), "signature": str(out / SIGNATURE),
+                               "counts": doc["counts"], "unresolved": doc["unresolved"]}), nl=False)  # fmt: skip
+    else:
+        typer.echo(_create_text(doc, out))
+
+
+def _load(blueprint: str | None, stack: str | None, stacks_dir: Path | None, sets: list[str]) -> Any:
+    from aifactory.blueprint.stackfile import load_source, load_stack, read_stack
+    from aifactory.errors import UserError
+
+    if stack is not None:
+        stack_file = read_stack(stack, stacks_dir)
+        if blueprint is not None and blueprint != stack_file.blueprint:
+            raise UserError.at(None, f"stack {stack!r} builds blueprint {stack_file.blueprint!r}, not {blueprint!r}",
+                               f"drop the blueprint argument, or name {stack_file.blueprint}")  # fmt: skip
+        loaded = load_stack(stack_file, sets)
+        return loaded, stack_file.region_of(loaded), stack_file.name
+    if blueprint is None:
+        raise UserError.at(None, "name a blueprint or a stack", "e.g. `aifactory bundle create lab --out DIR`")
+    loaded, stack_file = load_source(blueprint, sets)
+    region = stack_file.region_of(loaded) if stack_file is not None else loaded.model.site.region
+    return loaded, region, stack_file.name if stack_file is not None else ""
+
+
+def _packages(loaded: Any, resolve: bool) -> dict[str, Any]:
+    """The mirror manifest of the design (`aifactory manifest`'s), resolved by apt where asked."""
+    from aifactory.deploy.ansible import ROLES_DIR, SITE_PLAYBOOK
+    from aifactory.design import plan
+    from aifactory.lab.paths import cache_dir
+    from aifactory.render.manifest import apt_root_for, debian_suite, host_classes, manifest, resolve_apt
+
+    bp = loaded.model
+    hosts = plan(bp).hosts
+    doc = manifest(bp, hosts, ROLES_DIR, SITE_PLAYBOOK)
+    if resolve:
+        suite = debian_suite(bp, loaded.locate("software", "os"))
+        doc = resolve_apt(doc, host_classes(bp, hosts, ROLES_DIR, SITE_PLAYBOOK),
+                          apt_root_for(suite, cache_dir() / "apt-index"))  # fmt: skip
+    return doc
+
+
+def _create_text(doc: dict[str, Any], out: Path) -> str:
+    from aifactory.bundle.manifest import summary
+
+    where = f"{doc['blueprint']}" + (f" (stack {doc['stack']})" if doc["stack"] else f" (region {doc['region']})")
+    lines = [f"bundle of {where}: {', '.join(summary(doc))}",
+             f"  unresolved here (no hash or digest without registry access): {len(doc['unresolved'])}"]  # fmt: skip
+    kinds: dict[str, int] = {}
+    for item in doc["unresolved"]:
+        kinds[item.split(" ", 1)[0]] = kinds.get(item.split(" ", 1)[0], 0) + 1
+    lines += [f"    {kind}: {n}" for kind, n in sorted(kinds.items())]
+    lines += [f"  note: {note}" for note in doc["notes"]]
+    lines.append(f"wrote {out / 'manifest.json'} and its signature manifest.json.asc")
+    return "\n".join(lines)
+
+
+@bundle_app.command("verify")
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="The bundle folder (or its manifest.json).")],
+    mirror: Annotated[Path, typer.Option("--mirror", help="The mirror folder to check.")],
+    public_key: Annotated[Path, typer.Option("--key", help="The site's public key (site-key.asc).")],
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Check the signature and that the mirror holds every artifact with its hash or digest; exit 1 if not."""
+    from aifactory.bundle.verify import text_report, verify_bundle
+    from aifactory.io import dumps_json
+
+    report = verify_bundle(bundle, mirror, public_key)
+    typer.echo(dumps_json(report) if fmt == Format.json else text_report(report), nl=fmt != Format.json)
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+@bundle_app.command("fill")
+def fill(
+    bundle: Annotated[Path, typer.Argument(help="The bundle folder (or its manifest.json).")],
+    mirror: Annotated[Path, typer.Option("--mirror", help="The mirror folder to write (replaced whole).")],
+    source: Annotated[Path, typer.Option("--from", help="Local folder holding debs/, wheels/, oci/ or dir/ "
+                                         "image layouts, and charts/ to copy from.")],
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Fill a mirror folder from the manifest (apt repository, PyPI index, OCI layouts by skopeo, a chart
+    repository); what the source folder does not hold is listed as not fetchable here."""
+    from aifactory.bundle.fill import fill as fill_mirror
+    from aifactory.bundle.manifest import MANIFEST, load_manifest
+    from aifactory.io import check_output, dumps_json
+    from aifactory.lab.paths import cache_dir
+
+    doc = load_manifest(bundle / MANIFEST if bundle.is_dir() else bundle)
+    check_output(mirror, folder=True)
+    report = fill_mirror(doc, source, mirror, cache_dir() / "mirror-gnupg")
+    if fmt == Format.json:
+        typer.echo(dumps_json(report), nl=False)
+        return
+    typer.echo(f"filled {mirror}: {len(report['filled'])} artifacts")
+    missing = report["not_fetchable"]
+    typer.echo(f"  not fetchable on this machine: {len(missing)}")
+    for item in missing[:20]:
+        typer.echo(f"    {item['artifact']}: {item['reason']}")
+    if len(missing) > 20:
+        typer.echo(f"    ... and {len(missing) - 20} more (--format json lists all)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bundle_app, name="bundle")
