@@ -63,11 +63,14 @@ def chart_index(charts: Sequence[Path]) -> str:
     entries: dict[str, list[dict[str, Any]]] = {}
     for archive in sorted(charts):
         meta = _chart_yaml(archive)
-        entry = {**{k: meta[k] for k in ("apiVersion", "appVersion", "description", "type") if k in meta},
-                 "name": meta["name"], "version": str(meta["version"]), "digest": layout.sha256_file(archive),
-                 "urls": [archive.name]}  # fmt: skip
+        entry: dict[str, Any] = {k: meta[k] for k in ("apiVersion", "appVersion", "description", "type") if k in meta}
+        entry.update(name=meta["name"], version=str(meta["version"]), digest=layout.sha256_file(archive),
+                     urls=[archive.name])  # fmt: skip
         entries.setdefault(meta["name"], []).append(entry)
-    doc = {"apiVersion": "v1", "entries": {n: sorted(e, key=lambda x: x["version"]) for n, e in entries.items()}}
+    doc: dict[str, Any] = {
+        "apiVersion": "v1",
+        "entries": {n: sorted(e, key=lambda x: x["version"]) for n, e in entries.items()},
+    }
     return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
 
 
@@ -116,7 +119,9 @@ class _Filler:
         wheels = []
         for wheel in self._of("wheel"):
             allowed = set(wheel["sha256"])
-            found_wheels = [p for p in layout.wheel_files(self.src / "wheels", wheel) if layout.sha256_file(p) in allowed]
+            found_wheels = [
+                p for p in layout.wheel_files(self.src / "wheels", wheel) if layout.sha256_file(p) in allowed
+            ]
             if found_wheels:
                 wheels += found_wheels
                 self.filled.append(artifact_label(wheel))

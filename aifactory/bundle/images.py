@@ -34,91 +34,140 @@ def _ref(repository: str, tag: str) -> str:
 CHART_IMAGES: dict[str, tuple[str, tuple[ChartImage, ...]]] = {
     # jetstack/cert-manager v1.21.1: imageRegistry quay.io + imageNamespace jetstack + each image.name, tag the
     # chart's appVersion.
-    "cert-manager": ("v1.21.1", tuple(
-        ChartImage(path, f"quay.io/jetstack/cert-manager-{name}:v1.21.1")
-        for path, name in (("image", "controller"), ("webhook.image", "webhook"), ("cainjector.image", "cainjector"),
-                           ("acmesolver.image", "acmesolver"), ("startupapicheck.image", "startupapicheck"))
-    )),  # fmt: skip
+    "cert-manager": (
+        "v1.21.1",
+        tuple(
+            ChartImage(path, f"quay.io/jetstack/cert-manager-{name}:v1.21.1")
+            for path, name in (
+                ("image", "controller"),
+                ("webhook.image", "webhook"),
+                ("cainjector.image", "cainjector"),
+                ("acmesolver.image", "acmesolver"),
+                ("startupapicheck.image", "startupapicheck"),
+            )
+        ),
+    ),
     # NVIDIA/gpu-operator v26.7.0: the operator (its operands are the ClusterPolicy's) and the bundled NFD.
-    "gpu-operator": ("v26.7.0", (
-        ChartImage("operator", "nvcr.io/nvidia/gpu-operator:v26.7.0"),
-        ChartImage("node-feature-discovery.image", _ref(*pinned.NFD)),
-    )),  # fmt: skip
+    "gpu-operator": (
+        "v26.7.0",
+        (
+            ChartImage("operator", "nvcr.io/nvidia/gpu-operator:v26.7.0"),
+            ChartImage("node-feature-discovery.image", _ref(*pinned.NFD)),
+        ),
+    ),
     # Mellanox/network-operator 26.4.1: the operator and the OFED init container (operands: NicClusterPolicy).
-    "network-operator": ("26.4.1", (
-        ChartImage("operator", "nvcr.io/nvidia/cloud-native/network-operator:v26.4.1"),
-        ChartImage("operator.ofedDriver.initContainer",
-                   "nvcr.io/nvidia/mellanox/network-operator-init-container:network-operator-v26.4.1"),
-        ChartImage("node-feature-discovery.image", _ref(*pinned.NETWORK_OPERATOR_NFD), when="nfd.enabled"),
-    )),  # fmt: skip
+    "network-operator": (
+        "26.4.1",
+        (
+            ChartImage("operator", "nvcr.io/nvidia/cloud-native/network-operator:v26.4.1"),
+            ChartImage(
+                "operator.ofedDriver.initContainer",
+                "nvcr.io/nvidia/mellanox/network-operator-init-container:network-operator-v26.4.1",
+            ),
+            ChartImage("node-feature-discovery.image", _ref(*pinned.NETWORK_OPERATOR_NFD), when="nfd.enabled"),
+        ),
+    ),
     "dcgm-exporter": ("4.8.2", (ChartImage("image", "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless"),)),
     # prometheus-community/kube-prometheus-stack 88.5.3 (appVersion v0.93.1) and its subcharts grafana 12.11.1
     # (13.2.0), kube-state-metrics 8.4.0 (2.20.0), prometheus-node-exporter 4.56.1 (1.12.1).
-    "kube-prometheus-stack": ("88.5.3", (
-        ChartImage("alertmanager.alertmanagerSpec.image", "quay.io/prometheus/alertmanager:v0.34.0"),
-        ChartImage("prometheusOperator.image", "quay.io/prometheus-operator/prometheus-operator:v0.93.1"),
-        ChartImage("prometheusOperator.prometheusConfigReloader.image",
-                   "quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1"),
-        ChartImage("prometheusOperator.thanosImage", "quay.io/thanos/thanos:v0.42.4"),
-        ChartImage("prometheusOperator.admissionWebhooks.patch.image", "ghcr.io/jkroepke/kube-webhook-certgen:1.8.7"),
-        ChartImage("prometheus.prometheusSpec.image", "quay.io/prometheus/prometheus:v3.14.0-distroless"),
-        ChartImage("kube-state-metrics.image", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0"),
-        ChartImage("prometheus-node-exporter.image", "quay.io/prometheus/node-exporter:v1.12.1"),
-        ChartImage("prometheus-node-exporter.permissionInitContainer.image", "quay.io/prometheus/busybox:latest"),
-        ChartImage("grafana.image", "docker.io/grafana/grafana:13.2.0"),
-        ChartImage("grafana.downloadDashboardsImage", "docker.io/curlimages/curl:8.21.0"),
-        ChartImage("grafana.initChownData.image", "docker.io/library/busybox:1.38.0"),
-        ChartImage("grafana.sidecar.image", "quay.io/kiwigrid/k8s-sidecar:2.10.1"),
-    )),  # fmt: skip
+    "kube-prometheus-stack": (
+        "88.5.3",
+        (
+            ChartImage("alertmanager.alertmanagerSpec.image", "quay.io/prometheus/alertmanager:v0.34.0"),
+            ChartImage("prometheusOperator.image", "quay.io/prometheus-operator/prometheus-operator:v0.93.1"),
+            ChartImage(
+                "prometheusOperator.prometheusConfigReloader.image",
+                "quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1",
+            ),
+            ChartImage("prometheusOperator.thanosImage", "quay.io/thanos/thanos:v0.42.4"),
+            ChartImage(
+                "prometheusOperator.admissionWebhooks.patch.image", "ghcr.io/jkroepke/kube-webhook-certgen:1.8.7"
+            ),
+            ChartImage("prometheus.prometheusSpec.image", "quay.io/prometheus/prometheus:v3.14.0-distroless"),
+            ChartImage("kube-state-metrics.image", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0"),
+            ChartImage("prometheus-node-exporter.image", "quay.io/prometheus/node-exporter:v1.12.1"),
+            ChartImage("prometheus-node-exporter.permissionInitContainer.image", "quay.io/prometheus/busybox:latest"),
+            ChartImage("grafana.image", "docker.io/grafana/grafana:13.2.0"),
+            ChartImage("grafana.downloadDashboardsImage", "docker.io/curlimages/curl:8.21.0"),
+            ChartImage("grafana.initChownData.image", "docker.io/library/busybox:1.38.0"),
+            ChartImage("grafana.sidecar.image", "quay.io/kiwigrid/k8s-sidecar:2.10.1"),
+        ),
+    ),
     # kubernetes-sigs/kueue 0.19.2: the chart defaults to the staging registry; the release is registry.k8s.io.
     "kueue": ("0.19.2", (ChartImage("controllerManager.manager.image", "registry.k8s.io/kueue/kueue:v0.19.2"),)),
     # kubeflow/trainer 2.3.0 (tags empty: the chart's version) and its jobset 0.12.0 subchart.
-    "kubeflow-trainer": ("2.3.0", (
-        ChartImage("image", "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0"),
-        ChartImage("jobset.image", _ref(*pinned.JOBSET)),
-        ChartImage("runtimes.installer.image", "docker.io/library/alpine:3.21"),
-        ChartImage("runtimes.torchtuneDistributed.image", "ghcr.io/kubeflow/trainer/torchtune-trainer:v2.3.0",
-                   when="runtimes.torchtuneDistributed.enabled"),
-    )),  # fmt: skip
+    "kubeflow-trainer": (
+        "2.3.0",
+        (
+            ChartImage("image", "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0"),
+            ChartImage("jobset.image", _ref(*pinned.JOBSET)),
+            ChartImage("runtimes.installer.image", "docker.io/library/alpine:3.21"),
+            ChartImage(
+                "runtimes.torchtuneDistributed.image",
+                "ghcr.io/kubeflow/trainer/torchtune-trainer:v2.3.0",
+                when="runtimes.torchtuneDistributed.enabled",
+            ),
+        ),
+    ),
     "kserve-crd": ("v0.20.0", ()),
     # kserve/kserve charts/kserve-resources v0.20.0: `kserve.<component>.image` + the chart's version.
-    "kserve-resources": ("v0.20.0", (
-        ChartImage("kserve.controller", "docker.io/kserve/kserve-controller:v0.20.0"),
-        ChartImage("kserve.controller.rbacProxyImage", pinned.KSERVE_RBAC_PROXY),
-        ChartImage("kserve.agent", "docker.io/kserve/agent:v0.20.0"),
-        ChartImage("kserve.router", "docker.io/kserve/router:v0.20.0"),
-        ChartImage("kserve.storage", "docker.io/kserve/storage-initializer:v0.20.0"),
-    )),  # fmt: skip
+    "kserve-resources": (
+        "v0.20.0",
+        (
+            ChartImage("kserve.controller", "docker.io/kserve/kserve-controller:v0.20.0"),
+            ChartImage("kserve.controller.rbacProxyImage", pinned.KSERVE_RBAC_PROXY),
+            ChartImage("kserve.agent", "docker.io/kserve/agent:v0.20.0"),
+            ChartImage("kserve.router", "docker.io/kserve/router:v0.20.0"),
+            ChartImage("kserve.storage", "docker.io/kserve/storage-initializer:v0.20.0"),
+        ),
+    ),
     # community-charts/mlflow 1.11.5 (appVersion 3.15.1).
-    "mlflow": ("1.11.5", (
-        ChartImage("image", "docker.io/burakince/mlflow:3.15.1"),
-        ChartImage("initImages.dbchecker", "docker.io/library/busybox:1.38.0"),
-        ChartImage("initImages.mlflowDbMigration", "docker.io/burakince/mlflow:3.15.1"),
-    )),  # fmt: skip
-    "kuberay-operator": ("1.7.0", (ChartImage("image", "quay.io/kuberay/operator:v1.7.0"),)),
+    "mlflow": (
+        "1.11.5",
+        (
+            ChartImage("image", "docker.io/burakince/mlflow:3.15.1"),
+            ChartImage("initImages.dbchecker", "docker.io/library/busybox:1.38.0"),
+            ChartImage("initImages.mlflowDbMigration", "docker.io/burakince/mlflow:3.15.1"),
+        ),
+    ),
+    "kuberay-operator": ("v1.7.0", (ChartImage("image", "quay.io/kuberay/operator:v1.7.0"),)),
     # volcano-sh/volcano 1.15.1: `basic.*_image_name` + `basic.image_tag_version`.
-    "volcano": ("1.15.1", tuple(
-        ChartImage(f"basic.{key}_image_name", f"docker.io/volcanosh/{name}:v1.15.1")
-        for key, name in (("controller", "vc-controller-manager"), ("scheduler", "vc-scheduler"),
-                          ("admission", "vc-webhook-manager"))
-    )),  # fmt: skip
+    "volcano": (
+        "1.15.1",
+        tuple(
+            ChartImage(f"basic.{key}_image_name", f"docker.io/volcanosh/{name}:v1.15.1")
+            for key, name in (
+                ("controller", "vc-controller-manager"),
+                ("scheduler", "vc-scheduler"),
+                ("admission", "vc-webhook-manager"),
+            )
+        ),
+    ),
     "k8s-nim-operator": ("v3.1.2", (ChartImage("operator.image", "ghcr.io/nvidia/k8s-nim-operator:release-3.0"),)),
-    "gpu-operator-charts": ("v1.5.1", (ChartImage("controllerManager.manager.image", _ref(*pinned.AMD_GPU_OPERATOR[
-        "operator"])),)),  # fmt: skip
+    "gpu-operator-charts": (
+        "v1.5.1",
+        (ChartImage("controllerManager.manager.image", _ref(*pinned.AMD_GPU_OPERATOR["operator"])),),
+    ),
     # kubernetes-csi/csi-driver-nfs 4.13.4 (sidecars from registry.k8s.io, the chart's `image.baseRepo`).
-    "csi-driver-nfs": ("4.13.4", (
-        ChartImage("image.nfs", "registry.k8s.io/sig-storage/nfsplugin:v4.13.4"),
-        ChartImage("image.csiProvisioner", "registry.k8s.io/sig-storage/csi-provisioner:v6.3.0"),
-        ChartImage("image.csiResizer", "registry.k8s.io/sig-storage/csi-resizer:v2.2.0"),
-        ChartImage("image.livenessProbe", "registry.k8s.io/sig-storage/livenessprobe:v2.19.0"),
-        ChartImage("image.nodeDriverRegistrar", "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0"),
-    )),  # fmt: skip
+    "csi-driver-nfs": (
+        "4.13.4",
+        (
+            ChartImage("image.nfs", "registry.k8s.io/sig-storage/nfsplugin:v4.13.4"),
+            ChartImage("image.csiProvisioner", "registry.k8s.io/sig-storage/csi-provisioner:v6.3.0"),
+            ChartImage("image.csiResizer", "registry.k8s.io/sig-storage/csi-resizer:v2.2.0"),
+            ChartImage("image.livenessProbe", "registry.k8s.io/sig-storage/livenessprobe:v2.19.0"),
+            ChartImage("image.nodeDriverRegistrar", "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0"),
+        ),
+    ),
     "exa-csi": ("2.9.0", tuple(ChartImage(key, _ref(*ref)) for key, ref in pinned.EXA_CSI.items())),
     "vastcsi": ("2.5.0", tuple(ChartImage(f"image.{key}", _ref(*ref)) for key, ref in pinned.VAST_CSI.items())),
-    "csi-wekafsplugin": ("2.8.8", (
-        *(ChartImage(f"images.{key}", _ref(*ref)) for key, ref in pinned.WEKA_CSI_SIDECARS.items()),
-        ChartImage("images.csidriver", f"{pinned.WEKA_CSI_DRIVER}:v2.8.8"),
-    )),  # fmt: skip
+    "csi-wekafsplugin": (
+        "2.8.8",
+        (
+            *(ChartImage(f"images.{key}", _ref(*ref)) for key, ref in pinned.WEKA_CSI_SIDECARS.items()),
+            ChartImage("images.csidriver", f"{pinned.WEKA_CSI_DRIVER}:v2.8.8"),
+        ),
+    ),
 }
 
 
@@ -161,7 +210,10 @@ def chart_image(entry: ChartImage, values: Mapping[str, Any], unmirror: Any) -> 
     if isinstance(node.get("repository"), str) and isinstance(node.get("image"), str):
         return f"{unmirror(node['repository'])}/{node['image']}:{tag}"
     if isinstance(node.get("repository"), str):
-        return f"{unmirror(node['repository'])}:{tag}"
+        repository = unmirror(node["repository"])
+        # A chart that splits `repository` from `image` keeps its default image name under our repository.
+        name = f"{registry}/{path}"
+        return f"{name if name.startswith(repository + '/') else repository}:{tag}"
     if isinstance(node.get("image"), str):
         return f"{unmirror(node['image'])}:{tag}"
     return f"{registry}/{path}:{tag}"

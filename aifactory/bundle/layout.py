@@ -29,7 +29,7 @@ def sha256_file(path: Path) -> str:
 
 
 def image_dir(root: Path, artifact: Mapping[str, Any]) -> Path:
-    return root / "oci" / artifact["name"]
+    return root / "oci" / str(artifact["name"])
 
 
 def image_digest(layout: Path, tag: str) -> str | None:

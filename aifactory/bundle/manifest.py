@@ -44,7 +44,7 @@ class Mirrors:
         matching = [m for m in self.entries if m.kind == kind]
         served = [m for m in matching if upstream and upstream in m.mirrors]
         if served or kind in ("apt", "pypi", "models"):
-            return (served or matching or [None])[0]
+            return (served or matching)[0] if served or matching else None
         return None
 
     def unmirror(self, ref: str) -> str:
@@ -52,7 +52,7 @@ class Mirrors:
         for mirror in self.entries:
             prefix = _host(mirror.url) + "/"
             if mirror.kind == "oci" and ref.startswith(prefix):
-                return ref[len(prefix):]
+                return ref[len(prefix) :]
         return ref
 
 
@@ -85,9 +85,9 @@ def image_artifacts(loaded: LoadedBlueprint, region: str, mirrors: Mirrors) -> t
             notes.append(f"chart {release.chart} {release.version}: its images are not catalogued at this version")
             continue
         for entry in pinned[1]:
-            ref = chart_image(entry, release.values, mirrors.unmirror)
-            if ref is not None:
-                found.setdefault(ref, set()).add(f"chart/{release.chart} {entry.path}")
+            pulled = chart_image(entry, release.values, mirrors.unmirror)
+            if pulled is not None:
+                found.setdefault(pulled, set()).add(f"chart/{release.chart} {entry.path}")
     return [_image_entry(ref, used, mirrors) for ref, used in found.items()], notes
 
 
@@ -106,9 +106,12 @@ def chart_artifacts(loaded: LoadedBlueprint, region: str, mirrors: Mirrors) -> l
         for chart in spec.charts:
             upstream = _host(pin.repository).split("/", 1)[0]
             mirror = mirrors.of("oci" if pin.repository.startswith("oci://") else "helm", upstream)
-            served = None if spec.site_served or mirror is None else ctx.chart_repository(chart, pin.repository)
+            # A chart no public repository publishes is served by the site already: its source is the mirror.
+            served = pin.repository if spec.site_served else None
+            if mirror is not None and not spec.site_served:
+                served = ctx.chart_repository(chart, pin.repository)
             out.append({"kind": "chart", "name": chart, "version": pin.version, "source": pin.repository,
-                        "mirror": served, "mirror_name": mirror.name if served else None, "sha256": None,
+                        "mirror": served, "mirror_name": mirror.name if served and mirror else None, "sha256": None,
                         "file": f"{chart}-{pin.version}.tgz"})  # fmt: skip
     return out
 
@@ -127,7 +130,7 @@ def package_artifacts(doc: Mapping[str, Any], mirrors: Mirrors) -> list[dict[str
         for spec in doc["apt"]["requested"]:
             name, _, version = spec.partition("=")
             out.append({"kind": "deb", "name": name, "version": version or None, "mirror": apt_url,
-                        "source": f"debian {doc['apt']['suite'] or doc['apt']['os']}", "sha256": None})  # fmt: skip
+                        "source": f"{doc['apt']['os']} archive", "sha256": None})  # fmt: skip
     for wheel in doc["pypi"]["wheels"]:
         out.append({"kind": "wheel", "name": wheel["name"], "version": wheel["version"], "mirror": pypi_url,
                     "source": "https://pypi.org/simple", "sha256": wheel["sha256"],
@@ -158,7 +161,7 @@ def bundle_manifest(loaded: LoadedBlueprint, region: str, packages: Mapping[str,
     artifacts = [*package_artifacts(packages, mirrors), *images, *chart_artifacts(loaded, region, mirrors),
                  *model_artifacts(loaded, mirrors)]  # fmt: skip
     artifacts.sort(key=_sort_key)
-    unresolved = [f"{a['kind']} {a['name']} {a.get('version') or ''}".rstrip() for a in artifacts if not _hash(a)]
+    unresolved = [artifact_label(a) for a in artifacts if not _hash(a)]
     bp = loaded.model
     return {
         "schema": SCHEMA,
@@ -168,13 +171,31 @@ def bundle_manifest(loaded: LoadedBlueprint, region: str, packages: Mapping[str,
         "site": bp.site.name,
         "apt_suite": packages["apt"]["suite"] or None,
         "jurisdiction": bp.site.jurisdiction,
-        "mirrors": sorted(({"name": m.name, "kind": m.kind, "url": m.url, "location": m.location}
-                           for m in mirrors.entries), key=lambda m: m["name"]),  # fmt: skip
+        "mirrors": sorted(
+            ({"name": m.name, "kind": m.kind, "url": m.url, "location": m.location} for m in mirrors.entries),
+            key=lambda m: m["name"],
+        ),
         "artifacts": artifacts,
         "counts": {kind: sum(1 for a in artifacts if a["kind"] == kind) for kind in KINDS},
         "unresolved": sorted(unresolved),
         "notes": sorted(notes),
     }
+
+
+def pin_from(doc: dict[str, Any], mirror: Path) -> dict[str, Any]:
+    """The manifest with the digests and hashes it could not resolve taken from a filled mirror: each image's
+    manifest digest in its OCI layout, each chart archive's SHA-256 (trust on first fill: the site pins what
+    it pulled once, then every later mirror must match)."""
+    from aifactory.bundle import layout
+
+    for artifact in doc["artifacts"]:
+        if artifact["kind"] == "image" and not artifact.get("digest"):
+            artifact["digest"] = layout.image_digest(layout.image_dir(mirror, artifact), str(artifact["version"]))
+        elif artifact["kind"] == "chart" and not artifact.get("sha256"):
+            archive = layout.chart_file(mirror, artifact)
+            artifact["sha256"] = layout.sha256_file(archive) if archive.is_file() else None
+    doc["unresolved"] = sorted(artifact_label(a) for a in doc["artifacts"] if not _hash(a))
+    return doc
 
 
 def load_manifest(path: str | Path) -> dict[str, Any]:

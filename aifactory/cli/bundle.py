@@ -36,20 +36,34 @@ def key(
 @bundle_app.command("create")
 def create(
     blueprint: Annotated[str | None, typer.Argument(help="Catalogue name, blueprint file or stack file.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder to write manifest.json and its signature to.")]
-    = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder to write manifest.json and its signature to.")
+    ] = None,
     key_dir: KeyOpt = Path("site-key"),
-    stack: Annotated[str | None, typer.Option("--stack", help="The region's stack (STACKS_DIR/Pulumi.STACK.yaml).")]
-    = None,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="The region's stack (STACKS_DIR/Pulumi.STACK.yaml).")
+    ] = None,
     stacks_dir: Annotated[Path | None, typer.Option("--stacks-dir", help="Stack files folder.")] = None,
-    resolve: Annotated[bool, typer.Option("--resolve/--no-resolve", help="Resolve .debs with apt (needs the "
-                                          "Debian index), or list what the roles ask for.")] = False,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            "--resolve/--no-resolve",
+            help="Resolve .debs with apt (needs the Debian index), or list what the roles ask for.",
+        ),
+    ] = False,
+    pin: Annotated[
+        Path | None,
+        typer.Option(
+            "--pin-from",
+            help="A filled mirror folder: pin the image digests and chart hashes not resolvable here to what it holds.",
+        ),
+    ] = None,
     sets: SetOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Write the bundle manifest (Debian packages, wheels, images, charts, models, each with its source, its
     in-jurisdiction mirror and its hash) and sign it with the site key."""
-    from aifactory.bundle.manifest import MANIFEST, SIGNATURE, bundle_manifest
+    from aifactory.bundle.manifest import MANIFEST, SIGNATURE, bundle_manifest, pin_from
     from aifactory.bundle.sign import SiteKey
     from aifactory.errors import UserError
     from aifactory.io import dumps_json, replace_tree
@@ -58,6 +72,10 @@ def create(
         raise UserError.at(None, "no output folder", "add --out DIR")
     loaded, region, stack_name = _load(blueprint, stack, stacks_dir, sets or [])
     doc = bundle_manifest(loaded, region, _packages(loaded, resolve), stack_name)
+    if pin is not None:
+        if not pin.is_dir():
+            raise UserError.at(None, f"--pin-from {pin}: no such mirror folder", "fill one with `bundle fill`")
+        doc = pin_from(doc, pin)
     data = dumps_json(doc).encode()
     signature = SiteKey(key_dir).sign(data)
     replace_tree(out, {MANIFEST: data, SIGNATURE: signature})
@@ -81,9 +99,10 @@ def _load(blueprint: str | None, stack: str | None, stacks_dir: Path | None, set
         return loaded, stack_file.region_of(loaded), stack_file.name
     if blueprint is None:
         raise UserError.at(None, "name a blueprint or a stack", "e.g. `aifactory bundle create lab --out DIR`")
-    loaded, stack_file = load_source(blueprint, sets)
-    region = stack_file.region_of(loaded) if stack_file is not None else loaded.model.site.region
-    return loaded, region, stack_file.name if stack_file is not None else ""
+    loaded, source_stack = load_source(blueprint, sets)
+    if source_stack is None:
+        return loaded, loaded.model.site.region, ""
+    return loaded, source_stack.region_of(loaded), source_stack.name
 
 
 def _packages(loaded: Any, resolve: bool) -> dict[str, Any]:
@@ -139,8 +158,12 @@ def verify(
 def fill(
     bundle: Annotated[Path, typer.Argument(help="The bundle folder (or its manifest.json).")],
     mirror: Annotated[Path, typer.Option("--mirror", help="The mirror folder to write (replaced whole).")],
-    source: Annotated[Path, typer.Option("--from", help="Local folder holding debs/, wheels/, oci/ or dir/ "
-                                         "image layouts, and charts/ to copy from.")],
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--from", help="Local folder holding debs/, wheels/, oci/ or dir/ image layouts, and charts/ to copy from."
+        ),
+    ],
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Fill a mirror folder from the manifest (apt repository, PyPI index, OCI layouts by skopeo, a chart
