@@ -153,6 +153,24 @@ def _hash(artifact: Mapping[str, Any]) -> Any:
     return artifact.get("digest") if artifact["kind"] == "image" else artifact.get("sha256")
 
 
+def design_packages(loaded: LoadedBlueprint, resolve: bool = False) -> dict[str, Any]:
+    """The design's mirror manifest (`aifactory manifest`'s, one source for the lab's mirror and the bundle),
+    its .debs resolved by apt against the blueprint's release where asked."""
+    from aifactory.deploy.ansible import ROLES_DIR, SITE_PLAYBOOK
+    from aifactory.design import plan
+    from aifactory.lab.paths import cache_dir
+    from aifactory.render.manifest import apt_root_for, debian_suite, host_classes, manifest, resolve_apt
+
+    bp = loaded.model
+    hosts = plan(bp).hosts
+    doc = manifest(bp, hosts, ROLES_DIR, SITE_PLAYBOOK)
+    if resolve:
+        suite = debian_suite(bp, loaded.locate("software", "os"))
+        classes = host_classes(bp, hosts, ROLES_DIR, SITE_PLAYBOOK)
+        doc = resolve_apt(doc, classes, apt_root_for(suite, cache_dir() / "apt-index"))
+    return doc
+
+
 def bundle_manifest(loaded: LoadedBlueprint, region: str, packages: Mapping[str, Any],
                     stack: str = "") -> dict[str, Any]:  # fmt: skip
     """The whole manifest for one blueprint in one region; `packages` is the mirror manifest (resolved or not)."""

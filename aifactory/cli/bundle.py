@@ -63,7 +63,7 @@ def create(
 ) -> None:
     """Write the bundle manifest (Debian packages, wheels, images, charts, models, each with its source, its
     in-jurisdiction mirror and its hash) and sign it with the site key."""
-    from aifactory.bundle.manifest import MANIFEST, SIGNATURE, bundle_manifest, pin_from
+    from aifactory.bundle.manifest import MANIFEST, SIGNATURE, bundle_manifest, design_packages, pin_from
     from aifactory.bundle.sign import SiteKey
     from aifactory.errors import UserError
     from aifactory.io import dumps_json, replace_tree
@@ -71,7 +71,7 @@ def create(
     if out is None:
         raise UserError.at(None, "no output folder", "add --out DIR")
     loaded, region, stack_name = _load(blueprint, stack, stacks_dir, sets or [])
-    doc = bundle_manifest(loaded, region, _packages(loaded, resolve), stack_name)
+    doc = bundle_manifest(loaded, region, design_packages(loaded, resolve), stack_name)
     if pin is not None:
         if not pin.is_dir():
             raise UserError.at(None, f"--pin-from {pin}: no such mirror folder", "fill one with `bundle fill`")
@@ -103,23 +103,6 @@ def _load(blueprint: str | None, stack: str | None, stacks_dir: Path | None, set
     if source_stack is None:
         return loaded, loaded.model.site.region, ""
     return loaded, source_stack.region_of(loaded), source_stack.name
-
-
-def _packages(loaded: Any, resolve: bool) -> dict[str, Any]:
-    """The mirror manifest of the design (`aifactory manifest`'s), resolved by apt where asked."""
-    from aifactory.deploy.ansible import ROLES_DIR, SITE_PLAYBOOK
-    from aifactory.design import plan
-    from aifactory.lab.paths import cache_dir
-    from aifactory.render.manifest import apt_root_for, debian_suite, host_classes, manifest, resolve_apt
-
-    bp = loaded.model
-    hosts = plan(bp).hosts
-    doc = manifest(bp, hosts, ROLES_DIR, SITE_PLAYBOOK)
-    if resolve:
-        suite = debian_suite(bp, loaded.locate("software", "os"))
-        doc = resolve_apt(doc, host_classes(bp, hosts, ROLES_DIR, SITE_PLAYBOOK),
-                          apt_root_for(suite, cache_dir() / "apt-index"))  # fmt: skip
-    return doc
 
 
 def _create_text(doc: dict[str, Any], out: Path) -> str:
