@@ -19,7 +19,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 COLUMNS = "100"  # the terminal width the tour was taken at
-WRITERS = {"init", "render", "new"}  # commands that write: they run in a scratch copy of the tour's inputs
+WRITERS = {"init", "render", "new", "bundle"}  # commands that write: they run in a scratch copy of the tour's inputs
 SCAFFOLD = "my-factory/"  # the repository the tour's `aifactory new` writes; steps that read it run there too
 INPUTS = ("blueprints", "stacks")  # what the tour's commands read from the folder they run in
 

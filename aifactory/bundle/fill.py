@@ -89,8 +89,10 @@ def _chart_yaml(archive: Path) -> dict[str, Any]:
 
 
 class _Filler:
-    def __init__(self, doc: Mapping[str, Any], src: Path, out: Path, apt_key_home: Path) -> None:
-        self.doc, self.src, self.out, self.apt_key_home = doc, src, out, apt_key_home
+    def __init__(self, doc: Mapping[str, Any], src: Path | None, out: Path, apt_key_home: Path) -> None:
+        # No source folder: look in one that cannot exist (inside the fresh, empty build folder).
+        self.src = src if src is not None else out / ".nothing-local"
+        self.doc, self.out, self.apt_key_home = doc, out, apt_key_home
         self.filled: list[str] = []
         self.unavailable: list[dict[str, str]] = []
 
@@ -107,7 +109,7 @@ class _Filler:
         for deb in self._of("deb"):
             found = self.src / "debs" / Path(str(deb.get("file") or "")).name if deb.get("file") else None
             if found is None or not found.is_file():
-                self._miss(deb, "not resolved by apt" if not deb.get("file") else "not in the source folder")
+                self._miss(deb, "not resolved by apt" if not deb.get("file") else "not on this machine")
             elif layout.sha256_file(found) != deb["sha256"]:
                 self._miss(deb, "the source's file has another SHA-256")
             else:
@@ -126,7 +128,7 @@ class _Filler:
                 wheels += found_wheels
                 self.filled.append(artifact_label(wheel))
             else:
-                self._miss(wheel, "not in the source folder")
+                self._miss(wheel, "not on this machine")
         if wheels:
             build_pypi_index(wheels, self.out / "pypi")
 
@@ -134,7 +136,7 @@ class _Filler:
         for image in self._of("image"):
             source = _image_source(self.src, image)
             if source is None:
-                self._miss(image, f"not in the source folder; from upstream: skopeo copy docker://{image['source']}")
+                self._miss(image, f"not on this machine; from upstream: skopeo copy docker://{image['source']}")
                 continue
             error = copy_image(source, layout.image_dir(self.out, image), str(image["version"]))
             if error:
@@ -147,7 +149,7 @@ class _Filler:
         for chart in self._of("chart"):
             found = self.src / "charts" / layout.chart_file(self.out, chart).name
             if not found.is_file():
-                self._miss(chart, f"not in the source folder; from upstream: helm pull {chart['source']}")
+                self._miss(chart, f"not on this machine; from upstream: helm pull {chart['source']}")
             elif chart.get("sha256") and layout.sha256_file(found) != chart["sha256"]:
                 self._miss(chart, "the source's archive has another SHA-256")
             else:
@@ -164,9 +166,10 @@ class _Filler:
             self._miss(model, "models are not fetched by this version")
 
 
-def fill(doc: Mapping[str, Any], src: Path, out: Path, apt_key_home: Path) -> dict[str, Any]:
-    """Build the mirror folder `out` from `src`; returns the report of `bundle fill --format json`."""
-    if not src.is_dir():
+def fill(doc: Mapping[str, Any], src: Path | None, out: Path, apt_key_home: Path) -> dict[str, Any]:
+    """Build the mirror folder `out` from `src` (None: nothing is local); returns the report of `bundle fill
+    --format json`."""
+    if src is not None and not src.is_dir():
         raise UserError.at(Location(str(src)), "no such source folder", "give the folder that holds debs/, "
                            "wheels/, oci/, dir/ and charts/ to copy from")  # fmt: skip
     if out.exists() and not (out / MARKER).is_file() and any(out.iterdir()):

@@ -105,4 +105,5 @@ def verify(data_file: Path, signature: Path, public_key: Path) -> tuple[bool, st
         done = _run(["gpgv", "--keyring", str(keyring), str(signature), str(data_file)])
         text = done.stderr.decode(errors="replace")
         good = next((line for line in text.splitlines() if "Good signature" in line), "")
-        return done.returncode == 0 and bool(good), (good or text.strip().splitlines()[-1:] or [""])[0]
+        last = text.strip().splitlines()[-1:] or [f"gpgv exit {done.returncode}"]
+        return done.returncode == 0 and bool(good), (good or last[0]).removeprefix("gpgv: ")

@@ -17,6 +17,7 @@ from aifactory.bundle.sign import verify as verify_signature
 from aifactory.errors import Location, UserError
 
 FAILING = ("missing", "changed")
+SHOWN = 10  # failures the text report names; the JSON report has them all
 
 
 def _file_status(path: Path | None, sha256: Any) -> str:
@@ -85,7 +86,10 @@ def text_report(report: Mapping[str, Any]) -> str:
     lines = [f"bundle {report['blueprint']} against {report['mirror']}",
              f"  signature: {'valid' if sig['valid'] else 'INVALID'} ({sig['detail']})"]  # fmt: skip
     lines.append("  artifacts: " + ", ".join(f"{n} {s}" for s, n in report["counts"].items()))
-    lines += [f"  {f['status']}: {f['artifact']}" for f in report["failures"]]
+    failures = report["failures"]
+    lines += [f"  {f['status']}: {f['artifact']}" for f in failures[:SHOWN]]
+    if len(failures) > SHOWN:
+        lines.append(f"  ... and {len(failures) - SHOWN} more (--format json lists all)")
     if report["not_pinned"]:
         lines.append(f"  {len(report['not_pinned'])} present without a pinned hash or digest (unresolved here)")
     lines.append("verified" if report["passed"] else "FAILED")

@@ -110,7 +110,8 @@ def _create_text(doc: dict[str, Any], out: Path) -> str:
 
     where = f"{doc['blueprint']}" + (f" (stack {doc['stack']})" if doc["stack"] else f" (region {doc['region']})")
     lines = [f"bundle of {where}: {', '.join(summary(doc))}",
-             f"  unresolved here (no hash or digest without registry access): {len(doc['unresolved'])}"]  # fmt: skip
+             f"  without a hash or digest here: {len(doc['unresolved'])} (images and charts need registry "
+             "access, .debs --resolve)"]  # fmt: skip
     kinds: dict[str, int] = {}
     for item in doc["unresolved"]:
         kinds[item.split(" ", 1)[0]] = kinds.get(item.split(" ", 1)[0], 0) + 1
@@ -142,11 +143,11 @@ def fill(
     bundle: Annotated[Path, typer.Argument(help="The bundle folder (or its manifest.json).")],
     mirror: Annotated[Path, typer.Option("--mirror", help="The mirror folder to write (replaced whole).")],
     source: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--from", help="Local folder holding debs/, wheels/, oci/ or dir/ image layouts, and charts/ to copy from."
         ),
-    ],
+    ] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Fill a mirror folder from the manifest (apt repository, PyPI index, OCI layouts by skopeo, a chart
@@ -165,10 +166,10 @@ def fill(
     typer.echo(f"filled {mirror}: {len(report['filled'])} artifacts")
     missing = report["not_fetchable"]
     typer.echo(f"  not fetchable on this machine: {len(missing)}")
-    for item in missing[:20]:
+    for item in missing[:10]:
         typer.echo(f"    {item['artifact']}: {item['reason']}")
-    if len(missing) > 20:
-        typer.echo(f"    ... and {len(missing) - 20} more (--format json lists all)")
+    if len(missing) > 10:
+        typer.echo(f"    ... and {len(missing) - 10} more (--format json lists all)")
 
 
 def register(app: typer.Typer) -> None:
