@@ -10,22 +10,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from aifactory.lab.mirror import sha256_file
+
+__all__ = ["sha256_file"]
+
 REF_NAME = "org.opencontainers.image.ref.name"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def image_dir(root: Path, artifact: Mapping[str, Any]) -> Path:

@@ -17,21 +17,16 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from aifactory.blueprint.loader import LoadedBlueprint
 from aifactory.bundle.images import CHART_IMAGES, chart_image, object_images, split
 from aifactory.errors import Location, UserError
+from aifactory.render.k8s.context import _host
 
 SCHEMA = "aifactory/bundle/v1"
 KINDS = ("deb", "wheel", "image", "chart", "model")
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.asc"
-
-
-def _host(url: str) -> str:
-    parsed = urlparse(url)
-    return (parsed.netloc + parsed.path).rstrip("/")
 
 
 class Mirrors:
