@@ -232,14 +232,22 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     return dict(doc)
 
 
+def _safe_name(value: Any) -> bool:
+    if not isinstance(value, str) or not value or value.startswith("/") or "\\" in value:
+        return False
+    return not any(part in ("", ".", "..") for part in value.split("/"))
+
+
 def _shape_problems(doc: Any) -> list[str]:
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         return [f"schema is {doc.get('schema') if isinstance(doc, dict) else None!r}"]
     artifacts = doc.get("artifacts")
     if not isinstance(artifacts, list):
         return ["`artifacts` is not a list"]
+    # Names and versions become paths in a mirror folder (`oci/NAME`, `charts/NAME-VERSION.tgz`): none may leave it.
     checks: list[tuple[str, Callable[[Any], bool]]] = [
-        ("kind", lambda v: v in KINDS), ("name", lambda v: isinstance(v, str) and bool(v)),
+        ("kind", lambda v: v in KINDS), ("name", _safe_name),
+        ("version", lambda v: v is None or (isinstance(v, str) and "/" not in v and v not in ("", ".", ".."))),
     ]  # fmt: skip
     out = []
     for index, artifact in enumerate(artifacts):

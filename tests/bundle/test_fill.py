@@ -51,3 +51,12 @@ def test_fill_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
     done = run_cli("bundle", "fill", str(bundle), "--mirror", str(tmp_path / "mirror"))
     assert 2 == done.returncode and "did not write" in done.stderr, done.stderr
     assert "someone's file\n" == (tmp_path / "mirror" / "keep.txt").read_text()
+
+
+def test_a_name_that_leaves_the_mirror_is_bad_input(tmp_path: Path) -> None:
+    image = {"kind": "image", "name": "../../outside", "version": "v1", "source": "x", "mirror": None,
+             "digest": None}  # fmt: skip
+    bundle = _bundle(tmp_path / "bundle", [image])
+    done = run_cli("bundle", "fill", str(bundle), "--mirror", str(tmp_path / "mirror"))
+    assert 2 == done.returncode and "artifacts[0].name" in done.stderr, done.stderr
+    assert not (tmp_path / "mirror").exists()
