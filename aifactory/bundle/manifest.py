@@ -212,8 +212,9 @@ def pin_from(doc: dict[str, Any], mirror: Path) -> dict[str, Any]:
 
 
 def load_manifest(path: str | Path) -> dict[str, Any]:
-    """A bundle manifest read back and checked for shape; bad input is a UserError (exit 2) naming the file."""
-    file = Path(path)
+    """A bundle manifest (the file, or the bundle folder holding it) read back and checked for shape; bad input
+    is a UserError (exit 2) naming the file."""
+    file = Path(path) / MANIFEST if Path(path).is_dir() else Path(path)
     where = Location(str(file))
     try:
         doc = json.loads(file.read_text(encoding="utf-8"))

@@ -153,11 +153,11 @@ def fill(
     """Fill a mirror folder from the manifest (apt repository, PyPI index, OCI layouts by skopeo, a chart
     repository); what the source folder does not hold is listed as not fetchable here."""
     from aifactory.bundle.fill import fill as fill_mirror
-    from aifactory.bundle.manifest import MANIFEST, load_manifest
+    from aifactory.bundle.manifest import load_manifest
     from aifactory.io import check_output, dumps_json
     from aifactory.lab.paths import cache_dir
 
-    doc = load_manifest(bundle / MANIFEST if bundle.is_dir() else bundle)
+    doc = load_manifest(bundle)
     check_output(mirror, folder=True)
     report = fill_mirror(doc, source, mirror, cache_dir() / "mirror-gnupg")
     if fmt == Format.json:
