@@ -20,16 +20,16 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.asc"
 KINDS = ("deb", "wheel", "image", "chart", "model")
 MAX_BYTES = 64 << 20
-_FIX = "write the bundle again with `aifactory bundle BLUEPRINT --out DIR`"
+_FIX = "write the bundle again with `aifactory bundle create BLUEPRINT --key KEYDIR --out DIR`"
 
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
     kind: str
     name: str
-    version: str
+    version: str | None  # None: a .deb the manifest lists unresolved (apt picks the version)
     source: str
-    mirror: str
+    mirror: str | None  # None: the blueprint names no mirror of this kind
     digest: str | None  # "sha256:..." for files, the image digest for images; None where unknown
 
 
@@ -64,11 +64,15 @@ def _artifact(entry: Any, shown: str, i: int) -> Artifact:
     if kind not in KINDS:
         raise _bad(shown, f"has the unknown artifact kind {kind!r} at {where}", f"use one of {', '.join(KINDS)}")
     digest = entry.get("sha256", entry.get("digest"))
-    if digest is not None and not isinstance(digest, str):
+    if isinstance(digest, list) and all(isinstance(h, str) and h for h in digest):
+        # A locked wheel: every file hash the lock allows (one per platform), any of which the mirror may hold.
+        digest = " ".join(h if ":" in h else f"sha256:{h}" for h in digest) or None
+    elif digest is not None and not isinstance(digest, str):
         raise _bad(shown, f"has a `sha256`/`digest` that is neither text nor null at {where}")
     if isinstance(digest, str) and entry.get("sha256") is not None and ":" not in digest:
         digest = f"sha256:{digest}"
-    name, version, source, mirror = (_str(entry, k, shown, where) for k in ("name", "version", "source", "mirror"))
+    name, source = _str(entry, "name", shown, where), _str(entry, "source", shown, where)
+    version, mirror = (_str(entry, k, shown, where, optional=True) for k in ("version", "mirror"))
     return Artifact(kind, name, version, source, mirror, digest or None)
 
 

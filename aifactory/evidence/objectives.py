@@ -81,7 +81,8 @@ def _bundle_mirrored(f: Facts) -> bool:
         return False
     sov = f.loaded.model.site.sovereignty
     hosts = {urlparse(m.url).hostname for m in sov.mirrors if _in(f, m.location)} | set(sov.allowed_registries)
-    return all((urlparse(a.mirror).hostname or a.mirror.split("/")[0]) in hosts for a in b.artifacts)
+    return all(a.mirror is not None and (urlparse(a.mirror).hostname or a.mirror.split("/")[0]) in hosts
+               for a in b.artifacts)  # fmt: skip
 
 
 def _burnin_accepted(f: Facts) -> bool:

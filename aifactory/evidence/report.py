@@ -102,7 +102,7 @@ def _bundle_facts(f: Facts) -> list[dict[str, Any]]:
         {
             "source": "bundle",
             "name": "artifact without digest",
-            "value": f"{b.artifacts[i].kind} {b.artifacts[i].name} {b.artifacts[i].version}",
+            "value": f"{b.artifacts[i].kind} {b.artifacts[i].name} {b.artifacts[i].version or ''}".rstrip(),
             "at": f"{b.shown}#/artifacts/{i}",
         }
         for i in undigested

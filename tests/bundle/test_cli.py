@@ -74,3 +74,16 @@ def test_bad_input_is_exit_2_and_writes_nothing(site_key: Path, tmp_path: Path) 
         assert 2 == done.returncode, (args, done.stdout, done.stderr)
         assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr, done.stderr
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(("o", "m"))]
+
+
+def test_the_evidence_report_reads_a_created_bundle(site_key: Path, tmp_path: Path) -> None:
+    """The two sides of the manifest contract: what `bundle create` writes is what `aifactory evidence` reads
+    (unresolved .deb versions, lists of wheel hashes, null digests included)."""
+    assert 0 == _create(tmp_path / "b", site_key, REPO, "--stack", "de-stuttgart").returncode
+    done = run_cli("evidence", "stacks/Pulumi.de-stuttgart.yaml", "--bundle", str(tmp_path / "b"), "--format", "json",
+                   "--as-of", "2026-12-01", timeout=180)  # fmt: skip
+    assert 0 == done.returncode, done.stderr
+    doc = load_manifest(tmp_path / "b")
+    bundle = json.loads(done.stdout)["provenance"]["bundle"]
+    assert (len(doc["artifacts"]), len(doc["unresolved"])) == (bundle["artifacts"], bundle["without_digest"])
+    assert bundle["signature_sha256"] is not None
