@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 COLUMNS = "100"  # the terminal width the tour was taken at
 WRITERS = {"init", "render", "new", "bundle"}  # commands that write: they run in a scratch copy of the tour's inputs
+DEPLOY_EXTRA = "[deploy]"  # a step's comment: it needs the deploy extra (Ansible reads the roles), or a step that does
 SCAFFOLD = "my-factory/"  # the repository the tour's `aifactory new` writes; steps that read it run there too
 INPUTS = ("blueprints", "stacks")  # what the tour's commands read from the folder they run in
 

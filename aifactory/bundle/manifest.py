@@ -154,8 +154,16 @@ def design_packages(loaded: LoadedBlueprint, resolve: bool = False) -> dict[str,
     from aifactory.deploy.ansible import ROLES_DIR, SITE_PLAYBOOK
     from aifactory.design import plan
     from aifactory.lab.paths import cache_dir
-    from aifactory.render.manifest import apt_root_for, debian_suite, host_classes, manifest, resolve_apt
+    from aifactory.render.manifest import (
+        apt_root_for,
+        debian_suite,
+        host_classes,
+        manifest,
+        require_ansible,
+        resolve_apt,
+    )
 
+    require_ansible("aifactory bundle create")
     bp = loaded.model
     hosts = plan(bp).hosts
     doc = manifest(bp, hosts, ROLES_DIR, SITE_PLAYBOOK)

@@ -22,21 +22,15 @@ def manifest(
     """List the Debian packages each host class installs (resolved by apt with their dependencies against the
     blueprint's release) and the locked Python wheels; the input of `aifactory lab mirror` and of a
     sovereign site's own mirrors (docs/mirrors.md)."""
-    import importlib.util
-
     from aifactory.blueprint.stackfile import load_source
     from aifactory.deploy.ansible import ROLES_DIR, SITE_PLAYBOOK
     from aifactory.design import plan
     from aifactory.io import atomic_write, dumps_json
     from aifactory.lab.paths import cache_dir
-    from aifactory.render.manifest import apt_root_for, debian_suite, host_classes, resolve_apt
+    from aifactory.render.manifest import apt_root_for, debian_suite, host_classes, require_ansible, resolve_apt
     from aifactory.render.manifest import manifest as design_manifest
 
-    if importlib.util.find_spec("ansible") is None:  # the roles' package lists use Ansible's filters
-        from aifactory.errors import UserError
-
-        raise UserError.at(None, "`aifactory manifest` reads the roles with Ansible's filters, and Ansible is not "
-                           "installed", "pip install 'sovereign-aifactory[deploy]' (the deploy extra brings it)")
+    require_ansible("aifactory manifest")
     loaded, _ = load_source(source, sets or [])
     bp = loaded.model
     hosts = plan(bp).hosts

@@ -34,6 +34,15 @@ LAB_LOCK = resources.lab_lock()
 DEBIAN_SUITES = {"debian-12": "bookworm"}
 
 
+def require_ansible(command: str) -> None:
+    """The roles' package lists use Ansible's filters: without Ansible (the core install), say which extra."""
+    import importlib.util
+
+    if importlib.util.find_spec("ansible") is None:
+        what = f"`{command}` reads the roles with Ansible's filters, and Ansible is not installed"
+        raise UserError.at(None, what, "pip install 'sovereign-aifactory[deploy]' (the deploy extra brings it)")
+
+
 def debian_suite(bp: Blueprint, where: Location | None = None) -> str:
     """The apt suite of the blueprint's OS; other systems have no resolver here yet."""
     os_name = str(bp.software.os)
