@@ -23,7 +23,8 @@ class ChartImage:
 
     path: str
     default: str
-    when: str = ""  # a values path that must be true for the chart to run the image ("" = always)
+    when: str = ""  # a values path that, set false, keeps the chart from running the image ("" = always)
+    requires: str = ""  # a values path that must be set true for the chart to run it (an optional subchart)
 
 
 def _ref(repository: str, tag: str) -> str:
@@ -65,6 +66,11 @@ CHART_IMAGES: dict[str, tuple[str, tuple[ChartImage, ...]]] = {
                 "nvcr.io/nvidia/mellanox/network-operator-init-container:network-operator-v26.4.1",
             ),
             ChartImage("node-feature-discovery.image", _ref(*pinned.NETWORK_OPERATOR_NFD), when="nfd.enabled"),
+            # Its SR-IOV network operator subchart (tenant partitions as pod networks): whole references by name.
+            *(
+                ChartImage(f"sriov-network-operator.images.{key}", ref, requires="sriovNetworkOperator.enabled")
+                for key, ref in sorted(pinned.SRIOV_NETWORK_OPERATOR.items())
+            ),
         ),
     ),
     "dcgm-exporter": ("4.8.2", (ChartImage("image", "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless"),)),
@@ -195,7 +201,9 @@ def _at(values: Any, path: str) -> Any:
 def chart_image(entry: ChartImage, values: Mapping[str, Any], unmirror: Any) -> str | None:
     """The reference the release pulls for one chart image: the release's own setting where it makes one, else
     the chart's default; None where the chart does not run the image with these values."""
-    if entry.when and _at(values, entry.when) is False:
+    if (entry.when and _at(values, entry.when) is False) or (
+        entry.requires and _at(values, entry.requires) is not True
+    ):
         return None
     node = _at(values, entry.path)
     registry, path, tag = split(entry.default)

@@ -30,7 +30,8 @@ def _upstream(chart: str, version: str, path: str) -> tuple[Any, Any, dict[str, 
     """(node at path, its parent, the Chart.yaml that owns it, the top of its values)."""
     keys = path.split(".")
     folder = CHARTS / f"{chart}-{version}"
-    if (chart, keys[0]) in SUBCHARTS:
+    # A parent chart's values override its subchart's (Helm merges them so): read the parent's where it sets one.
+    if (chart, keys[0]) in SUBCHARTS and not _reference(_at(_load(folder)[0], keys)):
         folder, keys = CHARTS / SUBCHARTS[(chart, keys[0])], keys[1:]
     values, meta = _load(folder)
     parent, node = None, values
@@ -38,6 +39,19 @@ def _upstream(chart: str, version: str, path: str) -> tuple[Any, Any, dict[str, 
         assert isinstance(node, dict) and key in node, f"{chart} {version}: no default at {path}"
         parent, node = node, node[key]
     return node, parent, meta, values
+
+
+def _at(node: Any, keys: list[str]) -> Any:
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _reference(node: Any) -> bool:
+    """Whether a values node names an image on its own (a parent's partial override, e.g. a pull policy, does not)."""
+    return isinstance(node, str) or (isinstance(node, dict) and bool({"repository", "image"} & set(node)))
 
 
 def _name_and_tags(chart: str, node: Any, parent: Any, top: Any) -> tuple[str, set[str]]:
