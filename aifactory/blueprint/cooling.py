@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.refs import CduId
@@ -96,6 +96,34 @@ class Immersion(_RackGroup):
 RackGroup = Annotated[AirCooled | RearDoor | DirectLiquid | Immersion, Field(discriminator="type")]
 
 
+class EnergySignal(StrictModel):
+    """An hourly price or carbon-intensity signal (a day-ahead market's prices, a grid's forecast) the renderer
+    turns into Slurm reservations for flexible training in the cheap hours and lower GPU caps in the dear ones."""
+
+    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,255}$")] = Field(
+        description="CSV file, relative to the blueprint's folder: a header `hour,value`, then one row per hour "
+        "('2026-12-04T00:00Z,81.5'), consecutive hours in UTC."
+    )
+    kind: Literal["price", "carbon"] = Field(
+        "price", description="What the values are: 'price' (e.g. EUR/MWh) or 'carbon' (gCO2/kWh)."
+    )
+    cheap_hours: Annotated[int, Field(ge=1, le=24)] = Field(
+        6, description="The cheapest hours of each day that become training windows (Slurm reservations)."
+    )
+    expensive_hours: Annotated[int, Field(ge=0, le=24)] = Field(
+        4, description="The dearest hours of each day in which the GPUs run at the lower cap."
+    )
+    expensive_cap: Annotated[float, Field(ge=0.3, le=1.0)] = Field(
+        0.75, description="The lower cap as a fraction of the plan's per-GPU cap (never below the GPU's minimum)."
+    )
+    reservation_users: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]], Field(min_length=1, max_length=64)
+    ] = Field(
+        default_factory=lambda: ["root"], description="Users who may run in the training reservations (Slurm "
+        "`Users=`; the factory keeps no Slurm accounting to name accounts)."
+    )
+
+
 class Cooling(StrictModel):
     """Facility power and the rack groups that hold the equipment."""
 
@@ -109,4 +137,7 @@ class Cooling(StrictModel):
     )
     rack_groups: Annotated[list[RackGroup], Field(min_length=1, max_length=256)] = Field(
         description="Kinds of rack, each with its cooling method (`type`) and per-rack capacity."
+    )
+    energy_signal: EnergySignal | None = Field(
+        None, description="Optional hourly price or carbon signal for energy-aware scheduling (`render --workloads`)."
     )

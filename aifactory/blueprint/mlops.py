@@ -10,6 +10,7 @@ from aifactory.blueprint.base import StrictModel
 from aifactory.blueprint.secretref import SecretRef, ref
 from aifactory.blueprint.site import Name
 from aifactory.blueprint.types import DataSize
+from aifactory.blueprint.workloads import Workloads
 
 MAX_PARTITIONS = 256
 MAX_TENANTS = 1000
@@ -144,4 +145,8 @@ class Mlops(StrictModel):
         default_factory=lambda: ref("grafana_admin_password"),
         description="Pulumi config secret holding Grafana's admin password (Secret grafana-admin in monitoring; "
         "used where mlops.components.prometheus is on).",
+    )
+    workloads: Workloads = Field(
+        default_factory=Workloads, description="Training, evaluation, serving and benchmark workloads "
+        "(`aifactory render --workloads`)."
     )

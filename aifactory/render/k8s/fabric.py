@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from aifactory.blueprint.fabric import InfinibandFabric
+from aifactory.blueprint.model import Blueprint
 from aifactory.errors import UserError
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import Ctx, Manifest, SecretKey, SecretSpec
@@ -84,12 +85,17 @@ def doca_driver_tag(ctx: Ctx) -> str:
 
 
 def nccl_env(ctx: Ctx) -> dict[str, str]:
-    """NCCL environment for jobs: the blueprint's `fabric.nccl`, over defaults that follow the fabric type."""
-    fabric = ctx.bp.fabric.compute
+    return job_nccl_env(ctx.bp)
+
+
+def job_nccl_env(bp: Blueprint) -> dict[str, str]:
+    """NCCL environment for jobs (Kubernetes and Slurm alike): the blueprint's `fabric.nccl`, over defaults that
+    follow the fabric type."""
+    fabric = bp.fabric.compute
     env = {"NCCL_IB_DISABLE": "0", "NCCL_NET_GDR_LEVEL": "PHB"}
     if not isinstance(fabric, InfinibandFabric):
         env["NCCL_IB_GID_INDEX"] = "3"  # RoCEv2 GID on the usual Linux GID table layout
-    return {**env, **ctx.bp.fabric.nccl}
+    return {**env, **bp.fabric.nccl}
 
 
 def _nccl(ctx: Ctx) -> list[Manifest]:
