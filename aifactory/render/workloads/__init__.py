@@ -46,7 +46,7 @@ def render_workloads(loaded: LoadedBlueprint, region: str) -> tuple[dict[str, st
     signal = load_signal(loaded)
     if signal is not None:
         sched: EnergySchedule = schedule(p, *signal)
-        files.update(slurm.energy(loaded, p, wp, sched, len(groups.get("slurm", []))))
+        files.update(slurm.energy(loaded, p, wp, sched, groups.get("slurm", [])))
         summary["energy"] = sched.to_json()
         files["energy/schedule.json"] = json.dumps(sched.to_json(), indent=2, sort_keys=True) + "\n"
     return dict(sorted(files.items())), summary

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from aifactory.blueprint.loader import LoadedBlueprint
 from aifactory.design.energy import EnergySchedule
 from aifactory.design.plan import Plan
 from aifactory.design.workloads import CHALLENGER, CHAMPION, Bench, Eval, Serve, Train, WorkloadPlan
+from aifactory.render.hostlist import compress
 from aifactory.render.k8s.fabric import job_nccl_env
 from aifactory.render.workloads.templating import render as tpl
 from aifactory.render.workloads.templating import script
@@ -111,10 +113,12 @@ def render(loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, sched: EnergySche
 
 
 def energy(
-    loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, sched: EnergySchedule, slurm_nodes: int
+    loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, sched: EnergySchedule, slurm_nodes: Sequence[str]
 ) -> dict[str, str]:
     """Reservations for the training windows; power-cap services and timers for the capped hours. Training
-    scripts of flexible jobs name the reservations (render() with the schedule)."""
+    scripts of flexible jobs name the reservations (render() with the schedule). A reservation names its nodes,
+    the first Slurm nodes (the topology's first leaves) as many as the largest flexible job needs: slurmctld
+    picks nodes for a bare node count only among nodes up at creation, where named ones may be down or busy."""
     sig = loaded.model.cooling.energy_signal
     assert sig is not None
     if not slurm_nodes:
@@ -126,7 +130,7 @@ def energy(
     files["slurm/energy/reservations.sh"] = tpl(
         "reservations.sh.j2", blueprint=loaded.source, signal=sched.signal, kind=sched.kind,
         cheap_hours=sig.cheap_hours, windows=windows, partition=_partition(loaded),
-        nodes=max(flexible, default=slurm_nodes), users=",".join(sig.reservation_users))
+        nodes=compress(slurm_nodes[: max(flexible, default=len(slurm_nodes))]), users=",".join(sig.reservation_users))
     return files | _caps(loaded, sched)
 
 
