@@ -115,7 +115,7 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path: Path) -> None:
     assert f"{bad}:4:1: malformed YAML" in err
     code, _, err = run("manifest", "dgx-h200-sovereign-eu")
     assert 2 == code
-    assert "dgx-h100-superpod.yaml:106" in err and "resolves Debian packages only" in err
+    assert "dgx-h100-superpod.yaml:120" in err and "resolves Debian packages only" in err
 
 
 def test_out_writes_the_json_and_text_summarises(tmp_path: Path) -> None:
