@@ -1,8 +1,9 @@
 """The hourly price or carbon signal `cooling.energy_signal.file` names: read and checked, with file:line errors.
 
-Format: a CSV file (lines starting with `#` are comments), header `hour,value`, then one row per hour: an ISO 8601 UTC hour ('2026-12-04T17:00Z') and a
-number (EUR/MWh, gCO2/kWh: whatever unit, the schedule only ranks them). Hours are consecutive; a day-ahead
-market publishes 24 of them at a time, and the renderer is meant to run again when the next day's arrive.
+Format: a CSV file (lines starting with `#` are comments), header `hour,value`, then one row per hour: an ISO
+8601 UTC hour ('2026-12-04T17:00Z') and a number (EUR/MWh, gCO2/kWh: any unit, the schedule only ranks them).
+Hours are consecutive; a day-ahead market publishes 24 of them at a time, and the renderer is meant to run again
+when the next day's arrive.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def _hour(text: str, where: Location) -> datetime:
     try:
         start = datetime.strptime(text, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
     except ValueError:
-        raise UserError.at(where, f"hour {text!r} is not an ISO 8601 UTC hour",
-                           "write it as YYYY-MM-DDTHH:00Z, e.g. 2026-12-04T17:00Z") from None
+        raise UserError.at(
+            where, f"hour {text!r} is not an ISO 8601 UTC hour", "write it as YYYY-MM-DDTHH:00Z, e.g. 2026-12-04T17:00Z"
+        ) from None
     if start.minute:
         raise UserError.at(where, f"hour {text!r} does not start on the hour", "use minute 00")
     return start
@@ -64,8 +66,11 @@ def _row(line: str, where: Location, previous: datetime | None) -> Hour:
     if not math.isfinite(value):
         raise UserError.at(where, f"value {parts[1].strip()!r} is not a finite number", "write a number, e.g. 81.5")
     if previous is not None and start != previous + timedelta(hours=1):
-        raise UserError.at(where, f"hour {parts[0].strip()} does not follow {previous:%Y-%m-%dT%H:%MZ}",
-                           "list consecutive hours, one per row, in order")
+        raise UserError.at(
+            where,
+            f"hour {parts[0].strip()} does not follow {previous:%Y-%m-%dT%H:%MZ}",
+            "list consecutive hours, one per row, in order",
+        )
     return Hour(start, value)
 
 
@@ -84,8 +89,11 @@ def load_signal(loaded: LoadedBlueprint) -> tuple[str, tuple[Hour, ...]] | None:
     rows = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
             if line.strip() and not line.startswith("#")]  # fmt: skip
     if not rows or rows[0][1].strip() != HEADER:
-        raise UserError.at(Location(shown, rows[0][0] if rows else 1), f"the first line must be the header {HEADER!r}",
-                           f"start the file with `{HEADER}` (after any # comments)")
+        raise UserError.at(
+            Location(shown, rows[0][0] if rows else 1),
+            f"the first line must be the header {HEADER!r}",
+            f"start the file with `{HEADER}` (after any # comments)",
+        )
     hours: list[Hour] = []
     for number, line in rows[1:]:
         where = Location(shown, number)

@@ -17,9 +17,13 @@ from aifactory.blueprint.site import Name
 
 MAX_WORKLOADS = 64
 # A model reference as registries and hubs write it: 'meta-llama/Llama-3.1-8B', 'gpt2', 'mistral-7b-v0.3'.
-ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")]
+ModelId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+]
 # Where data or a model lives: an object-store or file URI, or an absolute path on the shared file system.
-DataUri = Annotated[str, StringConstraints(pattern=r"^((s3|gs|hf|pvc|file)://[A-Za-z0-9._~%+/=-]+|/[A-Za-z0-9._~%+/=-]+)$")]
+DataUri = Annotated[
+    str, StringConstraints(pattern=r"^((s3|gs|hf|pvc|file)://[A-Za-z0-9._~%+/=-]+|/[A-Za-z0-9._~%+/=-]+)$")
+]
 # A script and its arguments, run in the job's image: no shell metacharacters (the renderers quote nothing).
 Argument = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/=:,+@%-]{1,256}$")]
 SlurmTime = Annotated[str, StringConstraints(pattern=r"^([0-9]+-)?[0-9]{1,2}:[0-9]{2}:[0-9]{2}$")]
@@ -29,8 +33,9 @@ OrchestratorName = Literal["slurm", "kubernetes"]
 class _Workload(StrictModel):
     name: Name = Field(description="Name of the workload (a DNS-1123 label); jobs, services and MLflow runs carry it.")
     orchestrator: OrchestratorName | None = Field(
-        None, description="Where it runs: 'slurm' or 'kubernetes'; default: the blueprint's orchestrator (with "
-        "both: training and evaluation on Slurm, serving and benchmarks on Kubernetes)."
+        None,
+        description="Where it runs: 'slurm' or 'kubernetes'; default: the blueprint's orchestrator (with "
+        "both: training and evaluation on Slurm, serving and benchmarks on Kubernetes).",
     )
     tenant: Name | None = Field(
         None, description="Tenant it runs for (its Kubernetes namespace and Kueue queue); default: the first tenant."
@@ -54,8 +59,9 @@ class TrainingJob(_Workload):
     )
     time_limit: SlurmTime = Field("1-00:00:00", description="Longest run time, e.g. '1-00:00:00' (Slurm --time).")
     flexible: bool = Field(
-        False, description="May wait for the cheap hours of the energy signal (cooling.energy_signal): it runs in "
-        "the rendered training reservation."
+        False,
+        description="May wait for the cheap hours of the energy signal (cooling.energy_signal): it runs in "
+        "the rendered training reservation.",
     )
 
 
@@ -64,7 +70,9 @@ class Evaluation(_Workload):
 
     training: Name = Field(description="Training job whose model this evaluates (its `name`).")
     data: DataUri = Field(description="Held-out evaluation data.")
-    script: Argument = Field("evaluate.py", description="Entry point; it writes {metric: value} as JSON to $EVAL_RESULT.")
+    script: Argument = Field(
+        "evaluate.py", description="Entry point; it writes {metric: value} as JSON to $EVAL_RESULT."
+    )
     metric: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")] = Field(
         description="MLflow metric the gate reads, e.g. 'perplexity' or 'accuracy'."
     )
@@ -79,8 +87,9 @@ class Serving(_Workload):
 
     model: ModelId = Field(description="Registered model to serve: the `champion` alias, the challenger in canary.")
     storage_uri: DataUri | None = Field(
-        None, description="Kubernetes: where KServe loads the champion's weights from (s3://, pvc://, hf://). Slurm "
-        "serves the registry's alias itself (downloaded from MLflow when the service starts)."
+        None,
+        description="Kubernetes: where KServe loads the champion's weights from (s3://, pvc://, hf://). Slurm "
+        "serves the registry's alias itself (downloaded from MLflow when the service starts).",
     )
     canary_storage_uri: DataUri | None = Field(
         None, description="Kubernetes: the challenger's weights, served to canary_percent of requests."
@@ -93,8 +102,9 @@ class Serving(_Workload):
         0, description="Share of requests (0-100) the challenger gets; 0: no canary."
     )
     nodes: Annotated[list[Name], Field(max_length=10_000)] = Field(
-        default_factory=list, description="Slurm: compute hosts that run the service (one replica each); default: "
-        "the last `replicas` compute nodes."
+        default_factory=list,
+        description="Slurm: compute hosts that run the service (one replica each); default: "
+        "the last `replicas` compute nodes.",
     )
     port: Annotated[int, Field(ge=1024, le=65535)] = Field(8000, description="HTTP port (OpenAI API and /metrics).")
 
@@ -112,7 +122,9 @@ class Benchmark(_Workload):
 class Workloads(StrictModel):
     """The factory's workloads; every list may be empty."""
 
-    experiment: Name | None = Field(None, description="MLflow experiment the runs log to; default: the blueprint's name.")
+    experiment: Name | None = Field(
+        None, description="MLflow experiment the runs log to; default: the blueprint's name."
+    )
     training: Annotated[list[TrainingJob], Field(max_length=MAX_WORKLOADS)] = Field(
         default_factory=list, description="Training jobs."
     )

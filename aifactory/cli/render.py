@@ -95,7 +95,8 @@ def workload_lines(summary: dict[str, object]) -> list[str]:
         wins = ", ".join(f"{w['start']} +{w['hours']}h" for w in energy["training_windows"])
         caps = ", ".join(f"{w['start']} +{w['hours']}h" for w in energy["capped_windows"])
         out.append(f"  energy ({energy['kind']}, {energy['signal']}): training windows {wins or 'none'}")
-        out.append(f"  GPUs capped at {energy['gpu_cap_low_w']} W (from {energy['gpu_cap_w']} W) in {caps or 'no hour'}:"
+        low, cap = energy["gpu_cap_low_w"], energy["gpu_cap_w"]
+        out.append(f"  GPUs capped at {low} W (from {cap} W) in {caps or 'no hour'}:"
                    f" facility {energy['facility_low_w'] / 1e3:.0f} kW (from {energy['facility_w'] / 1e3:.0f} kW,"
                    f" budget {energy['facility_budget_w'] / 1e3:.0f} kW)")
     return out

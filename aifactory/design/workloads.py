@@ -99,16 +99,25 @@ class _Checker:
         orch = self.loaded.model.mlops.orchestrator.type
         chosen = orchestrator or (orch if orch != "both" else ("kubernetes" if serving else "slurm"))
         if orch not in (chosen, "both"):
-            self.fail((*path, "orchestrator"), f"runs on {chosen}, but the factory's orchestrator is {orch}",
-                      f"set orchestrator: {orch}, or leave it out")
+            self.fail(
+                (*path, "orchestrator"),
+                f"runs on {chosen}, but the factory's orchestrator is {orch}",
+                f"set orchestrator: {orch}, or leave it out",
+            )
         tenants = {t.name: t for t in self.loaded.model.mlops.tenants}
         found = tenants.get(tenant) if tenant else next(iter(tenants.values()), None)
         if tenant and found is None:
-            self.fail((*path, "tenant"), f"tenant {tenant!r} is not in mlops.tenants",
-                      f"name one of: {', '.join(sorted(tenants)) or '(none: add one under mlops.tenants)'}")
+            self.fail(
+                (*path, "tenant"),
+                f"tenant {tenant!r} is not in mlops.tenants",
+                f"name one of: {', '.join(sorted(tenants)) or '(none: add one under mlops.tenants)'}",
+            )
         elif found is None and chosen == "kubernetes":
-            self.fail(path, "a Kubernetes workload runs in a tenant's namespace, and the blueprint has no tenant",
-                      "add a tenant under mlops.tenants")
+            self.fail(
+                path,
+                "a Kubernetes workload runs in a tenant's namespace, and the blueprint has no tenant",
+                "add a tenant under mlops.tenants",
+            )
         return Placed(chosen, found)
 
     def nodes_of(self, orchestrator: str) -> Sequence[str]:
@@ -116,8 +125,11 @@ class _Checker:
 
     def need(self, path: tuple[str | int, ...], on: bool, component: str, what: str) -> None:
         if not on:
-            self.fail(path, f"{what} on Kubernetes needs mlops.components.{component}",
-                      f"set mlops.components.{component}: true, or run it on Slurm (orchestrator: slurm)")
+            self.fail(
+                path,
+                f"{what} on Kubernetes needs mlops.components.{component}",
+                f"set mlops.components.{component}: true, or run it on Slurm (orchestrator: slurm)",
+            )
 
 
 def _train(c: _Checker, i: int, job: TrainingJob) -> Train:
@@ -126,12 +138,18 @@ def _train(c: _Checker, i: int, job: TrainingJob) -> Train:
     sku_gpus = c.plan.sku.gpus
     gpus = job.gpus_per_node or sku_gpus
     if gpus > sku_gpus:
-        c.fail((*path, "gpus_per_node"), f"{gpus} GPUs per node, but a {c.plan.sku_id} node has {sku_gpus}",
-               f"set gpus_per_node to at most {sku_gpus}, or leave it out (all of them)")
+        c.fail(
+            (*path, "gpus_per_node"),
+            f"{gpus} GPUs per node, but a {c.plan.sku_id} node has {sku_gpus}",
+            f"set gpus_per_node to at most {sku_gpus}, or leave it out (all of them)",
+        )
     have = len(c.nodes_of(at.orchestrator))
     if job.nodes > have:
-        c.fail((*path, "nodes"), f"{job.nodes} nodes, but {at.orchestrator} has {have} compute nodes",
-               f"set nodes to at most {have}")
+        c.fail(
+            (*path, "nodes"),
+            f"{job.nodes} nodes, but {at.orchestrator} has {have} compute nodes",
+            f"set nodes to at most {have}",
+        )
     if at.orchestrator == "kubernetes":
         c.need(path, c.loaded.model.mlops.components.kubeflow_trainer, "kubeflow_trainer", "training")
     return Train(job, at, gpus)
@@ -142,8 +160,11 @@ def _eval(c: _Checker, i: int, ev: Evaluation, trains: Mapping[str, Train]) -> E
     at = c.place(path, ev.orchestrator, ev.tenant, serving=False)
     train = trains.get(ev.training)
     if train is None:
-        c.fail((*path, "training"), f"no training job is named {ev.training!r}",
-               f"name one of: {', '.join(sorted(trains)) or '(none: add one under mlops.workloads.training)'}")
+        c.fail(
+            (*path, "training"),
+            f"no training job is named {ev.training!r}",
+            f"name one of: {', '.join(sorted(trains)) or '(none: add one under mlops.workloads.training)'}",
+        )
         return None
     return Eval(ev, at, train)
 
@@ -152,22 +173,34 @@ def _serve(c: _Checker, i: int, srv: Serving) -> Serve:
     path = ("serving", i)
     at = c.place(path, srv.orchestrator, srv.tenant, serving=True)
     if srv.gpus > c.plan.sku.gpus:
-        c.fail((*path, "gpus"), f"{srv.gpus} GPUs per replica, but a {c.plan.sku_id} node has {c.plan.sku.gpus}",
-               f"set gpus to at most {c.plan.sku.gpus}")
+        c.fail(
+            (*path, "gpus"),
+            f"{srv.gpus} GPUs per replica, but a {c.plan.sku_id} node has {c.plan.sku.gpus}",
+            f"set gpus to at most {c.plan.sku.gpus}",
+        )
     hosts: tuple[str, ...] = ()
     if at.orchestrator == "slurm":
         hosts = _serving_hosts(c, path, srv)
     else:
         c.need(path, c.loaded.model.mlops.components.kserve, "kserve", "serving")
         if srv.storage_uri is None:
-            c.fail(path, "KServe loads the model from storage_uri, which is not set",
-                   "set storage_uri, e.g. s3://models/NAME/champion")
+            c.fail(
+                path,
+                "KServe loads the model from storage_uri, which is not set",
+                "set storage_uri, e.g. s3://models/NAME/champion",
+            )
         if srv.canary_percent and srv.canary_storage_uri is None:
-            c.fail((*path, "canary_percent"), f"a {srv.canary_percent}% canary needs the challenger's canary_storage_uri",
-                   "set canary_storage_uri, or canary_percent: 0")
+            c.fail(
+                (*path, "canary_percent"),
+                f"a {srv.canary_percent}% canary needs the challenger's canary_storage_uri",
+                "set canary_storage_uri, or canary_percent: 0",
+            )
         if srv.nodes:
-            c.fail((*path, "nodes"), "nodes choose Slurm hosts; KServe places replicas itself",
-                   "leave nodes out for a Kubernetes deployment")
+            c.fail(
+                (*path, "nodes"),
+                "nodes choose Slurm hosts; KServe places replicas itself",
+                "leave nodes out for a Kubernetes deployment",
+            )
     return Serve(srv, at, hosts)
 
 
@@ -175,17 +208,26 @@ def _serving_hosts(c: _Checker, path: tuple[str | int, ...], srv: Serving) -> tu
     have = list(c.nodes_of("slurm"))
     if not srv.nodes:
         if srv.replicas > len(have):
-            c.fail((*path, "replicas"), f"{srv.replicas} replicas, one per node, but Slurm has {len(have)} nodes",
-                   f"set replicas to at most {len(have)}")
-        return tuple(have[-srv.replicas:]) if srv.replicas <= len(have) else ()
+            c.fail(
+                (*path, "replicas"),
+                f"{srv.replicas} replicas, one per node, but Slurm has {len(have)} nodes",
+                f"set replicas to at most {len(have)}",
+            )
+        return tuple(have[-srv.replicas :]) if srv.replicas <= len(have) else ()
     known = set(have)
     for j, name in enumerate(srv.nodes):
         if name not in known:
-            c.fail((*path, "nodes", j), f"{name!r} is not a Slurm compute host of this design",
-                   f"name hosts from {have[0]} to {have[-1]}" if have else "the design has no Slurm compute host")
+            c.fail(
+                (*path, "nodes", j),
+                f"{name!r} is not a Slurm compute host of this design",
+                f"name hosts from {have[0]} to {have[-1]}" if have else "the design has no Slurm compute host",
+            )
     if len(srv.nodes) != srv.replicas:
-        c.fail((*path, "nodes"), f"{len(srv.nodes)} nodes for {srv.replicas} replicas (one replica per node)",
-               f"list {srv.replicas} nodes, or set replicas: {len(srv.nodes)}")
+        c.fail(
+            (*path, "nodes"),
+            f"{len(srv.nodes)} nodes for {srv.replicas} replicas (one replica per node)",
+            f"list {srv.replicas} nodes, or set replicas: {len(srv.nodes)}",
+        )
     if len(set(srv.nodes)) != len(srv.nodes):
         c.fail((*path, "nodes"), "a node is listed twice", "list each node once")
     return tuple(srv.nodes)
@@ -196,19 +238,29 @@ def _bench(c: _Checker, i: int, b: Benchmark, serves: Mapping[str, Serve]) -> Be
     srv = serves.get(b.serving)
     at = c.place(path, b.orchestrator or (srv.at.orchestrator if srv else None), b.tenant, serving=True)
     if srv is None:
-        c.fail((*path, "serving"), f"no serving deployment is named {b.serving!r}",
-               f"name one of: {', '.join(sorted(serves)) or '(none: add one under mlops.workloads.serving)'}")
+        c.fail(
+            (*path, "serving"),
+            f"no serving deployment is named {b.serving!r}",
+            f"name one of: {', '.join(sorted(serves)) or '(none: add one under mlops.workloads.serving)'}",
+        )
         return None
     if at.orchestrator != srv.at.orchestrator:
-        c.fail((*path, "orchestrator"), f"measures {b.serving!r}, which runs on {srv.at.orchestrator}",
-               f"run the benchmark on {srv.at.orchestrator} (leave orchestrator out)")
+        c.fail(
+            (*path, "orchestrator"),
+            f"measures {b.serving!r}, which runs on {srv.at.orchestrator}",
+            f"run the benchmark on {srv.at.orchestrator} (leave orchestrator out)",
+        )
     return Bench(b, at, srv)
 
 
 def _unique(c: _Checker) -> None:
     w = c.loaded.model.mlops.workloads
-    for kind, items in (("training", w.training), ("evaluations", w.evaluations), ("serving", w.serving),
-                        ("benchmarks", w.benchmarks)):
+    for kind, items in (
+        ("training", w.training),
+        ("evaluations", w.evaluations),
+        ("serving", w.serving),
+        ("benchmarks", w.benchmarks),
+    ):
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.name in seen:
@@ -237,9 +289,13 @@ def resolve(loaded: LoadedBlueprint, p: Plan, groups: Mapping[str, Sequence[str]
     benches = [b for i, x in enumerate(w.benchmarks) if (b := _bench(c, i, x, by_serve)) is not None]
     uri = _mlflow_uri(c)
     if (w.training or w.evaluations) and not loaded.model.mlops.components.mlflow:
-        c.fail(("training",) if w.training else ("evaluations",), "training and evaluation log to MLflow, which "
-               "is off", "set mlops.components.mlflow: true")
+        c.fail(
+            ("training",) if w.training else ("evaluations",),
+            "training and evaluation log to MLflow, which is off",
+            "set mlops.components.mlflow: true",
+        )
     if c.problems:
         raise UserError(c.problems)
-    return WorkloadPlan(w.experiment or loaded.model.name, uri, tuple(trains), tuple(evals), tuple(serves),
-                        tuple(benches))
+    return WorkloadPlan(
+        w.experiment or loaded.model.name, uri, tuple(trains), tuple(evals), tuple(serves), tuple(benches)
+    )

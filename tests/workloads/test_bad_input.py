@@ -41,14 +41,23 @@ def _refused(path: Path, out: Path) -> str:
     ("old", "new", "message"),
     [
         ("nodes: 32, time_limit", "nodes: 65, time_limit", "65 nodes, but slurm has 64 compute nodes"),
-        ("args: [--config=8b.yaml],", "args: [--config=8b.yaml], gpus_per_node: 9,",
-         "9 GPUs per node, but a dgx-b200 node has 8"),
+        (
+            "args: [--config=8b.yaml],",
+            "args: [--config=8b.yaml], gpus_per_node: 9,",
+            "9 GPUs per node, but a dgx-b200 node has 8",
+        ),
         ("gpus: 8, canary_percent: 25", "gpus: 8, canary_percent: 101", "less than or equal to 100"),
         ("training: pretrain-8b,", "training: pretrain-9b,", "no training job is named 'pretrain-9b'"),
-        ("replicas: 4, gpus: 8,", "replicas: 4, gpus: 8, nodes: [b200999, b200001, b200002, b200003],",
-         "'b200999' is not a Slurm compute host"),
-        ("serving: chat-8b, prompt_tokens", "serving: chat-8b, orchestrator: kubernetes, prompt_tokens",
-         "runs on kubernetes, but the factory's orchestrator is slurm"),
+        (
+            "replicas: 4, gpus: 8,",
+            "replicas: 4, gpus: 8, nodes: [b200999, b200001, b200002, b200003],",
+            "'b200999' is not a Slurm compute host",
+        ),
+        (
+            "serving: chat-8b, prompt_tokens",
+            "serving: chat-8b, orchestrator: kubernetes, prompt_tokens",
+            "runs on kubernetes, but the factory's orchestrator is slurm",
+        ),
     ],
 )
 def test_a_workload_the_design_cannot_run_is_refused_at_its_line(

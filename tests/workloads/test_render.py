@@ -75,8 +75,9 @@ def test_output_is_the_same_bytes_from_any_working_directory(tmp_path: Path) -> 
     outs = []
     for cwd in (REPO, tmp_path):
         out = tmp_path / f"out-{len(outs)}"
-        result = run_cli("render", str(REPO / "blueprints" / "b200-spectrum-x.yaml"), "--workloads", "--out",
-                         str(out), cwd=cwd)
+        result = run_cli(
+            "render", str(REPO / "blueprints" / "b200-spectrum-x.yaml"), "--workloads", "--out", str(out), cwd=cwd
+        )
         assert 0 == result.returncode, result.stderr
         outs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     assert outs[0].keys() == outs[1].keys()

@@ -149,3 +149,10 @@ def test_slurmctld_takes_the_reservations_and_admits_every_job(tmp_path: Path) -
     assert {"bench-chat-8b-tokens.sbatch", "eval-eval-8b.sbatch", "train-pretrain-8b.sbatch"} == set(answers)
     for job, answer in answers.items():
         assert NO_NODE_UP == answer, f"{job}: {answer}"
+
+
+def test_the_embedded_helper_scripts_are_python() -> None:
+    from aifactory.render.workloads.templating import script
+
+    for name in ("gate.py", "bench_log.py"):
+        compile(script(name), name, "exec")

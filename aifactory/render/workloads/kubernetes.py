@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from aifactory.blueprint.loader import LoadedBlueprint
+from aifactory.catalog import get_catalog
 from aifactory.design.workloads import CHALLENGER, Bench, Eval, Serve, Train, WorkloadPlan
 from aifactory.render.k8s import images
 from aifactory.render.k8s.context import Ctx, Manifest
@@ -28,6 +29,10 @@ TRAINER = "trainer.kubeflow.org/v1alpha1"
 KSERVE = "serving.kserve.io/v1beta1"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 SERVING_PORT = 8080  # the vllm ClusterServingRuntime's --port (render/k8s/operators.py)
+
+
+def _has_gpus(ctx: Ctx) -> bool:
+    return get_catalog().nodes[ctx.bp.compute.node_sku].gpus > 0
 
 
 def _ns(w: Train | Eval | Serve | Bench) -> str:
@@ -50,7 +55,7 @@ def _train(ctx: Ctx, wp: WorkloadPlan, i: int, t: Train) -> Manifest:
     s = t.spec
     env = _mlflow_env(wp, {"AIFACTORY_MODEL": s.model, "AIFACTORY_DATA": s.data})
     trainer: dict[str, Any] = {"numNodes": s.nodes, "command": ["torchrun"], "args": [s.script, *s.args], "env": env}
-    if ctx.bp.compute.node_sku and t.gpus_per_node:
+    if _has_gpus(ctx):
         gpus = {ctx.gpu_resource(): t.gpus_per_node}
         trainer["resourcesPerNode"] = {"limits": gpus, "requests": dict(gpus)}
     spec = {"runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "ClusterTrainingRuntime", "name": RUNTIME},
@@ -82,10 +87,11 @@ def _eval(ctx: Ctx, wp: WorkloadPlan, i: int, e: Eval) -> Manifest:
     run = (f"python3 /opt/aifactory/gate.py challenger && python3 {s.script} --data {s.data} && "
            "python3 /opt/aifactory/gate.py decide")  # fmt: skip
     repository, tag = TORCH_IMAGE
-    container = {"name": "evaluate", "image": f"{ctx.image(repository)}:{tag}", "command": ["/bin/sh", "-c", run],
-                 "env": env}  # fmt: skip
-    if ctx.bp.compute.node_sku:
-        container["resources"] = {"limits": {ctx.gpu_resource(): 1}, "requests": {ctx.gpu_resource(): 1}}
+    image = f"{ctx.image(repository)}:{tag}"
+    container: dict[str, Any] = {"name": "evaluate", "image": image, "command": ["/bin/sh", "-c", run], "env": env}
+    if _has_gpus(ctx):
+        gpu: dict[str, int] = {ctx.gpu_resource(): 1}
+        container["resources"] = {"limits": gpu, "requests": dict(gpu)}
     obj = _job(ctx, s.name, _ns(e), ("mlops", "workloads", "evaluations", i), container)
     return _queued(ctx, obj, e)
 
@@ -93,8 +99,9 @@ def _eval(ctx: Ctx, wp: WorkloadPlan, i: int, e: Eval) -> Manifest:
 def _predictor(ctx: Ctx, uri: str, gpus: int) -> dict[str, Any]:
     limits = {ctx.gpu_resource(): gpus}
     # `model` is a container spec (name required): the runtime's container, kserve-container, takes it.
-    return {"model": {"name": "kserve-container", "modelFormat": {"name": "huggingface"}, "runtime": "vllm", "storageUri": uri,
-                                    "resources": {"limits": limits, "requests": dict(limits)}}}  # fmt: skip
+    model = {"name": "kserve-container", "modelFormat": {"name": "huggingface"}, "runtime": "vllm",
+             "storageUri": uri, "resources": {"limits": limits, "requests": dict(limits)}}  # fmt: skip
+    return {"model": model}
 
 
 def _isvc(ctx: Ctx, i: int, srv: Serve) -> Manifest:
@@ -130,8 +137,9 @@ def _bench(ctx: Ctx, wp: WorkloadPlan, i: int, b: Bench) -> Manifest:
            f"--max-concurrency {s.concurrency} --num-prompts {s.requests} --save-result --result-dir /work/results "
            "--result-filename 0.json && python3 /opt/aifactory/bench_log.py /work/results")  # fmt: skip
     repository, image, tag = images.VLLM
-    container = {"name": "benchmark", "image": f"{ctx.image(repository)}/{image}:{tag}",
-                 "command": ["/bin/sh", "-c", run], "env": _mlflow_env(wp, {"AIFACTORY_BENCH_NAME": s.name})}  # fmt: skip
+    env = _mlflow_env(wp, {"AIFACTORY_BENCH_NAME": s.name})
+    container: dict[str, Any] = {"name": "benchmark", "image": f"{ctx.image(repository)}/{image}:{tag}",
+                 "command": ["/bin/sh", "-c", run], "env": env}  # fmt: skip
     return _queued(ctx, _job(ctx, s.name, _ns(b), ("mlops", "workloads", "benchmarks", i), container), b)
 
 
@@ -147,7 +155,7 @@ def objects(loaded: LoadedBlueprint, region: str, wp: WorkloadPlan) -> list[Mani
         if loaded.model.mlops.components.prometheus:
             out.append(_pod_monitor(ctx, at["s", srv.spec.name], srv))
     out += [_bench(ctx, wp, at["b", b.spec.name], b) for b in wp.benchmarks]
-    namespaces = sorted({_ns(w) for w in (*wp.evaluations, *wp.benchmarks)})
+    namespaces = sorted({_ns(e) for e in wp.evaluations} | {_ns(b) for b in wp.benchmarks})
     out += [_gate_configmap(ctx, ns) for ns in namespaces]
     return out
 

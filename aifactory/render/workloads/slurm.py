@@ -23,7 +23,8 @@ RDZV_PORT = 29500  # torchrun's usual c10d rendezvous port
 
 def _partition(loaded: LoadedBlueprint) -> str:
     orch = loaded.model.mlops.orchestrator
-    parts = orch.slurm.partitions if orch.type in ("slurm", "both") else []  # type: ignore[union-attr]
+    slurm = getattr(orch, "slurm", None)
+    parts = slurm.partitions if slurm is not None else []
     return next((x.name for x in parts if x.default), parts[0].name if parts else "gpu")
 
 
@@ -128,9 +129,16 @@ def energy(
     windows = [{"name": n, "start": f"{w.start:%Y-%m-%dT%H:%M:%S}", "duration": f"{w.hours:02d}:00:00"}
                for n, w in zip(reservation_names(sched), sched.cheap, strict=True)]  # fmt: skip
     files["slurm/energy/reservations.sh"] = tpl(
-        "reservations.sh.j2", blueprint=loaded.source, signal=sched.signal, kind=sched.kind,
-        cheap_hours=sig.cheap_hours, windows=windows, partition=_partition(loaded),
-        nodes=compress(slurm_nodes[: max(flexible, default=len(slurm_nodes))]), users=",".join(sig.reservation_users))
+        "reservations.sh.j2",
+        blueprint=loaded.source,
+        signal=sched.signal,
+        kind=sched.kind,
+        cheap_hours=sig.cheap_hours,
+        windows=windows,
+        partition=_partition(loaded),
+        nodes=compress(slurm_nodes[: max(flexible, default=len(slurm_nodes))]),
+        users=",".join(sig.reservation_users),
+    )
     return files | _caps(loaded, sched)
 
 
@@ -143,8 +151,13 @@ def _caps(loaded: LoadedBlueprint, sched: EnergySchedule) -> dict[str, str]:
         ):
             name = f"aifactory-gpu-cap-{unit}"
             files[f"slurm/energy/{name}.service"] = tpl(
-                "power-cap.service.j2", blueprint=loaded.source, watts=watts, why=why)
+                "power-cap.service.j2", blueprint=loaded.source, watts=watts, why=why
+            )
             files[f"slurm/energy/{name}.timer"] = tpl(
-                "power-cap.timer.j2", blueprint=loaded.source, unit=f"{name}.service", why=why,
-                times=[f"{t:%Y-%m-%d %H:%M:%S} UTC" for t in starts])
+                "power-cap.timer.j2",
+                blueprint=loaded.source,
+                unit=f"{name}.service",
+                why=why,
+                times=[f"{t:%Y-%m-%d %H:%M:%S} UTC" for t in starts],
+            )
     return files

@@ -27,5 +27,6 @@ def render(template: str, /, **context: Any) -> str:
 
 
 def script(name: str) -> str:
-    """A helper script embedded in a job (the evaluation gate, the benchmark logger), without its newline."""
-    return resources.package_file("render", "workloads", "templates", name).read_text().rstrip("\n")
+    """A helper script embedded in a job (`gate.py`: the evaluation gate, `bench_log.py`: the benchmark logger),
+    without its last newline. They take their settings from the environment, so the template has no variable."""
+    return render(f"{name}.j2").rstrip("\n")
