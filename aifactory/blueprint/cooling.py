@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from aifactory.blueprint.base import StrictModel
+from aifactory.blueprint.grammar import RelativeFile
 from aifactory.blueprint.refs import CduId
 from aifactory.blueprint.site import Name
 from aifactory.blueprint.types import Power
@@ -100,9 +101,9 @@ class EnergySignal(StrictModel):
     """An hourly price or carbon-intensity signal (a day-ahead market's prices, a grid's forecast) the renderer
     turns into Slurm reservations for flexible training in the cheap hours and lower GPU caps in the dear ones."""
 
-    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,255}$")] = Field(
-        description="CSV file, relative to the blueprint's folder: a header `hour,value`, then one row per hour "
-        "('2026-12-04T00:00Z,81.5'), consecutive hours in UTC."
+    file: RelativeFile = Field(
+        description="CSV file, relative to the blueprint's folder: `#` comment lines, a header `hour,value`, then "
+        "one row per hour ('2026-12-04T00:00Z,81.5'), consecutive hours in UTC."
     )
     kind: Literal["price", "carbon"] = Field(
         "price", description="What the values are: 'price' (e.g. EUR/MWh) or 'carbon' (gCO2/kWh)."

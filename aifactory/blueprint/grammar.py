@@ -81,6 +81,15 @@ def _mount_path(value: str) -> str:
     return value
 
 
+def _relative_file(value: str) -> str:
+    parts = value.split("/")
+    if (len(value) > 255 or not re.fullmatch(r"[A-Za-z0-9._/-]+", value)
+            or any(p in ("", ".", "..") for p in parts)):
+        raise _refuse("file", value, "a path relative to the blueprint's folder, of letters, digits, '.', '_', "
+                      "'-' and '/', with no '..' or '.' part and no empty part, e.g. 'signals/prices.csv'")
+    return value
+
+
 def _text(value: str) -> str:
     """Free text shown in reports: printable characters on one line."""
     if len(value) > TEXT_MAX or any(not ch.isprintable() for ch in value):
@@ -140,5 +149,7 @@ MigProfile = Annotated[str, _full(r"[a-z0-9.+-]*", "MIG profile", "a MIG profile
 # "" where a field may be left empty: one validator, so a bad value gets one message (a union would give two).
 OptionalHost = Annotated[str, AfterValidator(lambda v: v if v == "" else _host(v))]
 Text = Annotated[str, AfterValidator(_text)]
+RelativeFile = Annotated[str, AfterValidator(_relative_file), WithJsonSchema(
+    {"type": "string", "pattern": r"^(?!.*(^|/)\.{1,2}(/|$))(?!.*//)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$"})]
 Description = Annotated[str, AfterValidator(_description)]
 

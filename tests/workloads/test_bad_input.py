@@ -101,3 +101,10 @@ def test_an_earlier_output_survives_a_refusal(tmp_path: Path) -> None:
     result = run_cli("render", str(site), "--workloads", "--out", str(out))
     assert 2 == result.returncode
     assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["../prices.csv", "/etc/prices.csv", "signals//prices.csv", "sig nals.csv"])
+def test_the_signal_file_stays_beside_the_blueprint(tmp_path: Path, name: str) -> None:
+    site = _site(tmp_path, "file: signals/day-ahead-example.csv", f"file: '{name}'")
+    err = _refused(site, tmp_path / "out")
+    assert f"site.yaml:{_line(site, name)}:" in err and "relative to the blueprint's folder" in err
