@@ -16,7 +16,7 @@ from aifactory.design.energy import EnergySchedule, schedule
 from aifactory.design.plan import plan
 from aifactory.design.workloads import WorkloadPlan, resolve
 from aifactory.render.inventory import orchestrator_groups
-from aifactory.render.workloads import kubernetes, slurm
+from aifactory.render.workloads import energy, kubernetes, slurm
 
 
 def _groups(loaded: LoadedBlueprint, hosts: Any) -> dict[str, list[str]]:
@@ -47,6 +47,7 @@ def render_workloads(loaded: LoadedBlueprint, region: str) -> tuple[dict[str, st
     if signal is not None:
         sched: EnergySchedule = schedule(p, *signal)
         files.update(slurm.energy(loaded, p, wp, sched, groups.get("slurm", [])))
+        files.update(energy.power_caps(loaded, sched))
         summary["energy"] = sched.to_json()
         files["energy/schedule.json"] = json.dumps(sched.to_json(), indent=2, sort_keys=True) + "\n"
     return dict(sorted(files.items())), summary

@@ -116,14 +116,14 @@ def render(loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, sched: EnergySche
 def energy(
     loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, sched: EnergySchedule, slurm_nodes: Sequence[str]
 ) -> dict[str, str]:
-    """Reservations for the training windows; power-cap services and timers for the capped hours. Training
-    scripts of flexible jobs name the reservations (render() with the schedule). A reservation names its nodes,
+    """The Slurm side of the energy schedule: reservations for the training windows, and the training scripts
+    of flexible jobs naming them (render() with the schedule). A reservation names its nodes,
     the first Slurm nodes (the topology's first leaves) as many as the largest flexible job needs: slurmctld
     picks nodes for a bare node count only among nodes up at creation, where named ones may be down or busy."""
     sig = loaded.model.cooling.energy_signal
     assert sig is not None
     if not slurm_nodes:
-        return _caps(loaded, sched)
+        return {}
     files = render(loaded, p, wp.on("slurm"), sched)
     flexible = [t.spec.nodes for t in wp.on("slurm").training if t.spec.flexible]
     windows = [{"name": n, "start": f"{w.start:%Y-%m-%dT%H:%M:%S}", "duration": f"{w.hours:02d}:00:00"}
@@ -139,25 +139,4 @@ def energy(
         nodes=compress(slurm_nodes[: max(flexible, default=len(slurm_nodes))]),
         users=",".join(sig.reservation_users),
     )
-    return files | _caps(loaded, sched)
-
-
-def _caps(loaded: LoadedBlueprint, sched: EnergySchedule) -> dict[str, str]:
-    files: dict[str, str] = {}
-    if sched.normal_cap_w:
-        for unit, watts, why, starts in (
-            ("low", sched.low_cap_w, "dear hours", [w.start for w in sched.expensive]),
-            ("normal", sched.normal_cap_w, "the plan's cap", [w.end for w in sched.expensive]),
-        ):
-            name = f"aifactory-gpu-cap-{unit}"
-            files[f"slurm/energy/{name}.service"] = tpl(
-                "power-cap.service.j2", blueprint=loaded.source, watts=watts, why=why
-            )
-            files[f"slurm/energy/{name}.timer"] = tpl(
-                "power-cap.timer.j2",
-                blueprint=loaded.source,
-                unit=f"{name}.service",
-                why=why,
-                times=[f"{t:%Y-%m-%d %H:%M:%S} UTC" for t in starts],
-            )
     return files
