@@ -1,0 +1,73 @@
+"""The evaluation gate (`gate.py`, embedded in every evaluation job) against a real MLflow: each new version becomes
+`challenger`; `champion` moves only to a version that meets the threshold and beats the champion.
+
+MLflow is not in the development set (requirements/dev.txt); the lab's locked set (requirements/lab.txt) has it, the
+version the lab's MLflow server runs. The test runs where an interpreter with mlflow is named by
+AIFACTORY_MLFLOW_PYTHON or the test's own interpreter has it, and skips elsewhere, saying so."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aifactory.render.workloads.templating import script
+
+
+def _python() -> str | None:
+    named = os.environ.get("AIFACTORY_MLFLOW_PYTHON")
+    for candidate in (named, sys.executable):
+        if candidate and shutil.which(candidate):
+            probe = subprocess.run([candidate, "-c", "import mlflow"], capture_output=True, check=False)
+            if probe.returncode == 0:
+                return candidate
+    return None
+
+
+PYTHON = _python()
+pytestmark = pytest.mark.skipif(PYTHON is None, reason="no interpreter with mlflow (set AIFACTORY_MLFLOW_PYTHON)")
+
+# Registers a version as a training script would, then runs the gate's two steps on one evaluation result.
+DRIVER = """
+import json, os, subprocess, sys
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_experiment(os.environ["MLFLOW_EXPERIMENT_NAME"])
+client = MlflowClient()
+with mlflow.start_run(run_name="train") as run:
+    pass
+if not client.search_registered_models(f"name='{os.environ['AIFACTORY_MODEL']}'"):
+    client.create_registered_model(os.environ["AIFACTORY_MODEL"])
+client.create_model_version(os.environ["AIFACTORY_MODEL"], source=sys.argv[2], run_id=run.info.run_id)
+with open(os.environ["EVAL_RESULT"], "w") as f:
+    json.dump({"perplexity": float(sys.argv[3])}, f)
+subprocess.run([sys.executable, sys.argv[1], "challenger"], check=True)
+subprocess.run([sys.executable, sys.argv[1], "decide"], check=True)
+aliases = {a: str(client.get_model_version_by_alias(os.environ["AIFACTORY_MODEL"], a).version)
+           for a in ("champion", "challenger")}
+print(json.dumps(aliases))
+"""
+
+
+def test_the_gate_promotes_only_a_better_model(tmp_path: Path) -> None:
+    assert PYTHON is not None
+    gate = tmp_path / "gate.py"
+    gate.write_text(script("gate.py") + "\n")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+           "MLFLOW_EXPERIMENT_NAME": "gate", "AIFACTORY_MODEL": "llm", "AIFACTORY_METRIC": "perplexity",
+           "AIFACTORY_THRESHOLD": "12.5", "AIFACTORY_DIRECTION": "lower", "AIFACTORY_EVAL_NAME": "eval",
+           "EVAL_RESULT": str(tmp_path / "result.json")}  # fmt: skip
+    seen = []
+    # Perplexity, lower is better, threshold 12.5: pass, fail the threshold, beat the champion, pass but worse.
+    for value in (11.0, 13.0, 10.5, 11.5):
+        run = subprocess.run([PYTHON, "-c", DRIVER, str(gate), str(tmp_path), str(value)], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+        assert 0 == run.returncode, run.stderr[-2000:]
+        seen.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    assert [{"champion": "1", "challenger": "1"}, {"champion": "1", "challenger": "2"},
+            {"champion": "3", "challenger": "3"}, {"champion": "3", "challenger": "4"}] == seen  # fmt: skip
