@@ -1,5 +1,6 @@
-"""The evaluation gate (`gate.py`, embedded in every evaluation job) against a real MLflow: each new version becomes
-`challenger`; `champion` moves only to a version that meets the threshold and beats the champion.
+"""The helper scripts jobs embed, against a real MLflow. The evaluation gate (`gate.py`): each new version becomes
+`challenger`; `champion` moves only to a version that meets the threshold and beats the champion. The benchmark
+logger (`bench_log.py`): one run with the replicas' throughput summed and their worst latency percentiles.
 
 MLflow is not in the development set (requirements/dev.txt); the lab's locked set (requirements/lab.txt) has it, the
 version the lab's MLflow server runs. The test runs where an interpreter with mlflow is named by
@@ -71,3 +72,40 @@ def test_the_gate_promotes_only_a_better_model(tmp_path: Path) -> None:
         seen.append(json.loads(run.stdout.strip().splitlines()[-1]))
     assert [{"champion": "1", "challenger": "1"}, {"champion": "1", "challenger": "2"},
             {"champion": "3", "challenger": "3"}, {"champion": "3", "challenger": "4"}] == seen  # fmt: skip
+
+
+# The keys `vllm bench serve --save-result --percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,99`
+# writes (vllm/benchmarks/serve.py: request_throughput, output_throughput, completed, p{N}_{metric}_ms).
+def _result(tokens_per_s: float, p99_ttft: float) -> dict[str, float]:
+    out = {"request_throughput": tokens_per_s / 256, "output_throughput": tokens_per_s, "completed": 256}
+    for name in ("ttft", "tpot", "itl", "e2el"):
+        out |= {f"p50_{name}_ms": 10.0, f"p99_{name}_ms": p99_ttft if name == "ttft" else 20.0}
+    return out
+
+
+READ_RUN = """
+import json, mlflow
+(run,) = mlflow.search_runs(experiment_names=["bench"], output_format="list")
+print(json.dumps({"name": run.info.run_name, **run.data.metrics}))
+"""
+
+
+def test_the_benchmark_logger_sums_replicas_into_one_mlflow_run(tmp_path: Path) -> None:
+    assert PYTHON is not None
+    logger = tmp_path / "bench_log.py"
+    logger.write_text(script("bench_log.py") + "\n")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "0.json").write_text(json.dumps(_result(1000.0, 80.0)))
+    (results / "1.json").write_text(json.dumps(_result(1500.0, 120.0)))
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+           "MLFLOW_EXPERIMENT_NAME": "bench", "AIFACTORY_BENCH_NAME": "chat-tokens"}  # fmt: skip
+    run = subprocess.run([PYTHON, str(logger), str(results)], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, check=False)  # fmt: skip
+    assert 0 == run.returncode, run.stderr[-2000:]
+    read = subprocess.run([PYTHON, "-c", READ_RUN], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert 0 == read.returncode, read.stderr[-2000:]
+    logged = json.loads(read.stdout.strip().splitlines()[-1])
+    assert ("chat-tokens", 2500.0, 120.0, 512) == (
+        logged["name"], logged["output_tokens_per_s"], logged["p99_ttft_ms"], logged["completed"])  # fmt: skip

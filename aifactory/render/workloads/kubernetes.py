@@ -134,7 +134,9 @@ def _bench(ctx: Ctx, wp: WorkloadPlan, i: int, b: Bench) -> Manifest:
     url = f"http://{srv.spec.name}-predictor.{_ns(srv)}.svc.cluster.local"
     run = (f"vllm bench serve --backend openai --base-url {url} --model {srv.spec.name} --dataset-name random "
            f"--random-input-len {s.prompt_tokens} --random-output-len {s.output_tokens} "
-           f"--max-concurrency {s.concurrency} --num-prompts {s.requests} --save-result --result-dir /work/results "
+           f"--max-concurrency {s.concurrency} --num-prompts {s.requests} "
+           "--percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,99 "
+           "--save-result --result-dir /work/results "
            "--result-filename 0.json && python3 /opt/aifactory/bench_log.py /work/results")  # fmt: skip
     repository, image, tag = images.VLLM
     env = _mlflow_env(wp, {"AIFACTORY_BENCH_NAME": s.name})
