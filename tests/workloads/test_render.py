@@ -10,6 +10,7 @@ then review `git diff tests/golden/workloads/`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ from tests.conftest import REPO, golden_tree, run_cli
 from tests.pulumi.schemas import validate
 
 GOLDEN = REPO / "tests" / "golden" / "workloads"
-# Reference blueprints with workloads: Slurm with an energy signal, both orchestrators.
-WITH_WORKLOADS = ("b200-spectrum-x", "dgx-h100-superpod")
+# Reference blueprints with workloads: Slurm with an energy signal, both orchestrators, Kubernetes alone.
+WITH_WORKLOADS = ("b200-spectrum-x", "dgx-h100-superpod", "edge-l40s-inference")
 
 
 @pytest.mark.parametrize("name", WITH_WORKLOADS)
@@ -37,11 +38,17 @@ def _objects(name: str) -> list[dict[str, object]]:
     return [yaml.safe_load(text) for path, text in files.items() if path.startswith("kubernetes/")]
 
 
-def test_kubernetes_workloads_validate_against_upstream_crds() -> None:
-    objects = _objects("dgx-h100-superpod")
-    kinds = sorted({str(o["kind"]) for o in objects})
-    assert ["ConfigMap", "InferenceService", "Job", "PodMonitor", "TrainJob"] == kinds
-    version = str(load_blueprint("dgx-h100-superpod").model.software.kubernetes)
+@pytest.mark.parametrize(
+    ("name", "kinds"),
+    [
+        ("dgx-h100-superpod", ["ConfigMap", "InferenceService", "Job", "PodMonitor", "TrainJob"]),
+        ("edge-l40s-inference", ["ConfigMap", "InferenceService", "Job", "PodMonitor"]),
+    ],
+)
+def test_kubernetes_workloads_validate_against_upstream_crds(name: str, kinds: list[str]) -> None:
+    objects = _objects(name)
+    assert kinds == sorted({str(o["kind"]) for o in objects})
+    version = str(load_blueprint(name).model.software.kubernetes)
     for obj in objects:
         validate(obj, version)
 
@@ -83,6 +90,18 @@ def test_output_is_the_same_bytes_from_any_working_directory(tmp_path: Path) -> 
     assert outs[0].keys() == outs[1].keys()
     # The blueprint is named as the user named it (an absolute path here), so both runs agree byte for byte.
     assert outs[0] == outs[1]
+
+
+def test_json_report_holds_the_workloads_and_the_schedule(tmp_path: Path) -> None:
+    result = run_cli("render", "b200-spectrum-x", "--workloads", "--out", str(tmp_path), "--format", "json")
+    assert 0 == result.returncode, result.stderr
+    report = json.loads(result.stdout)
+    assert ["chat-8b"] == [s["name"] for s in report["workloads"]["serving"]]
+    assert ["b200061", "b200062", "b200063", "b200064"] == report["workloads"]["serving"][0]["hosts"]
+    energy = report["workloads"]["energy"]
+    assert [{"start": "2026-12-04T00:00Z", "hours": 6, "mean": 55.7}] == energy["training_windows"]
+    assert (1000, 750) == (energy["gpu_cap_w"], energy["gpu_cap_low_w"])
+    assert energy["facility_low_w"] < energy["facility_w"] <= energy["facility_budget_w"]
 
 
 def test_text_report_shows_the_energy_schedule(tmp_path: Path) -> None:
