@@ -109,3 +109,10 @@ def test_text_report_shows_the_energy_schedule(tmp_path: Path) -> None:
     assert 0 == result.returncode, result.stderr
     assert "training windows 2026-12-04T00:00Z +6h" in result.stdout
     assert "GPUs capped at 750 W (from 1000 W) in 2026-12-04T17:00Z +4h" in result.stdout
+
+
+def test_yaml_has_no_anchors() -> None:
+    # A reader sees every value where it applies (shared objects would be dumped as &id/*id references).
+    for name in WITH_WORKLOADS:
+        files, _ = render_workloads(load_blueprint(name), "t")
+        assert not [p for p, text in files.items() if p.endswith(".yaml") and "&id0" in text]

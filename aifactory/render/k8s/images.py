@@ -92,6 +92,9 @@ AMD_GPU_OPERANDS = {
 
 # vLLM's OpenAI-compatible server image (docker.io/vllm/vllm-openai), used by the KServe serving runtime.
 VLLM = ("docker.io/vllm", "vllm-openai", "v0.11.0")
+# The MLflow client for the workload Jobs' gate and logger: the image the mlflow chart runs (community-charts
+# mlflow 1.11.5: repository burakince/mlflow, tag the chart's appVersion 3.15.1; Chart.yaml, values.yaml).
+MLFLOW = ("docker.io/burakince", "mlflow", "3.15.1")
 
 # MinIO server image (quay.io/minio/minio); MinIO tags are release timestamps, not semantic versions, so the
 # blueprint's chart pins cannot express one. Override with `software.charts.minio.image_digest`.

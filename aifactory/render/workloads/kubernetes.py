@@ -69,14 +69,28 @@ def _gate_configmap(ctx: Ctx, ns: str) -> Manifest:
     return ctx.obj("v1", "ConfigMap", "aifactory-workload-scripts", "mlops", ("mlops", "workloads"), ns, data=data)
 
 
-def _job(ctx: Ctx, name: str, ns: str, path: tuple[str | int, ...], container: dict[str, Any]) -> Manifest:
-    container["volumeMounts"] = [{"name": "scripts", "mountPath": "/opt/aifactory", "readOnly": True},
-                                 {"name": "work", "mountPath": "/work"}]  # fmt: skip
-    pod = {"restartPolicy": "Never", "containers": [container],
+def _job(
+    ctx: Ctx, name: str, ns: str, path: tuple[str | int, ...], steps: list[dict[str, Any]], env: list[dict[str, str]]
+) -> Manifest:
+    """A Job whose steps run in order (init containers, the last one the main container), sharing /work and the
+    helper scripts."""
+    mounts = [
+        {"name": "scripts", "mountPath": "/opt/aifactory", "readOnly": True},
+        {"name": "work", "mountPath": "/work"},
+    ]
+    # Each container its own copies: shared lists would come out as YAML anchors.
+    containers = [{**step, "env": [dict(e) for e in env], "volumeMounts": [dict(m) for m in mounts]} for step in steps]
+    pod = {"restartPolicy": "Never", "initContainers": containers[:-1], "containers": containers[-1:],
            "volumes": [{"name": "scripts", "configMap": {"name": "aifactory-workload-scripts"}},
                        {"name": "work", "emptyDir": {}}]}  # fmt: skip
     return ctx.obj("batch/v1", "Job", name, "mlops", path, ns,
                    spec={"backoffLimit": 0, "template": {"spec": pod}})  # fmt: skip
+
+
+def _mlflow_step(ctx: Ctx, name: str, command: list[str]) -> dict[str, Any]:
+    """A step in the MLflow image (it has the client the helper scripts import)."""
+    repository, image, tag = images.MLFLOW
+    return {"name": name, "image": f"{ctx.image(repository)}/{image}:{tag}", "command": command}
 
 
 def _eval(ctx: Ctx, wp: WorkloadPlan, i: int, e: Eval) -> Manifest:
@@ -84,15 +98,15 @@ def _eval(ctx: Ctx, wp: WorkloadPlan, i: int, e: Eval) -> Manifest:
     model = e.training.spec.model
     env = _mlflow_env(wp, {**gate_env(e), "EVAL_RESULT": "/work/result.json",
                            "AIFACTORY_MODEL_URI": f"models:/{model}@{CHALLENGER}"})  # fmt: skip
-    run = (f"python3 /opt/aifactory/gate.py challenger && python3 {s.script} --data {s.data} && "
-           "python3 /opt/aifactory/gate.py decide")  # fmt: skip
     repository, tag = TORCH_IMAGE
-    image = f"{ctx.image(repository)}:{tag}"
-    container: dict[str, Any] = {"name": "evaluate", "image": image, "command": ["/bin/sh", "-c", run], "env": env}
+    evaluate: dict[str, Any] = {"name": "evaluate", "image": f"{ctx.image(repository)}:{tag}",
+                                "command": ["python3", s.script, "--data", s.data]}  # fmt: skip
     if _has_gpus(ctx):
         gpu: dict[str, int] = {ctx.gpu_resource(): 1}
-        container["resources"] = {"limits": gpu, "requests": dict(gpu)}
-    obj = _job(ctx, s.name, _ns(e), ("mlops", "workloads", "evaluations", i), container)
+        evaluate["resources"] = {"limits": gpu, "requests": dict(gpu)}
+    steps = [_mlflow_step(ctx, "challenger", ["python3", "/opt/aifactory/gate.py", "challenger"]), evaluate,
+             _mlflow_step(ctx, "decide", ["python3", "/opt/aifactory/gate.py", "decide"])]  # fmt: skip
+    obj = _job(ctx, s.name, _ns(e), ("mlops", "workloads", "evaluations", i), steps, env)
     return _queued(ctx, obj, e)
 
 
@@ -132,17 +146,18 @@ def _pod_monitor(ctx: Ctx, i: int, srv: Serve) -> Manifest:
 def _bench(ctx: Ctx, wp: WorkloadPlan, i: int, b: Bench) -> Manifest:
     s, srv = b.spec, b.serving
     url = f"http://{srv.spec.name}-predictor.{_ns(srv)}.svc.cluster.local"
-    run = (f"vllm bench serve --backend openai --base-url {url} --model {srv.spec.name} --dataset-name random "
-           f"--random-input-len {s.prompt_tokens} --random-output-len {s.output_tokens} "
-           f"--max-concurrency {s.concurrency} --num-prompts {s.requests} "
-           "--percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,99 "
-           "--save-result --result-dir /work/results "
-           "--result-filename 0.json && python3 /opt/aifactory/bench_log.py /work/results")  # fmt: skip
+    args = ["bench", "serve", "--backend", "openai", "--base-url", url, "--model", srv.spec.name,
+            "--dataset-name", "random", "--random-input-len", str(s.prompt_tokens),
+            "--random-output-len", str(s.output_tokens), "--max-concurrency", str(s.concurrency),
+            "--num-prompts", str(s.requests), "--percentile-metrics", "ttft,tpot,itl,e2el",
+            "--metric-percentiles", "50,99", "--save-result", "--result-dir", "/work/results",
+            "--result-filename", "0.json"]  # fmt: skip
     repository, image, tag = images.VLLM
+    bench = {"name": "benchmark", "image": f"{ctx.image(repository)}/{image}:{tag}", "command": ["vllm", *args]}
+    log = _mlflow_step(ctx, "log", ["python3", "/opt/aifactory/bench_log.py", "/work/results"])
     env = _mlflow_env(wp, {"AIFACTORY_BENCH_NAME": s.name})
-    container: dict[str, Any] = {"name": "benchmark", "image": f"{ctx.image(repository)}/{image}:{tag}",
-                 "command": ["/bin/sh", "-c", run], "env": env}  # fmt: skip
-    return _queued(ctx, _job(ctx, s.name, _ns(b), ("mlops", "workloads", "benchmarks", i), container), b)
+    obj = _job(ctx, s.name, _ns(b), ("mlops", "workloads", "benchmarks", i), [bench, log], env)
+    return _queued(ctx, obj, b)
 
 
 def objects(loaded: LoadedBlueprint, region: str, wp: WorkloadPlan) -> list[Manifest]:

@@ -19,6 +19,9 @@ from aifactory.render.workloads.templating import render as tpl
 from aifactory.render.workloads.templating import script
 
 RDZV_PORT = 29500  # torchrun's usual c10d rendezvous port
+# The Python environment with mlflow and vllm that the gate, the benchmark and the serving units run from on
+# the nodes (no role installs it yet: docs/workloads.md). Training runs the user's own torchrun.
+WORKLOAD_ENV = "/opt/aifactory/workloads"
 
 
 def _partition(loaded: LoadedBlueprint) -> str:
@@ -30,7 +33,7 @@ def _partition(loaded: LoadedBlueprint) -> str:
 
 def _common(loaded: LoadedBlueprint, wp: WorkloadPlan) -> dict[str, Any]:
     return {"blueprint": loaded.source, "partition": _partition(loaded), "experiment": wp.experiment,
-            "mlflow_uri": wp.mlflow_uri.get("slurm", "")}  # fmt: skip
+            "mlflow_uri": wp.mlflow_uri.get("slurm", ""), "env": WORKLOAD_ENV}  # fmt: skip
 
 
 def reservation_names(sched: EnergySchedule | None) -> list[str]:
@@ -80,8 +83,8 @@ def _serve(loaded: LoadedBlueprint, wp: WorkloadPlan, srv: Serve) -> dict[str, s
     for i, host in enumerate(srv.hosts):
         alias = CHALLENGER if i >= len(srv.hosts) - canary else CHAMPION
         out[f"slurm/systemd/{host}/aifactory-serve-{s.name}.service"] = tpl(
-            "serve.service.j2", blueprint=loaded.source, name=s.name, model=s.model, alias=alias, host=host,
-            port=s.port, mlflow_uri=wp.mlflow_uri.get("slurm", ""), devices=",".join(map(str, range(s.gpus))),
+            "serve.service.j2", env=WORKLOAD_ENV, blueprint=loaded.source, name=s.name, model=s.model, alias=alias,
+            host=host, port=s.port, mlflow_uri=wp.mlflow_uri.get("slurm", ""), devices=",".join(map(str, range(s.gpus))),
             gpus=s.gpus)  # fmt: skip
     return out
 
