@@ -74,7 +74,7 @@ def _job(
 ) -> Manifest:
     """A Job whose steps run in order (init containers, the last one the main container), sharing /work and the
     helper scripts."""
-    mounts = [
+    mounts: list[dict[str, Any]] = [
         {"name": "scripts", "mountPath": "/opt/aifactory", "readOnly": True},
         {"name": "work", "mountPath": "/work"},
     ]

@@ -84,8 +84,8 @@ def _serve(loaded: LoadedBlueprint, wp: WorkloadPlan, srv: Serve) -> dict[str, s
         alias = CHALLENGER if i >= len(srv.hosts) - canary else CHAMPION
         out[f"slurm/systemd/{host}/aifactory-serve-{s.name}.service"] = tpl(
             "serve.service.j2", env=WORKLOAD_ENV, blueprint=loaded.source, name=s.name, model=s.model, alias=alias,
-            host=host, port=s.port, mlflow_uri=wp.mlflow_uri.get("slurm", ""), devices=",".join(map(str, range(s.gpus))),
-            gpus=s.gpus)  # fmt: skip
+            host=host, port=s.port, mlflow_uri=wp.mlflow_uri.get("slurm", ""),
+            devices=",".join(map(str, range(s.gpus))), gpus=s.gpus)  # fmt: skip
     return out
 
 
