@@ -4,7 +4,8 @@ logger (`bench_log.py`): one run with the replicas' throughput summed and their 
 
 MLflow is not in the development set (requirements/dev.txt); the lab's locked set (requirements/lab.txt) has it, the
 version the lab's MLflow server runs. The test runs where an interpreter with mlflow is named by
-AIFACTORY_MLFLOW_PYTHON or the test's own interpreter has it, and skips elsewhere, saying so."""
+AIFACTORY_MLFLOW_PYTHON, the lab's venv (built from requirements/lab.txt by the lab and molecule tests, which CI
+runs first) or the test's own interpreter has it, and skips elsewhere, saying so."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from aifactory.lab.venv import venv_dir
 from aifactory.render.workloads.templating import script
 
 
 def _python() -> str | None:
     named = os.environ.get("AIFACTORY_MLFLOW_PYTHON")
-    for candidate in (named, sys.executable):
+    lab = venv_dir() / "bin" / "python"
+    for candidate in (named, str(lab) if (venv_dir() / ".complete").is_file() else None, sys.executable):
         if candidate and shutil.which(candidate):
             probe = subprocess.run([candidate, "-c", "import mlflow"], capture_output=True, check=False)
             if probe.returncode == 0:
