@@ -47,6 +47,14 @@ class Slurm(StrictModel):
         None, description="Ansible Vault variable holding the factory's munge key (at least 32 characters); "
         "default: the key made once on the first Slurm controller."
     )
+    accounting: bool = Field(
+        False, description="Job accounting: slurmdbd with MariaDB on the first Slurm controller, one Slurm account "
+        "per mlops tenant limited to the tenant's GPU quota (GrpTRES), limits enforced."
+    )
+    accounting_db_password: SecretRef | None = Field(
+        None, description="Ansible Vault variable holding the password of slurmdbd's MariaDB user; default: one "
+        "made once on the accounting host, kept there in a root-only file (it never leaves that host)."
+    )
 
 
 class Kubernetes(StrictModel):

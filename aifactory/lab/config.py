@@ -89,6 +89,8 @@ def lab_vars(design: LabDesign, venv: Path, ssh_key: Path, mirrors: LabMirrors) 
             # The containers share this kernel's cgroup tree: Slurm tracks processes without cgroups.
             "slurm_common_proctrack_type": "proctrack/linuxproc",
             "slurm_common_task_plugin": "task/none",
+            # For the same reason job usage is gathered from /proc, not from the job's cgroup.
+            "slurm_common_jobacct_gather_type": "jobacct_gather/linux",
             # No GPU here: device files for the simulated GPUs gres.conf names (see hosts.lab_host).
             "slurm_compute_simulated_gpus": SIMULATED_GPUS,
             # This kernel has no NFS: the shared file system is a bind mount at the blueprint's mount point.

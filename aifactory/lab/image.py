@@ -50,6 +50,8 @@ ROLE_PACKAGES = (
     "slurmd",
     "slurmctld",
     "slurm-client",
+    "slurmdbd",
+    "mariadb-server",
     "prometheus",
     "prometheus-node-exporter",
     "nfs-common",

@@ -12,6 +12,7 @@ from aifactory.blueprint.model import Blueprint
 from aifactory.render.fabric_vars import fabric_vars
 from aifactory.render.gpu_vars import gpu_vars, imex_peers
 from aifactory.render.inventory import HostLike, orchestrator_groups, orchestrator_hosts, render_inventory
+from aifactory.render.quotas import slurm_accounts
 from aifactory.render.k8s.ownership import owner
 from aifactory.render.slurm import DISTRIBUTION_SLURM, FabricShape, NodeShape, Partition, slurm_vars
 from aifactory.render.slurm_install import major_minor, slurm_install
@@ -107,6 +108,24 @@ def slurm_group_vars(
     )  # fmt: skip
     out["slurm_common_install_method"] = installed.method
     out["slurm_common_version"] = installed.version
+    out.update(accounting_vars(bp, str(out["slurm_common_controller"])))
+    return out
+
+
+def accounting_vars(bp: Blueprint, controller: str) -> dict[str, Any]:
+    """Slurm accounting (`mlops.orchestrator.slurm.accounting`): slurmdbd on the controller (its inventory name
+    is slurm.conf's AccountingStorageHost and slurmdbd.conf's DbdHost), one account per tenant limited to the
+    tenant's GPU quota, the same quota its Kubernetes namespace gets. Off: only the switch, which the roles read."""
+    slurm = getattr(bp.mlops.orchestrator, "slurm", None)
+    if slurm is None or not slurm.accounting:
+        return {"slurm_common_accounting": False}
+    out: dict[str, Any] = {
+        "slurm_common_accounting": True,
+        "slurm_common_accounting_host": controller,
+        "slurm_dbd_accounts": slurm_accounts(bp.mlops.tenants),
+    }
+    if slurm.accounting_db_password is not None:
+        out["slurm_dbd_password_secret"] = slurm.accounting_db_password.secret
     return out
 
 

@@ -51,7 +51,7 @@ def _expected(host: Any, orchestrator: str, k8s_nodes: set[str]) -> set[str]:
     if "storage-client" in f:
         roles.add("storage_client")
     if "slurm-controller" in f:
-        roles.add("slurm_controller")
+        roles |= {"slurm_controller", "slurm_dbd"}
         roles |= {r for fn, r in (("monitoring", "prometheus"), ("mlflow", "mlflow")) if fn in f}
     if "k8s-control-plane" in f:
         roles.add("k8s_node")

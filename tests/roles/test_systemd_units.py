@@ -15,6 +15,7 @@ SITE = ROLES.parent / "playbooks" / "site.yml"
 DAEMON_ROLES = {
     "munge": ["munge"],
     "slurm_controller": ["slurmctld"],
+    "slurm_dbd": ["mariadb", "slurmdbd"],
     "slurm_compute": ["slurmd"],
     "node_exporter": ["prometheus-node-exporter"],
     "prometheus": ["prometheus"],

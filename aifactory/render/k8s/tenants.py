@@ -22,6 +22,7 @@ from aifactory.errors import UserError
 from aifactory.render.k8s import partitions
 from aifactory.render.k8s.context import Ctx, Manifest
 from aifactory.render.k8s.topology import TOPOLOGY, topology
+from aifactory.render.quotas import gpu_quota
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
 FLAVOR = "gpu"
@@ -58,7 +59,7 @@ def tenant_objects(ctx: Ctx) -> list[Manifest]:
 
 def _quota(ctx: Ctx, tenant: Tenant, ns: str, path: tuple[str | int, ...]) -> Manifest:
     gpu = ctx.gpu_resource()
-    hard = {f"requests.{gpu}": str(tenant.gpus)}
+    hard = {f"requests.{gpu}": str(gpu_quota(tenant))}
     return ctx.obj("v1", "ResourceQuota", "gpu-quota", "mlops", (*path, "gpus"), ns, spec={"hard": hard})
 
 
@@ -122,16 +123,17 @@ def covered_resources(ctx: Ctx) -> list[str]:
 def quotas(ctx: Ctx, tenant: Tenant) -> dict[str, Any]:
     """Nominal quota per covered resource: the tenant's GPUs in whole nodes' worth (rounded down)."""
     gpus, cpus, memory_gib = _shape(ctx)
+    quota = gpu_quota(tenant)
     out: dict[str, Any] = {
-        "cpu": tenant.gpus * cpus // gpus,
-        "memory": f"{tenant.gpus * memory_gib // gpus}Gi",
-        ctx.gpu_resource(): tenant.gpus,
+        "cpu": quota * cpus // gpus,
+        "memory": f"{quota * memory_gib // gpus}Gi",
+        ctx.gpu_resource(): quota,
     }
     covered = covered_resources(ctx)
     if RDMA_RESOURCE in covered:
-        out[RDMA_RESOURCE] = tenant.gpus * RDMA_HCA_MAX // gpus
+        out[RDMA_RESOURCE] = quota * RDMA_HCA_MAX // gpus
     for vf in partitions.vf_resources(ctx):  # the VFs of the tenant's nodes' worth, on each rail
-        out[vf] = tenant.gpus * partitions.vfs_per_rail(ctx) // gpus
+        out[vf] = quota * partitions.vfs_per_rail(ctx) // gpus
     return out
 
 
