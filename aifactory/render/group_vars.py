@@ -12,8 +12,8 @@ from aifactory.blueprint.model import Blueprint
 from aifactory.render.fabric_vars import fabric_vars
 from aifactory.render.gpu_vars import gpu_vars, imex_peers
 from aifactory.render.inventory import HostLike, orchestrator_groups, orchestrator_hosts, render_inventory
-from aifactory.render.quotas import slurm_accounts
 from aifactory.render.k8s.ownership import owner
+from aifactory.render.quotas import slurm_accounts
 from aifactory.render.slurm import DISTRIBUTION_SLURM, FabricShape, NodeShape, Partition, slurm_vars
 from aifactory.render.slurm_install import major_minor, slurm_install
 

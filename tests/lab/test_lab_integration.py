@@ -1,7 +1,8 @@
 """The lab end to end: up with two compute nodes on a network with no route out, every package installed
-from the lab's own mirrors, Slurm runs across them, burn-in lands in MLflow, Prometheus scrapes every node, a
-second converge changes nothing (nor does the Pulumi node-group provider's), and down leaves nothing behind (no
-server, container, network or bridge)."""
+from the lab's own mirrors, Slurm runs across them with accounting (a 2-node job in sacct, a tenant's GPU limit
+holding back an over-quota job), burn-in lands in MLflow, Prometheus scrapes every node, a second converge
+changes nothing (nor does the Pulumi node-group provider's), and down leaves nothing behind (no server,
+container, network or bridge)."""
 
 from __future__ import annotations
 
@@ -160,6 +161,46 @@ def _health_drains_and_resumes(ctl: str) -> None:
     assert ("idle", "") == _node_is(ctl, "lab001", "idle", "", 30)
 
 
+# -- accounting (roles/slurm_dbd: slurmdbd with MariaDB on the controller, tenant `lab` limited to 2 GPUs) ----
+def _sacct_job(ctl: str, name: str, timeout_s: float = 60) -> list[str]:
+    """The named job's allocation line in slurmdbd (bounded wait: slurmctld sends job records to slurmdbd as it
+    goes)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lines = _slurm(ctl, "sacct", "--noheader", "--parsable2", "--allocations", f"--name={name}",
+                       "--format=Account,NNodes,AllocTRES,State").splitlines()  # fmt: skip
+        if (lines and lines[0].split("|")[-1] == "COMPLETED") or time.monotonic() > deadline:
+            return lines
+        time.sleep(2)
+
+
+def _accounting_and_quota(ctl: str) -> None:
+    """A 2-node job under the tenant's account is in sacct with its nodes and GPUs; a job asking for more GPUs
+    than the tenant's quota (2) waits on the account's limit and never starts."""
+    assert ["lab|gres/gpu=2"] == _slurm(ctl, "sacctmgr", "--noheader", "--parsable2", "show", "association",
+                                        "where", "cluster=lab", "account=lab", "user=", "format=account,grptres"
+                                        ).split()  # fmt: skip
+    # Users join tenant accounts outside the factory, as an operator does.
+    _slurm(ctl, "sacctmgr", "--immediate", "add", "user", "root", "account=lab")
+    out = _slurm(ctl, "srun", "--account=lab", "--nodes=2", "--gres=gpu:1", "--job-name=acct-2n", "hostname")
+    assert ["lab001", "lab002"] == sorted(out.split())
+    line = _sacct_job(ctl, "acct-2n")
+    assert len(line) == 1, f"the 2-node job is not in sacct once: {line}"
+    account, nodes, tres, state = line[0].split("|")
+    assert ("lab", "2", "COMPLETED") == (account, nodes, state), line
+    assert "gres/gpu=2" in tres.split(","), line
+    big = _slurm(ctl, "sbatch", "--parsable", "--account=lab", "--nodes=2", "--gres=gpu:2",
+                 "--job-name=over-quota", "--wrap=hostname").strip()  # fmt: skip
+    deadline, reason = time.monotonic() + 30, ""
+    while time.monotonic() < deadline:
+        state, _, reason = _slurm(ctl, "squeue", "--noheader", "--jobs", big, "--format=%T|%r").strip().partition("|")
+        if reason.startswith("Assoc"):
+            break
+        time.sleep(2)
+    _slurm(ctl, "scancel", big)
+    assert ("PENDING", "AssocGrpGRES") == (state, reason)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
 def test_lab_up_run_and_down() -> None:
     up = _cli("lab", "up", "--nodes", "2", "--format", "json", timeout=1500)
@@ -195,7 +236,7 @@ def test_lab_up_run_and_down() -> None:
         assert {"systemd"} == {_exec(h, "cat", "/proc/1/comm").stdout.strip() for h in data["addresses"]}
         keys = {_exec(h, "sha256sum", "/etc/munge/munge.key").stdout.split()[0] for h in data["addresses"]}
         assert 1 == len(keys)
-        units = {"munge", "slurmctld", "prometheus", "mlflow", "prometheus-node-exporter"}
+        units = {"munge", "slurmctld", "slurmdbd", "mariadb", "prometheus", "mlflow", "prometheus-node-exporter"}
         assert "active\n" * len(units) == _exec(ctl, "systemctl", "is-active", *sorted(units)).stdout
         assert "active\n" * 2 == _exec("lab001", "systemctl", "is-active", "munge", "slurmd").stdout
         assert "ran" == data["burnin"].get("status"), data["burnin"]
@@ -208,6 +249,7 @@ def test_lab_up_run_and_down() -> None:
         assert data["burnin"]["mlflow_run_id"] in [r["info"]["run_id"] for r in runs]
         targets = _node_targets(data["services"]["prometheus"])
         assert {f"{addr}:9100": "up" for addr in data["addresses"].values()} == targets
+        _accounting_and_quota(ctl)
         _health_drains_and_resumes(ctl)
         again = _cli("lab", "converge", "--format", "json", timeout=900)
         assert json.loads(again.stdout[again.stdout.index("{") :])["changed"] == 0, again.stdout[-3000:]
