@@ -124,8 +124,6 @@ def accounting_vars(bp: Blueprint, controller: str) -> dict[str, Any]:
         "slurm_common_accounting_host": controller,
         "slurm_dbd_accounts": slurm_accounts(bp.mlops.tenants),
     }
-    if slurm.accounting_db_password is not None:
-        out["slurm_dbd_password_secret"] = slurm.accounting_db_password.secret
     return out
 
 
@@ -178,9 +176,12 @@ def secret_vars(bp: Blueprint) -> dict[str, str]:
     """The names of the Ansible Vault variables the roles read credentials from (never their values: those
     live in the operator's ansible-vault encrypted vars file)."""
     slurm = getattr(bp.mlops.orchestrator, "slurm", None)
+    out: dict[str, str] = {}
     if slurm is not None and slurm.munge_key is not None:
-        return {"munge_key_secret": slurm.munge_key.secret}
-    return {}
+        out["munge_key_secret"] = slurm.munge_key.secret
+    if slurm is not None and slurm.accounting and slurm.accounting_db_password is not None:
+        out["slurm_dbd_password_secret"] = slurm.accounting_db_password.secret
+    return out
 
 
 def orchestrator_of(bp: Blueprint) -> str:
