@@ -92,7 +92,8 @@ def _role_template(name: str, **variables: object) -> str:
 
 def test_slurmdbd_conf_runs_on_the_controller_against_local_mariadb() -> None:
     text = _role_template("slurmdbd.conf.j2", slurm_dbd_host="slurmctl01", slurm_dbd_port=6819,
-                          slurm_common_cluster_name="lab", slurm_dbd_password="pw")  # fmt: skip
+                          slurm_common_cluster_name="lab", slurm_dbd_password="pw",
+                          slurm_common_communication_parameters=[])  # fmt: skip
     lines = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
     assert {"DbdHost": "slurmctl01", "DbdPort": "6819", "StorageType": "accounting_storage/mysql",
             "StorageHost": "localhost", "StorageLoc": "slurm_acct_db", "StorageUser": "slurm",
