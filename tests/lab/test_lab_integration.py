@@ -175,22 +175,23 @@ def _sacct_job(ctl: str, name: str, timeout_s: float = 60) -> list[str]:
 
 
 def _accounting_and_quota(ctl: str) -> None:
-    """A 2-node job under the tenant's account is in sacct with its nodes and GPUs; a job asking for more GPUs
-    than the tenant's quota (2) waits on the account's limit and never starts."""
+    """A 2-node job is in sacct with its nodes and GPUs; under the tenant's account, whose GPU quota is 0
+    (blueprints/lab.yaml), a job asking for one GPU is refused or waits on the account's limit and never starts."""
     assocs = _slurm(ctl, "sacctmgr", "--noheader", "--parsable2", "show", "association", "where", "cluster=lab",
                     "format=account,user,grptres").split()  # fmt: skip
-    assert "lab||gres/gpu=2" in assocs, assocs
-    # Users join tenant accounts outside the factory, as an operator does.
-    _slurm(ctl, "sacctmgr", "--immediate", "add", "user", "root", "account=lab")
-    out = _slurm(ctl, "srun", "--account=lab", "--nodes=2", "--gres=gpu:1", "--job-name=acct-2n", "hostname")
+    assert "lab||gres/gpu=0" in assocs, assocs
+    # root's own association (made with the cluster, account root) has no limit.
+    out = _slurm(ctl, "srun", "--nodes=2", "--gres=gpu:1", "--job-name=acct-2n", "hostname")
     assert ["lab001", "lab002"] == sorted(out.split())
     line = _sacct_job(ctl, "acct-2n")
     assert len(line) == 1, f"the 2-node job is not in sacct once: {line}"
     account, nodes, tres, state = line[0].split("|")
-    assert ("lab", "2", "COMPLETED") == (account, nodes, state), line
+    assert ("root", "2", "COMPLETED") == (account, nodes, state), line
     assert "gres/gpu=2" in tres.split(","), line
+    # Users join tenant accounts outside the factory, as an operator does.
+    _slurm(ctl, "sacctmgr", "--immediate", "add", "user", "root", "account=lab")
     # Refused at submission (the job can never fit the limit) or held pending on the association's GRES limit.
-    big = _exec(ctl, "timeout", "60", "sbatch", "--parsable", "--account=lab", "--nodes=2", "--gres=gpu:2",
+    big = _exec(ctl, "timeout", "60", "sbatch", "--parsable", "--account=lab", "--nodes=1", "--gres=gpu:1",
                 "--job-name=over-quota", "--wrap=hostname")  # fmt: skip
     if big.returncode != 0:
         assert "accounting/QOS policy" in big.stderr, (big.stdout, big.stderr)

@@ -54,7 +54,7 @@ def test_the_lab_stores_jobs_in_slurmdbd_on_its_controller() -> None:
         "AccountingStorageEnforce=associations,limits,qos,safe",
         "JobAcctGatherType=jobacct_gather/cgroup",
     ] == [line for line in conf if line.startswith((*ACCOUNTING_LINES, "AccountingStoragePort", "JobAcct"))]
-    assert [{"name": "lab", "gpus": 2}] == variables["slurm_dbd_accounts"]
+    assert [{"name": "lab", "gpus": 0}] == variables["slurm_dbd_accounts"]
 
 
 def test_tenant_accounts_get_the_gpu_quota_of_their_kubernetes_namespace() -> None:
