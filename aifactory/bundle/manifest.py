@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aifactory.blueprint.loader import LoadedBlueprint
-from aifactory.bundle.images import CHART_IMAGES, chart_image, object_images, split
+from aifactory.bundle.images import object_images, release_images, split
 from aifactory.errors import Location, UserError
 from aifactory.render.k8s.context import _host
 
@@ -75,14 +75,12 @@ def image_artifacts(loaded: LoadedBlueprint, region: str, mirrors: Mirrors) -> t
         for path, ref in object_images(obj.get("spec", {}), "spec"):
             found.setdefault(mirrors.unmirror(ref), set()).add(f"{label} {path}")
     for release in rendered.releases:
-        pinned = CHART_IMAGES.get(release.chart)
-        if pinned is None or pinned[0] != release.version:
+        pulled = release_images(release.chart, release.version, release.values, mirrors.unmirror)
+        if pulled is None:
             notes.append(f"chart {release.chart} {release.version}: its images are not catalogued at this version")
             continue
-        for entry in pinned[1]:
-            pulled = chart_image(entry, release.values, mirrors.unmirror)
-            if pulled is not None:
-                found.setdefault(pulled, set()).add(f"chart/{release.chart} {entry.path}")
+        for path, ref in pulled:
+            found.setdefault(ref, set()).add(f"chart/{release.chart} {path}")
     return [_image_entry(ref, used, mirrors) for ref, used in found.items()], notes
 
 

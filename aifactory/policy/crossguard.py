@@ -23,7 +23,11 @@ pack runs at the repository root, so `.aifactory-policy.yaml` (levels, `fail_on`
 apply as they do in the pull-request check.
 
 Beyond the design rules, SOV-009 judges the container images in every rendered resource (strings, `{registry,
-repository, tag}` values, `{repository, image, version}` operator specs) and a release's chart source. A
+repository, tag}` values, `{repository, image, version}` operator specs), every image a Helm release's chart runs
+from its own defaults at its version (`aifactory.bundle.images.release_images`, the list the bundle manifest is
+built from) and a release's chart source. A reference passes when it pulls from an in-jurisdiction oci mirror's
+host or an allowed registry. A release of a chart or version with no image data gets an advisory SOV-009
+violation saying its default images cannot be judged (never a silent pass). A
 validator never raises: a failure becomes a violation of its policy naming the cause, and the run goes on.
 """
 
@@ -234,11 +238,23 @@ def _resource_validator(rule: Rule, enforcement: str) -> Callable[[Any, Report],
         for f in _matching(target, rule, enforcement):
             if _covers(src[1], f.pointer):
                 report_violation(_text(f))
-        if rule.id == "SOV-009" and enforcement == _image_enforcement(target, rule.id):
+        if rule.id != "SOV-009":
+            return
+        image_level = _image_enforcement(target, rule.id)
+        if enforcement == image_level:
             for image in bad_images(target, props):
                 report_violation(
                     f"SOV-009 image {image!r} does not come from an in-jurisdiction mirror "
                     f"(rendered from {src[0]}#{src[1]})"
+                )
+        release = _release(props)
+        if release is not None and image_level != "disabled" and enforcement == "advisory":
+            if chart_images(props) is None:
+                report_violation(
+                    f"SOV-009 the images of chart {release[0]!r} {release[1]} cannot be judged: aifactory has no "
+                    f"image data for this chart at this version, so only the images its values name were checked "
+                    f"(rendered from {src[0]}#{src[1]}). Fix: pin a version aifactory.bundle.images lists, or add "
+                    f"its images there"
                 )
 
     return _guarded(rule, validate)
@@ -316,16 +332,52 @@ def _chart_hosts(props: Mapping[str, Any]) -> Iterator[str]:
         yield chart.removeprefix("oci://").split("/", 1)[0]
 
 
+def _release(props: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+    """(chart, version, values) of a Helm release's inputs (the only resource with a top-level `chart` and
+    `version`), else None."""
+    chart, version = props.get("chart"), props.get("version")
+    if isinstance(chart, str) and chart and isinstance(version, str) and version:
+        return chart, version, _mapping(props.get("values"))
+    return None
+
+
+def chart_images(props: Mapping[str, Any]) -> list[str] | None:
+    """Every image a Helm release's chart runs with the release's values, its own defaults included
+    (`aifactory.bundle.images.release_images`, the list the bundle manifest is built from); [] for a resource
+    that is no release, None for a release of a chart or version the catalogue has no image data for."""
+    from aifactory.bundle.images import release_images
+
+    release = _release(props)
+    if release is None:
+        return []
+    pulled = release_images(*release)
+    return None if pulled is None else [ref for _, ref in pulled]
+
+
+def _from_mirror(ctx: Any, host: str) -> bool:
+    """Does a rendered reference pull from `host` inside the jurisdiction: an allowed registry or the host of
+    an in-jurisdiction oci mirror? A rendered reference names the host it is pulled from (the renderer
+    rewrites `upstream/...` to `<mirror host>/upstream/...`), so an upstream a mirror serves is still abroad."""
+    from aifactory.render.k8s.context import _host
+
+    sov = ctx.bp.site.sovereignty
+    return host in sov.allowed_registries or any(
+        m.kind == "oci" and ctx.inside(m.location) and host == _host(m.url) for m in sov.mirrors
+    )
+
+
 def bad_images(target: str, props: Mapping[str, Any]) -> list[str]:
-    """Container images (and an OCI chart's registry) in `props` that no in-jurisdiction oci mirror or allowed
-    registry serves."""
+    """Container images (and an OCI chart's registry) in `props` not pulled from an in-jurisdiction oci mirror
+    or allowed registry: the references in the inputs in every shape and, for a Helm release, every image its
+    chart runs from its own defaults (`chart_images`)."""
     from aifactory.policy.check import load_target
     from aifactory.policy.context import Context
-    from aifactory.policy.rules.sovereignty import served
 
     ctx = Context(load_target(target).loaded)
-    out = [image for image in _images(props) if not served(ctx, image_host(image), ("oci",))]
-    out += [f"oci://{host}" for host in _chart_hosts(props) if not served(ctx, host, ("oci",))]
+    charted = chart_images(props) or []
+    named = [i for i in _images(props) if not any(c == i or c.startswith((i + ":", i + "@")) for c in charted)]
+    out = [image for image in [*named, *charted] if not _from_mirror(ctx, image_host(image))]
+    out += [f"oci://{host}" for host in _chart_hosts(props) if not _from_mirror(ctx, host)]
     return sorted(set(out))
 
 

@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from aifactory.policy import crossguard
-from aifactory.policy.crossguard import bad_images, image_host, metadata, policies, source_of, target_of
+from aifactory.blueprint.stackfile import STACKS, stack_names
+from aifactory.policy.crossguard import (
+    bad_images,
+    chart_images,
+    image_host,
+    metadata,
+    policies,
+    source_of,
+    target_of,
+)
 from tests.policy.conftest import ROOT
 
 
@@ -92,15 +101,18 @@ def test_images_in_every_shape_are_judged() -> None:
     target = "blueprints/dgx-h200-sovereign-eu.yaml"  # mirrors nvcr.io, registry.k8s.io, quay.io, docker.io, ghcr.io
     props = {
         "spec": {
-            # operator CR: repository + bare image name (a mirrored upstream: fine, not docker.io/driver)
-            "driver": {"repository": "nvcr.io/nvidia", "image": "driver", "version": "580"},
+            # operator CR: repository + bare image name, pulled from the mirror (fine, not docker.io/driver)
+            "driver": {"repository": "registry.aifactory.example.de/nvcr.io/nvidia", "image": "driver", "version": "5"},
+            # an upstream the mirror serves, named as such, is pulled from the upstream: abroad
+            "upstream": {"repository": "nvcr.io/nvidia", "image": "driver", "version": "580"},
             "toolkit": {"repository": "evil.example.com/k8s", "image": "toolkit", "version": "1"},
             "containers": [{"image": "evil.example.com/app:1"}],
         },
         "values": {
             "exporter": {"image": {"repository": "evil.example.com/dcgm", "tag": "4"}},
             "manager": {"image": {"registry": "evil.example.com", "repository": "kueue/manager", "tag": "1"}},
-            "grafana": {"image": {"repository": "grafana/grafana", "tag": "11"}},  # docker.io: mirrored
+            "grafana": {"image": {"repository": "grafana/grafana", "tag": "11"}},  # docker.io itself
+            "mirrored": {"image": {"registry": "registry.aifactory.example.de/docker.io", "repository": "a/b"}},
         },
         "chart": "oci://evil.example.com/charts/thing",
     }
@@ -109,5 +121,47 @@ def test_images_in_every_shape_are_judged() -> None:
         "evil.example.com/dcgm",
         "evil.example.com/k8s/toolkit",
         "evil.example.com/kueue/manager",
+        "grafana/grafana",
+        "nvcr.io/nvidia/driver",
         "oci://evil.example.com",
     ] == bad_images(target, props)
+
+
+def _releases(stack: str) -> dict[str, dict[str, Any]]:
+    """The stack's Helm releases as the pack sees their inputs (chart, version, values)."""
+    from aifactory.policy.check import load_target
+    from aifactory.render.kubernetes import build
+
+    rendered = build(load_target(f"stacks/Pulumi.{stack}.yaml").loaded, stack)
+    return {r.chart: {"chart": r.chart, "version": r.version, "values": r.values} for r in rendered.releases}
+
+
+@pytest.mark.parametrize("stack", stack_names(STACKS))
+def test_every_reference_release_has_image_data_and_a_sovereign_one_is_clean(stack: str) -> None:
+    releases = _releases(stack)
+    assert releases and all(chart_images(props) for props in releases.values() if props["chart"] != "kserve-crd")
+    if crossguard._image_enforcement(f"stacks/Pulumi.{stack}.yaml", "SOV-009") == "mandatory":
+        assert {} == {c: bad for c, p in releases.items() if (bad := bad_images(f"stacks/Pulumi.{stack}.yaml", p))}
+
+
+def test_a_chart_default_image_left_unmirrored_is_flagged() -> None:
+    target = "stacks/Pulumi.de-stuttgart.yaml"
+    releases = _releases("de-stuttgart")
+    cert_manager, kps = releases["cert-manager"], releases["kube-prometheus-stack"]
+    del cert_manager["values"]["imageRegistry"]  # every image falls back on the chart's quay.io default
+    del kps["values"]["grafana"]["image"]
+    assert 5 == len(bad_images(target, cert_manager))
+    assert "quay.io/jetstack/cert-manager-webhook:v1.21.1" in bad_images(target, cert_manager)
+    assert ["docker.io/grafana/grafana:13.2.0"] == bad_images(target, kps)
+
+
+def test_a_release_without_image_data_is_an_advisory_not_a_pass() -> None:
+    props = {**_releases("de-stuttgart")["mlflow"], "version": "0.0.1",
+             "description": "aifactory.io/source=stacks/Pulumi.de-stuttgart.yaml#/software/charts/mlflow/version"}  # fmt: skip
+    assert chart_images(props) is None
+    seen: dict[str, list[str]] = {}
+    for spec in policies():
+        if spec.name.startswith("sov-009") and spec.kind == "resource":
+            spec.validate(_Args(props), lambda m, urn=None, n=spec.name: seen.setdefault(n, []).append(m))
+    advisory = [n for n, msgs in seen.items() for m in msgs if "cannot be judged" in m]
+    assert ["sov-009-advisory"] == advisory, seen

@@ -183,3 +183,20 @@ def test_a_rule_that_cannot_run_is_a_violation_not_a_crash(tmp_path: Path) -> No
     failures = [d for _, d in diagnostics if "could not be checked" in d.message]
     assert failures and all("gone.yaml" in d.message for d in failures)
     assert all(d.enforcementLevel in _LEVELS for d in failures)
+
+
+def test_a_chart_default_image_left_unmirrored_is_flagged_over_grpc() -> None:
+    """The cert-manager release of the sovereign stack without its `imageRegistry` override: the chart pulls its
+    own quay.io defaults, which the pack judges from the chart's image data (the bundle's list) and fails."""
+    rec: Recorder = run_stack("de-stuttgart", STACKS)
+    (release,) = [r for r in rec.resources if r.typ == "kubernetes:helm.sh/v3:Release" and r.name.endswith("-cert-manager")]
+    stripped = {**release.inputs, "values": {k: v for k, v in release.inputs["values"].items() if k != "imageRegistry"}}
+    urn = f"urn:pulumi:de-stuttgart::aifactory::{release.typ}::{release.name}"
+    requests = [analyzer_pb2.AnalyzeRequest(type=release.typ, properties=_struct(inputs, set()), urn=urn,
+                                            name=release.name) for inputs in (release.inputs, stripped)]  # fmt: skip
+    with _pack("de-stuttgart") as pack:
+        clean, bad = (pack.stub.Analyze(r, timeout=120).diagnostics for r in requests)
+    assert [] == [d.message for d in clean if "does not come from" in d.message]
+    flagged = {(d.policyName, _LEVELS[d.enforcementLevel]) for d in bad if "does not come from" in d.message}
+    assert {("sov-009", "mandatory")} == flagged
+    assert any("quay.io/jetstack/cert-manager-webhook:v1.21.1" in d.message for d in bad)
