@@ -13,8 +13,7 @@ the same design from any folder, so the detached signature of one build verifies
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,26 +216,28 @@ def pin_from(doc: dict[str, Any], mirror: Path) -> dict[str, Any]:
     return doc
 
 
-def load_manifest(path: str | Path) -> dict[str, Any]:
-    """A bundle manifest (the file, or the bundle folder holding it) read back and checked for shape; bad input
-    is a UserError (exit 2) naming the file."""
+MAX_BYTES = 64 << 20
+_FIX = "write the bundle again with `aifactory bundle create BLUEPRINT --key KEYDIR --out DIR`"
+
+
+def load_manifest(path: str | Path, shown: str | None = None) -> dict[str, Any]:
+    """A bundle manifest (the file, or the bundle folder holding it) read back and checked for shape: the one
+    reader for `bundle verify/fill` and the evidence report. Bad input (no file, not a regular file, over
+    MAX_BYTES, not strict JSON, not the documented shape, a name or version that would leave a mirror folder) is
+    a UserError (exit 2) naming the file (as `shown`, else its path) and the entry."""
+    from aifactory.files import load_json, present
+
     file = Path(path) / MANIFEST if Path(path).is_dir() else Path(path)
-    where = Location(str(file))
-    try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError.at(where, "no such manifest", "give the manifest.json that `aifactory bundle create` "
-                           "wrote (or its folder)") from None  # fmt: skip
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError.at(where, f"cannot read the manifest ({err})", "check the file") from None
-    except json.JSONDecodeError as err:
-        raise UserError.at(Location(str(file), err.lineno), f"not JSON: {err.msg}",
-                           "rebuild it with `aifactory bundle create`") from None  # fmt: skip
-    problems = _shape_problems(doc)
-    if problems:
-        raise UserError.at(where, f"not a bundle manifest: {problems[0]}", f"expected schema {SCHEMA!r}, as "
-                           "`aifactory bundle create` writes it")  # fmt: skip
-    return dict(doc)
+    shown = shown or str(file)
+    if not present(file, shown):
+        raise UserError.at(Location(shown), "no bundle manifest here", "give the folder (or its manifest.json) "
+                           "that `aifactory bundle create` wrote")  # fmt: skip
+    doc = load_json(file, shown, MAX_BYTES, "bundle manifest")
+    problem = _shape_problem(doc)
+    if problem:
+        raise UserError.at(Location(shown), f"the bundle manifest {problem[0]}", problem[1] or _FIX)
+    assert isinstance(doc, dict)
+    return doc
 
 
 def _safe_name(value: Any) -> bool:
@@ -245,24 +246,52 @@ def _safe_name(value: Any) -> bool:
     return not any(part in ("", ".", "..") for part in value.split("/"))
 
 
-def _shape_problems(doc: Any) -> list[str]:
+def _safe_version(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and "/" not in value and value not in ("", ".", ".."))
+
+
+def _hash_ok(value: Any) -> bool:
+    """A hash is text, null, or (a locked wheel) the list of every file hash its lock allows."""
+    return (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(h, str) and h for h in value))
+    )
+
+
+def _text(value: Any, optional: bool = False) -> bool:
+    return (optional and value is None) or (isinstance(value, str) and bool(value))
+
+
+def _shape_problem(doc: Any) -> tuple[str, str] | None:
+    """(what is wrong, the fix or "") of a manifest that is not the documented shape, else None."""
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        return [f"schema is {doc.get('schema') if isinstance(doc, dict) else None!r}"]
-    artifacts = doc.get("artifacts")
-    if not isinstance(artifacts, list):
-        return ["`artifacts` is not a list"]
+        return f"is not an {SCHEMA} document (its `schema` must be {SCHEMA!r})", ""
+    if not isinstance(doc.get("artifacts"), list):
+        return "has no `artifacts` list", ""
+    if not _text(doc.get("blueprint")):
+        return "has no text `blueprint` at /blueprint", ""
+    if not _text(doc.get("stack"), optional=True):
+        return "has a `stack` that is neither text nor null at /stack", ""
     # Names and versions become paths in a mirror folder (`oci/NAME`, `charts/NAME-VERSION.tgz`): none may leave it.
-    checks: list[tuple[str, Callable[[Any], bool]]] = [
-        ("kind", lambda v: v in KINDS), ("name", _safe_name),
-        ("version", lambda v: v is None or (isinstance(v, str) and "/" not in v and v not in ("", ".", ".."))),
-    ]  # fmt: skip
-    out = []
-    for index, artifact in enumerate(artifacts):
+    for index, artifact in enumerate(doc["artifacts"]):
+        where = f"/artifacts/{index}"
         if not isinstance(artifact, dict):
-            out.append(f"artifacts[{index}] is not an object")
-            continue
-        out += [f"artifacts[{index}].{key} is {artifact.get(key)!r}" for key, ok in checks if not ok(artifact.get(key))]
-    return out
+            return f"has an artifact that is not an object at {where}", ""
+        kind = artifact.get("kind")
+        if kind not in KINDS:
+            return f"has the unknown artifact kind {kind!r} at {where}", f"use one of {', '.join(KINDS)}"
+        if not _safe_name(artifact.get("name")):
+            return (f"has the name {artifact.get('name')!r} at {where}/name, not a relative path inside a mirror",
+                    "a name is `host/path` with no empty, `.` or `..` part")  # fmt: skip
+        if not _safe_version(artifact.get("version")):
+            return f"has the version {artifact.get('version')!r} at {where}/version", "a version has no `/`"
+        if not _text(artifact.get("source")):
+            return f"has no text `source` at {where}", ""
+        for key in ("sha256", "digest"):
+            if not _hash_ok(artifact.get(key)):
+                return f"has a `{key}` that is neither text nor null at {where}", ""
+    return None
 
 
 def artifact_label(artifact: Mapping[str, Any]) -> str:

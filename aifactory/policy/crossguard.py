@@ -248,14 +248,14 @@ def _resource_validator(rule: Rule, enforcement: str) -> Callable[[Any, Report],
                     f"(rendered from {src[0]}#{src[1]})"
                 )
         release = _release(props)
-        if release is not None and image_level != "disabled" and enforcement == "advisory":
-            if chart_images(props) is None:
-                report_violation(
-                    f"SOV-009 the images of chart {release[0]!r} {release[1]} cannot be judged: aifactory has no "
-                    f"image data for this chart at this version, so only the images its values name were checked "
-                    f"(rendered from {src[0]}#{src[1]}). Fix: pin a version aifactory.bundle.images lists, or add "
-                    f"its images there"
-                )
+        advisory = image_level != "disabled" and enforcement == "advisory"
+        if release is not None and advisory and chart_images(props) is None:
+            report_violation(
+                f"SOV-009 the images of chart {release[0]!r} {release[1]} cannot be judged: aifactory has no "
+                f"image data for this chart at this version, so only the images its values name were checked "
+                f"(rendered from {src[0]}#{src[1]}). Fix: pin a version aifactory.bundle.images lists, or add "
+                f"its images there"
+            )
 
     return _guarded(rule, validate)
 
@@ -397,7 +397,5 @@ def policies() -> list[PolicySpec]:
                 specs.append(PolicySpec(name, description, level, "stack", _stack_validator(rule, level)))
                 continue
             specs.append(PolicySpec(name, description, level, "resource", _resource_validator(rule, level)))
-            specs.append(
-                PolicySpec(f"{name}-stack", description, level, "stack", _uncovered_validator(rule, level))
-            )
+            specs.append(PolicySpec(f"{name}-stack", description, level, "stack", _uncovered_validator(rule, level)))
     return specs

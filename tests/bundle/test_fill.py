@@ -58,5 +58,5 @@ def test_a_name_that_leaves_the_mirror_is_bad_input(tmp_path: Path) -> None:
              "digest": None}  # fmt: skip
     bundle = _bundle(tmp_path / "bundle", [image])
     done = run_cli("bundle", "fill", str(bundle), "--mirror", str(tmp_path / "mirror"))
-    assert 2 == done.returncode and "artifacts[0].name" in done.stderr, done.stderr
+    assert 2 == done.returncode and "/artifacts/0/name" in done.stderr, done.stderr
     assert not (tmp_path / "mirror").exists()

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from aifactory.policy import crossguard
 from aifactory.blueprint.stackfile import STACKS, stack_names
+from aifactory.policy import crossguard
 from aifactory.policy.crossguard import (
     bad_images,
     chart_images,
@@ -156,8 +156,8 @@ def test_a_chart_default_image_left_unmirrored_is_flagged() -> None:
 
 
 def test_a_release_without_image_data_is_an_advisory_not_a_pass() -> None:
-    props = {**_releases("de-stuttgart")["mlflow"], "version": "0.0.1",
-             "description": "aifactory.io/source=stacks/Pulumi.de-stuttgart.yaml#/software/charts/mlflow/version"}  # fmt: skip
+    source = "aifactory.io/source=stacks/Pulumi.de-stuttgart.yaml#/software/charts/mlflow/version"
+    props = {**_releases("de-stuttgart")["mlflow"], "version": "0.0.1", "description": source}
     assert chart_images(props) is None
     seen: dict[str, list[str]] = {}
     for spec in policies():

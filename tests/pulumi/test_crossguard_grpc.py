@@ -189,7 +189,9 @@ def test_a_chart_default_image_left_unmirrored_is_flagged_over_grpc() -> None:
     """The cert-manager release of the sovereign stack without its `imageRegistry` override: the chart pulls its
     own quay.io defaults, which the pack judges from the chart's image data (the bundle's list) and fails."""
     rec: Recorder = run_stack("de-stuttgart", STACKS)
-    (release,) = [r for r in rec.resources if r.typ == "kubernetes:helm.sh/v3:Release" and r.name.endswith("-cert-manager")]
+    (release,) = [
+        r for r in rec.resources if r.typ == "kubernetes:helm.sh/v3:Release" and r.name.endswith("-cert-manager")
+    ]
     stripped = {**release.inputs, "values": {k: v for k, v in release.inputs["values"].items() if k != "imageRegistry"}}
     urn = f"urn:pulumi:de-stuttgart::aifactory::{release.typ}::{release.name}"
     requests = [analyzer_pb2.AnalyzeRequest(type=release.typ, properties=_struct(inputs, set()), urn=urn,
