@@ -41,13 +41,12 @@ class Bundle:
 
 def _digest(entry: dict[str, Any]) -> str | None:
     """A file's `sha256` as `sha256:<hex>` (a locked wheel: every hash its lock allows), else the image digest."""
-    value = entry.get("sha256")
+    value = entry.get("sha256") or entry.get("digest")
     if isinstance(value, list):
         return " ".join(h if ":" in h else f"sha256:{h}" for h in value) or None
     if isinstance(value, str) and value:
         return value if ":" in value else f"sha256:{value}"
-    digest = entry.get("digest")
-    return digest if isinstance(digest, str) and digest else None
+    return None
 
 
 def _artifact(entry: dict[str, Any]) -> Artifact:

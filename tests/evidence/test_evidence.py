@@ -49,16 +49,19 @@ def test_json_shape_and_what_it_shows() -> None:
     assert min(seals.values()) == doc["summary"]["seal"]
     assert [15, 10, 10, 15, 20, 15, 10, 5] == [o["weight"] for o in doc["objectives"]]
     sov5 = next(o for o in doc["objectives"] if o["id"] == "SOV-5")
-    # the bundle's chart and image carry no digest: a signed bundle is there, but SEAL-3 is not reached
+    # The real bundle (`bundle create` without --resolve or --pin-from): its .debs, images and charts carry no
+    # hash, so a signed bundle is there but SEAL-3 is not reached; every one of them is named at its index.
+    manifest = json.loads((DATA / "bundle" / "manifest.json").read_text(encoding="utf-8"))
+    unhashed = [i for i, a in enumerate(manifest["artifacts"]) if not (a.get("sha256") or a.get("digest"))]
+    assert len(unhashed) == len(manifest["unresolved"]) == 107
     assert 2 == sov5["seal"]
     assert [
         "a bundle manifest with its detached signature, which installs verify, every artifact with its digest "
-        "(2 of 3 artifacts without a digest)"
+        f"({len(unhashed)} of {len(manifest['artifacts'])} artifacts without a digest)"
     ] == sov5["next"]["missing"]
-    assert {
-        "tests/evidence/data/bundle/manifest.json#/artifacts/0",
-        "tests/evidence/data/bundle/manifest.json#/artifacts/1",
-    } == {f["at"] for f in sov5["facts"] if f["name"] == "artifact without digest"}
+    assert {f"tests/evidence/data/bundle/manifest.json#/artifacts/{i}" for i in unhashed} == {
+        f["at"] for f in sov5["facts"] if f["name"] == "artifact without digest"
+    }
     assert 2 == len(doc["burnin"]["nodes"]) and 61 == doc["burnin"]["without_result"]
     assert "PASS" == doc["policy"]["result"]
     assert doc["energy"]["pue"]["value"] == 1.2
@@ -209,3 +212,12 @@ def test_json_reports_are_valid_against_the_shipped_schema() -> None:
     broken = json.loads((GOLDEN / "de-stuttgart.json").read_text(encoding="utf-8"))
     broken["objectives"][0]["seal"] = 5
     assert not validator.is_valid(broken)
+
+
+def test_the_test_bundle_is_signed_by_the_key_kept_next_to_it(tmp_path: Path) -> None:
+    """tests/evidence/data/bundle is `bundle create`'s own output (README.md there): its signature verifies with
+    the public key kept beside it (the mirror is empty, so only the artifacts are missing)."""
+    proc = run_cli("bundle", "verify", str(DATA / "bundle"), "--mirror", str(tmp_path), "--key",
+                   str(DATA / "bundle-test-key.asc"), "--format", "json")  # fmt: skip
+    assert 1 == proc.returncode, proc.stderr
+    assert json.loads(proc.stdout)["signature"]["valid"] is True
