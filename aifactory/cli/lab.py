@@ -31,6 +31,8 @@ def _summary(data: dict[str, Any]) -> str:
         lines.append(f"Burn-in job: verdicts {burnin.get('verdicts')}, MLflow run {burnin.get('mlflow_run_id', '-')}")
     elif burnin:
         lines.append(f"Burn-in: {burnin.get('status')} ({burnin.get('reason', '')})")
+    if data.get("registry", {}).get("image"):
+        lines.append(f"Host image: {data['registry']['image']} (from the lab's registry)")
     lines.append(f"Timings (s): {data['timings']}")
     lines.append(
         f"Try: podman exec {data['controller']} srun -N{len(data['addresses']) - 1} hostname   |   "
@@ -65,6 +67,7 @@ def up(
         "burnin": {k: v for k, v in result.burnin.items() if k != "output_tail"},
         "converge": conv.as_dict() if conv else None,
         "mirror": result.state.mirror,
+        "registry": result.state.registry,
         "network": {"name": result.state.network, "bridge": result.state.bridge, "gateway": result.state.gateway},
         "services": result.state.services,
         "timings": result.state.timings,

@@ -248,25 +248,33 @@ _SERVING = re.compile(r"Serving HTTP on \S+ port (\d+)")
 def serve(root: Path, address: str, port: int = 0, pid_file: Path | None = None, timeout: float = 15) -> Server:
     """Serve `root` over HTTP on `address:port` (0: a free port) in a child process; returns once it listens."""
     log = Path(tempfile.mkstemp(prefix="mirror-http-", suffix=".log")[1])
+    cmd = [sys.executable, "-u", "-m", "http.server", "--bind", address, "--directory", str(root), str(port)]
+    pid, bound = spawn(cmd, log, _SERVING, timeout)
+    server = Server(pid, address, bound)
+    if pid_file is not None:
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(f"{server.pid} {server.address} {server.port}\n")
+    return server
+
+
+def spawn(cmd: Sequence[str], log: Path, listening: re.Pattern[str], timeout: float = 15) -> tuple[int, int]:
+    """Start a server as a child in its own session, its output in `log`; returns its PID and the port it
+    reports (`listening`'s first group) once it does. A child that exits or stays silent is stopped and the
+    end of its log raised."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
-        child = subprocess.Popen(
-            [sys.executable, "-u", "-m", "http.server", "--bind", address, "--directory", str(root), str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        child = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        match = _SERVING.search(log.read_text(errors="replace"))
+        match = listening.search(log.read_text(errors="replace"))
         if match:
-            server = Server(child.pid, address, int(match.group(1)))
-            if pid_file is not None:
-                pid_file.parent.mkdir(parents=True, exist_ok=True)
-                pid_file.write_text(f"{server.pid} {server.address} {server.port}\n")
-            return server
+            return child.pid, int(match.group(1))
         if child.poll() is not None:
             break
         time.sleep(0.05)
     stop(child.pid)
-    raise RuntimeError(f"http.server on {address}:{port} did not start: {log.read_text(errors='replace')[-500:]}")
+    raise RuntimeError(f"{' '.join(cmd)} did not start: {log.read_text(errors='replace')[-500:]}")
 
 
 def stop(pid: int, timeout: float = 10) -> None:

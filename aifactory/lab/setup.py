@@ -8,8 +8,10 @@ import subprocess
 from aifactory.errors import UserError
 
 # podman and runc run the hosts (crun fails on these machines), debootstrap builds their root file system,
-# openssh-client is how Ansible reaches them.
-HOST_PACKAGES = ("podman", "runc", "catatonit", "debootstrap", "openssh-client", "iptables", "uidmap")
+# openssh-client is how Ansible reaches them. docker-registry serves the host image the hosts are made from,
+# skopeo pushes it there (the lab runs its own registry process; the package's own service is not used).
+HOST_PACKAGES = ("podman", "runc", "catatonit", "debootstrap", "openssh-client", "iptables", "uidmap",
+                 "docker-registry", "skopeo")  # fmt: skip
 
 
 def require_root() -> None:

@@ -20,6 +20,8 @@ class LabState:
     bridge: str = ""  # the network's bridge interface on this machine
     gateway: str = ""  # this machine's address on it (the mirrors are served there)
     mirror: dict[str, Any] = field(default_factory=dict)  # the mirrors' server: pid, address, port, url, dir
+    # the OCI registry: pid, address, port, url, dir, and the host image it served (image, image_id, pushed_from)
+    registry: dict[str, Any] = field(default_factory=dict)
     containers: dict[str, str] = field(default_factory=dict)  # host name -> container ID
     addresses: dict[str, str] = field(default_factory=dict)  # host name -> address
     directories: list[str] = field(default_factory=list)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aifactory import resources
 from aifactory.deploy.ansible import RunResult, run_playbook
-from aifactory.lab import burnin_job, hosts, image, mirrors, venv
+from aifactory.lab import burnin_job, hosts, image, mirrors, registry, venv
 from aifactory.lab.config import (
     MLFLOW_PORT,
     PROMETHEUS_PORT,
@@ -90,6 +90,8 @@ def build_hosts(design: LabDesign, step: Step) -> LabState:
     hosts.create_network(state, design.subnet)
     step("mirrors: apt and PyPI from the lab's manifest (cached), served on the lab bridge")
     served = mirrors.start(state, design)
+    step("registry: the host image pushed to the lab's OCI registry on the bridge, pulled back by digest")
+    host_image = registry.publish_lab_image(state, state_dir() / "registry", ref)
     step("hosts: podman containers")
     lab = design.hosts
     state.controller = hosts.controller_of(lab)
@@ -97,7 +99,7 @@ def build_hosts(design: LabDesign, step: Step) -> LabState:
     mounts = hosts.mounts_for(env_dir, source_dir(), shared, ssh_key.with_suffix(".pub"))
     for host in lab:
         if host.hostname not in state.containers:
-            hosts.start_host(state, host, ref, mounts)
+            hosts.start_host(state, host, host_image, mounts)
     _wait_ssh([h.inband_ip for h in lab], ssh_key)
     lab_mirrors = LabMirrors(mirrors.apt_url(served), mirrors.signing_key(served), mirrors.pypi_url(served))
     write_inventory(inventory_dir(), design, lab_vars(design, env_dir, ssh_key, lab_mirrors))
