@@ -44,6 +44,12 @@ def lab_status(state: LabState) -> dict[str, Any]:
             "url": state.services.get("prometheus", ""),
             "up": _http_ok(state.services.get("prometheus", "") + "/-/ready"),
         },
+        # The lab's OCI registry, which served the host image (aifactory/lab/registry.py).
+        "registry": {
+            "url": state.registry.get("url", ""),
+            "image": state.registry.get("image", ""),
+            "up": _http_ok(state.registry.get("url", "") + "/v2/"),
+        },
     }
     sinfo = exec_in(state.controller, ["sinfo", "--noheader", "-N", "-o", "%N %T"], timeout=30)
     squeue = exec_in(state.controller, ["squeue", "--noheader", "-o", "%i %j %T %N"], timeout=30)

@@ -1,8 +1,8 @@
 """The lab end to end: up with two compute nodes on a network with no route out, every package installed
 from the lab's own mirrors, Slurm runs across them with accounting (a 2-node job in sacct, a tenant's GPU limit
 holding back an over-quota job), burn-in lands in MLflow, Prometheus scrapes every node, a second converge
-changes nothing (nor does the Pulumi node-group provider's), and down leaves nothing behind (no server,
-container, network or bridge)."""
+changes nothing (nor does the Pulumi node-group provider's), the hosts run the lab image as the lab's own OCI
+registry served it, and down leaves nothing behind (no server, registry, container, network or bridge)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,6 +125,25 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
+def _hosts_from_the_registry(reg: dict[str, Any], gateway: str, hosts: list[str], ctl: str) -> None:
+    """Every host was created from the lab image by the lab registry's reference by digest, the registry (on
+    the bridge address, reachable from the hosts) lists it, and its log shows the manifest served by digest."""
+    from aifactory.lab.registry import LAB_REPOSITORY, LOG, catalog
+
+    assert gateway == reg["address"]
+    assert reg["image"].startswith(f"{gateway}:{reg['port']}/{LAB_REPOSITORY}@sha256:"), reg
+    for host in hosts:
+        made = subprocess.run(["podman", "container", "inspect", "--format", "{{.ImageName}} {{.Image}}", host],
+                              capture_output=True, text=True, timeout=60, check=True).stdout.split()  # fmt: skip
+        assert [reg["image"], reg["image_id"]] == made, host
+    assert [LAB_REPOSITORY] == catalog(reg["url"])
+    fetch = "import sys, urllib.request\nprint(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())"
+    seen = _exec(ctl, "python3", "-c", fetch, reg["url"] + "/v2/_catalog")
+    assert LAB_REPOSITORY in json.loads(seen.stdout)["repositories"], (seen.stdout, seen.stderr)
+    log = (Path(reg["dir"]) / LOG).read_text()
+    assert f"GET /v2/{LAB_REPOSITORY}/manifests/{reg['image'].split('@')[1]}" in log
+
+
 # -- the node check between jobs (aifactory.burnin.health as Slurm's Epilog and HealthCheckProgram) --------
 def _slurm(ctl: str, *command: str) -> str:
     done = _exec(ctl, "timeout", "60", *command)
@@ -226,6 +246,7 @@ def test_lab_up_run_and_down() -> None:
         for host in data["addresses"]:
             _no_way_out(host, outside)
             _only_the_mirror(host, mirror, bare, offered)
+        _hosts_from_the_registry(data["registry"], network["gateway"], sorted(data["addresses"]), ctl)
         # MLflow came from the PyPI mirror into the role's own venv, not from this machine's.
         pip_conf = _exec(ctl, "cat", "/etc/pip.conf").stdout
         assert f"index-url = {mirror['url']}/pypi/simple" in pip_conf, pip_conf
@@ -269,6 +290,9 @@ def test_lab_up_run_and_down() -> None:
     assert not Path("/var/lib/aifactory/lab").exists()
     if "data" in locals():
         assert not _pid_alive(int(data["mirror"]["pid"])), "the mirror server outlived lab down"
+        from aifactory.lab.registry import alive
+
+        assert not alive(int(data["registry"]["pid"])), "the registry outlived lab down"
         bridge = subprocess.run(["ip", "link", "show", "dev", data["network"]["bridge"]], capture_output=True,
                                 check=False)  # fmt: skip
         assert bridge.returncode != 0, f"bridge {data['network']['bridge']} left behind"
