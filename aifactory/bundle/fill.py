@@ -196,3 +196,21 @@ def fill(doc: Mapping[str, Any], src: Path | None, out: Path, apt_key_home: Path
             shutil.rmtree(tmp)
     return {"blueprint": doc["blueprint"], "mirror": str(out), "filled": sorted(filler.filled),
             "not_fetchable": sorted(filler.unavailable, key=lambda u: u["artifact"])}  # fmt: skip
+
+
+def push_images(doc: Mapping[str, Any], mirror: Path, host: str, tls_verify: bool) -> dict[str, Any]:
+    """Push every image the filled mirror holds to the registry at `host` (`ADDRESS:PORT`, e.g. the lab's) under
+    its manifest name and tag; returns `pushed` (label -> reference by digest) and `not_pushed` (with why)."""
+    from aifactory.lab.registry import push
+
+    pushed: dict[str, str] = {}
+    failed: list[dict[str, str]] = []
+    for image in (a for a in doc["artifacts"] if a["kind"] == "image"):
+        folder, tag = layout.image_dir(mirror, image), str(image["version"])
+        if not layout.image_digest(folder, tag):
+            continue  # not filled: already listed as not fetchable
+        try:
+            pushed[artifact_label(image)] = push(f"oci:{folder}:{tag}", host, str(image["name"]), tag, tls_verify)
+        except RuntimeError as err:
+            failed.append({"artifact": artifact_label(image), "reason": str(err)})
+    return {"registry": host, "pushed": pushed, "not_pushed": failed}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,8 @@ from aifactory.cli.common import Format, FormatOpt, SetOpt
 bundle_app = typer.Typer(help="Signed air-gap bundles: every artifact a factory needs from outside the site.",
                          no_args_is_help=True)  # fmt: skip
 
+# A registry as image references name it: a host name, IPv4 or bracketed IPv6 address, and a port.
+_REGISTRY_HOST = re.compile(r"(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 KeyOpt = Annotated[Path, typer.Option("--key", help="Site key folder made by `aifactory bundle key`.")]
 
 
@@ -148,20 +151,38 @@ def fill(
             "--from", help="Local folder holding debs/, wheels/, oci/ or dir/ image layouts, and charts/ to copy from."
         ),
     ] = None,
+    push_to: Annotated[
+        str | None,
+        typer.Option("--push-to", help="Also push the filled images to this registry (HOST:PORT, e.g. the lab's)."),
+    ] = None,
+    plain_http: Annotated[
+        bool, typer.Option("--plain-http", help="The --push-to registry speaks plain HTTP (the lab's registry).")
+    ] = False,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Fill a mirror folder from the manifest (apt repository, PyPI index, OCI layouts by skopeo, a chart
-    repository); what the source folder does not hold is listed as not fetchable here."""
+    repository); what the source folder does not hold is listed as not fetchable here. With --push-to, the
+    filled images are pushed to a running registry too (exit 1 when one cannot be)."""
     from aifactory.bundle.fill import fill as fill_mirror
+    from aifactory.bundle.fill import push_images
     from aifactory.bundle.manifest import load_manifest
+    from aifactory.errors import UserError
     from aifactory.io import check_output, dumps_json
     from aifactory.lab.paths import cache_dir
 
+    if push_to is not None and not _REGISTRY_HOST.fullmatch(push_to):
+        raise UserError.at(None, f"--push-to {push_to!r} is not a registry HOST:PORT",
+                           "give its address and port, e.g. 10.99.1.1:5000 (no scheme, no path)")  # fmt: skip
     doc = load_manifest(bundle)
     check_output(mirror, folder=True)
     report = fill_mirror(doc, source, mirror, cache_dir() / "mirror-gnupg")
+    if push_to is not None:
+        report["push"] = push_images(doc, mirror, push_to, tls_verify=not plain_http)
+    failed = bool(push_to) and bool(report["push"]["not_pushed"])
     if fmt == Format.json:
         typer.echo(dumps_json(report), nl=False)
+        if failed:
+            raise typer.Exit(1)
         return
     typer.echo(f"filled {mirror}: {len(report['filled'])} artifacts")
     missing = report["not_fetchable"]
@@ -170,6 +191,12 @@ def fill(
         typer.echo(f"    {item['artifact']}: {item['reason']}")
     if len(missing) > 10:
         typer.echo(f"    ... and {len(missing) - 10} more (--format json lists all)")
+    if push_to is not None:
+        typer.echo(f"pushed to {push_to}: {len(report['push']['pushed'])} images")
+        for item in report["push"]["not_pushed"]:
+            typer.echo(f"    NOT PUSHED {item['artifact']}: {item['reason']}")
+        if failed:
+            raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -121,19 +121,20 @@ def stop(pid: int) -> bool:
     return not (pid and alive(pid))
 
 
-def push(source: str, registry: Registry, name: str, tag: str) -> str:
-    """`skopeo copy SOURCE docker://REGISTRY/NAME:TAG`; returns the pushed image's reference by digest."""
+def push(source: str, host: str, name: str, tag: str, tls_verify: bool = False) -> str:
+    """`skopeo copy SOURCE docker://HOST/NAME:TAG` (HOST: `ADDRESS:PORT`, plain HTTP unless `tls_verify`);
+    returns the pushed image's reference by digest."""
     with tempfile.TemporaryDirectory(prefix="registry-push-") as tmp:
         digest_file = Path(tmp) / "digest"
         done = subprocess.run(
-            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--digestfile", str(digest_file), source,
-             f"docker://{registry.host}/{name}:{tag}"],
+            ["skopeo", "copy", "--quiet", f"--dest-tls-verify={str(tls_verify).lower()}", "--digestfile",
+             str(digest_file), source, f"docker://{host}/{name}:{tag}"],
             capture_output=True, text=True, check=False, timeout=1800,
         )  # fmt: skip
         if done.returncode != 0:
-            raise RuntimeError(f"skopeo copy {source} to {registry.host} failed: {done.stderr.strip()[-1500:]}")
+            raise RuntimeError(f"skopeo copy {source} to {host} failed: {done.stderr.strip()[-1500:]}")
         digest = digest_file.read_text().strip()
-    return f"{registry.host}/{name}@{digest}"
+    return f"{host}/{name}@{digest}"
 
 
 def pull(ref: str) -> str:
@@ -166,7 +167,7 @@ def publish_lab_image(state: LabState, directory: Path, local_ref: str) -> str:
                           "url": registry.url, "dir": str(directory)}  # fmt: skip
         state.save()
     tag = local_ref.rsplit(":", 1)[1]
-    ref = push(f"containers-storage:{local_ref}", registry, LAB_REPOSITORY, tag)
+    ref = push(f"containers-storage:{local_ref}", registry.host, LAB_REPOSITORY, tag)
     state.registry.update(image=ref, image_id=pull(ref), pushed_from=local_ref)
     state.save()
     return ref

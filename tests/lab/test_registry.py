@@ -51,7 +51,7 @@ def test_push_pull_by_digest_then_stop(tmp_path: Path) -> None:
         config = yaml.safe_load((home / registry.CONFIG).read_text())
         assert "127.0.0.1:0" == config["http"]["addr"]
         assert str(home / "data") == config["storage"]["filesystem"]["rootdirectory"]
-        ref = registry.push(f"dir:{image}", reg, "test/tiny", "v1")
+        ref = registry.push(f"dir:{image}", reg.host, "test/tiny", "v1")
         # The registry holds the manifest as sent: its reference by digest is the manifest's own SHA-256.
         assert f"127.0.0.1:{reg.port}/test/tiny@{digest}" == ref
         assert ["test/tiny"] == registry.catalog(reg.url)
@@ -111,3 +111,37 @@ def test_lab_image_goes_through_the_registry(tmp_path: Path, monkeypatch: pytest
         if state.registry.get("pid"):
             registry.stop(int(state.registry["pid"]))
         _podman("rmi", "-f", local)
+
+
+def test_bundle_fill_pushes_its_images_to_a_running_registry(tmp_path: Path) -> None:
+    """`bundle fill --push-to` pushes every image it filled into the registry under the manifest's name and tag;
+    a registry that does not answer is exit 1 with the image named, a HOST:PORT that is not one is exit 2."""
+    from aifactory.bundle.fill import copy_image
+    from aifactory.bundle.manifest import MANIFEST, SCHEMA
+    from aifactory.io import dumps_json
+    from tests.conftest import run_cli
+
+    dir_image(tmp_path / "plain", "pushed by bundle fill")
+    assert "" == copy_image(f"dir:{tmp_path / 'plain'}", tmp_path / "src" / "oci" / "quay.io" / "demo" / "app", "v1")
+    image = {"kind": "image", "name": "quay.io/demo/app", "version": "v1", "source": "quay.io/demo/app:v1",
+             "mirror": None, "digest": None}  # fmt: skip
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / MANIFEST).write_text(dumps_json({"schema": SCHEMA, "blueprint": "test", "artifacts": [image]}))
+    args = ["bundle", "fill", str(bundle), "--mirror", str(tmp_path / "mirror"), "--from", str(tmp_path / "src")]
+    reg = registry.start(tmp_path / "registry", "127.0.0.1")
+    try:
+        done = run_cli(*args, "--push-to", reg.host, "--plain-http", "--format", "json", timeout=300)
+        assert 0 == done.returncode, done.stderr
+        push = json.loads(done.stdout)["push"]
+        digest = "sha256:" + hashlib.sha256((tmp_path / "plain" / "manifest.json").read_bytes()).hexdigest()
+        assert {"image quay.io/demo/app v1": f"{reg.host}/quay.io/demo/app@{digest}"} == push["pushed"]
+        assert [] == push["not_pushed"]
+        assert ["quay.io/demo/app"] == registry.catalog(reg.url)
+    finally:
+        assert registry.stop(reg.pid)
+    gone = run_cli(*args, "--push-to", reg.host, "--plain-http", "--format", "json", timeout=300)
+    assert 1 == gone.returncode, gone.stdout
+    assert ["image quay.io/demo/app v1"] == [f["artifact"] for f in json.loads(gone.stdout)["push"]["not_pushed"]]
+    bad = run_cli(*args, "--push-to", "http://127.0.0.1:5000/x")
+    assert 2 == bad.returncode and "HOST:PORT" in bad.stderr, bad.stderr
