@@ -155,10 +155,11 @@ def catalog(registry_url: str) -> list[str]:
 
 def publish_lab_image(state: LabState, directory: Path, local_ref: str) -> str:
     """Start the lab's registry on the bridge address (a running one of this lab is kept), push the lab host
-    image there, pull it back by digest; returns the reference the hosts are created from."""
+    image there, pull it back by digest; returns the reference the hosts are created from. A running registry
+    of this lab is kept, and so is the image it holds when it is the same local image."""
     running = state.registry
     if running.get("pid") and alive(int(running["pid"])):
-        if running.get("image"):
+        if running.get("image") and running.get("pushed_from") == local_ref:
             return str(running["image"])
         registry = Registry(int(running["pid"]), str(running["address"]), int(running["port"]))
     else:
