@@ -27,7 +27,7 @@ from aifactory.render.group_vars import slurm_group_vars
 from aifactory.render.workloads import render_workloads
 from tests.conftest import REPO
 from tests.roles.slurm_files import write_config
-from tests.roles.test_slurmctld import _local
+from tests.roles.test_slurmctld import MUNGE_IN_NAMESPACE, _local
 
 TOOLS = ("slurmctld", "munged", "mungekey", "unshare", "sbatch", "scontrol")
 pytestmark = pytest.mark.skipif(
@@ -36,14 +36,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 # munged and slurmctld in the namespaces; once the controller serves, the reservations, then each job's test.
-SCRIPT = """set -e
-ip link set lo up
-hostname "$CTL"
-mount --bind "$RUN" /run/munge 2>/dev/null || { mkdir -p /run/munge; mount --bind "$RUN" /run/munge; }
-mungekey -c -k "$DIR/munge.key" -f
-munged --force -S /run/munge/munge.socket.2 --key-file "$DIR/munge.key" --pid-file "$DIR/munged.pid" \\
-  --log-file "$DIR/munged.log" --seed-file "$DIR/munged.seed"
-slurmctld -D -c -f "$DIR/slurm.conf" > "$DIR/ctl.out" 2>&1 &
+SCRIPT = MUNGE_IN_NAMESPACE + """slurmctld -D -c -f "$DIR/slurm.conf" > "$DIR/ctl.out" 2>&1 &
 echo $! > "$DIR/ctl.pid"
 trap 'kill "$(cat "$DIR/ctl.pid")" "$(cat "$DIR/munged.pid")" 2>/dev/null; wait' EXIT
 i=0
