@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from aifactory.policy.context import Context
 from aifactory.policy.model import Hit
 from aifactory.policy.registry import rule
+from aifactory.policy.rules.sovereignty import outside
 
 _SOV = ("sovereignty",)
 _AT = ("site", "sovereignty")
@@ -116,13 +117,8 @@ def privileged_access(ctx: Context) -> Iterator[Hit]:
 )
 def telemetry_endpoints(ctx: Context) -> Iterator[Hit]:
     for i, end in enumerate(ctx.bp.site.sovereignty.telemetry_endpoints):
-        if not ctx.inside(end.location):
-            yield Hit(
-                (*_AT, "telemetry_endpoints", i, "location"),
-                f"telemetry endpoint {end.name!r} ({end.url}) is in {end.location}, outside the site's "
-                f"jurisdiction {ctx.jurisdiction}",
-                related=("site", "jurisdiction"),
-            )
+        where = (*_AT, "telemetry_endpoints", i, "location")
+        yield from outside(ctx, where, end.location, f"telemetry endpoint {end.name!r} ({end.url})")
 
 
 @rule(

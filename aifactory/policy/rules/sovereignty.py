@@ -18,7 +18,7 @@ _SOV = ("sovereignty",)
 _RES = ("site", "sovereignty", "residency")
 
 
-def _outside(ctx: Context, path: tuple[str | int, ...], code: str | None, what: str) -> Iterator[Hit]:
+def outside(ctx: Context, path: tuple[str | int, ...], code: str | None, what: str) -> Iterator[Hit]:
     if code is not None and not ctx.inside(code):
         yield Hit(
             path,
@@ -41,10 +41,10 @@ def _outside(ctx: Context, path: tuple[str | int, ...], code: str | None, what: 
 )
 def data_residency(ctx: Context) -> Iterator[Hit]:
     s = ctx.bp.storage
-    yield from _outside(ctx, (*_RES, "data"), ctx.bp.site.sovereignty.residency.data, "data residency")
-    yield from _outside(ctx, ("storage", "filesystem", "location"), s.filesystem.location, "the file system")
+    yield from outside(ctx, (*_RES, "data"), ctx.bp.site.sovereignty.residency.data, "data residency")
+    yield from outside(ctx, ("storage", "filesystem", "location"), s.filesystem.location, "the file system")
     if s.object_store is not None:
-        yield from _outside(
+        yield from outside(
             ctx, ("storage", "object_store", "location"), s.object_store.location, "the object store"
         )
 
@@ -61,12 +61,12 @@ def data_residency(ctx: Context) -> Iterator[Hit]:
     "replication_targets` entry to the site's jurisdiction.",
 )
 def replica_residency(ctx: Context) -> Iterator[Hit]:
-    yield from _outside(
+    yield from outside(
         ctx, (*_RES, "replicas"), ctx.bp.site.sovereignty.residency.replicas, "replica residency"
     )
     store = ctx.bp.storage.object_store
     for i, target in enumerate(store.replication_targets if store else []):
-        yield from _outside(
+        yield from outside(
             ctx,
             ("storage", "object_store", "replication_targets", i),
             target,
@@ -86,12 +86,12 @@ def replica_residency(ctx: Context) -> Iterator[Hit]:
     "jurisdiction.",
 )
 def backup_residency(ctx: Context) -> Iterator[Hit]:
-    yield from _outside(
+    yield from outside(
         ctx, (*_RES, "backups"), ctx.bp.site.sovereignty.residency.backups, "backup residency"
     )
     backups = ctx.bp.storage.backups
     if backups is not None:
-        yield from _outside(ctx, ("storage", "backups", "location"), backups.location, "the backup target")
+        yield from outside(ctx, ("storage", "backups", "location"), backups.location, "the backup target")
 
 
 @rule(
@@ -106,7 +106,7 @@ def backup_residency(ctx: Context) -> Iterator[Hit]:
     "in-jurisdiction store.",
 )
 def log_residency(ctx: Context) -> Iterator[Hit]:
-    yield from _outside(ctx, (*_RES, "logs"), ctx.bp.site.sovereignty.residency.logs, "log residency")
+    yield from outside(ctx, (*_RES, "logs"), ctx.bp.site.sovereignty.residency.logs, "log residency")
 
 
 @rule(
@@ -120,7 +120,7 @@ def log_residency(ctx: Context) -> Iterator[Hit]:
     remediation="Set `site.sovereignty.residency.telemetry` to the site's jurisdiction.",
 )
 def telemetry_residency(ctx: Context) -> Iterator[Hit]:
-    yield from _outside(
+    yield from outside(
         ctx, (*_RES, "telemetry"), ctx.bp.site.sovereignty.residency.telemetry, "telemetry residency"
     )
 
@@ -138,7 +138,7 @@ def telemetry_residency(ctx: Context) -> Iterator[Hit]:
 def key_custody(ctx: Context) -> Iterator[Hit]:
     kc = ctx.bp.site.sovereignty.key_custody
     path = ("site", "sovereignty", "key_custody")
-    yield from _outside(ctx, (*path, "location"), kc.location, "key custody")
+    yield from outside(ctx, (*path, "location"), kc.location, "key custody")
     if kc.provider == "vendor-managed":
         yield Hit((*path, "provider"), "keys are vendor-managed; the operator does not hold them")
 
@@ -169,7 +169,7 @@ def served(ctx: Context, host: str, kinds: tuple[str, ...]) -> bool:
 )
 def mirror_location(ctx: Context) -> Iterator[Hit]:
     for i, m in enumerate(ctx.bp.site.sovereignty.mirrors):
-        yield from _outside(
+        yield from outside(
             ctx, ("site", "sovereignty", "mirrors", i, "location"), m.location, f"mirror {m.name!r}"
         )
 
@@ -246,7 +246,7 @@ def vendor_telemetry(ctx: Context) -> Iterator[Hit]:
     remediation="Set `site.sovereignty.operator_location` to the jurisdiction.",
 )
 def operator_location(ctx: Context) -> Iterator[Hit]:
-    yield from _outside(
+    yield from outside(
         ctx,
         ("site", "sovereignty", "operator_location"),
         ctx.bp.site.sovereignty.operator_location,
@@ -273,6 +273,6 @@ def cross_border(ctx: Context) -> Iterator[Hit]:
             value=True,
         )
     for i, target in enumerate(sov.replication_targets):
-        yield from _outside(
+        yield from outside(
             ctx, ("site", "sovereignty", "replication_targets", i), target, "a replication target"
         )
