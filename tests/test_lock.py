@@ -18,7 +18,9 @@ from aifactory.lab.venv import MLFLOW_VERSION
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = sorted((ROOT / "requirements").glob("*.txt"))
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-_ENTRY = re.compile(r"(?m)^(?P<name>[A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9_,.-]+\])?==(?P<version>[^\s\\]+)(?P<rest>(?: \\\n\s+--hash=\S+)*)")
+_ENTRY = re.compile(
+    r"(?m)^(?P<name>[A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9_,.-]+\])?==(?P<version>[^\s\\]+)(?P<rest>(?: \\\n\s+--hash=\S+)*)"
+)
 
 
 def _pins(lock: Path) -> dict[str, tuple[str, str]]:

@@ -5,6 +5,7 @@ so the same Python 3.11 runs it); the source tree is put on its path for `python
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def venv_dir() -> Path:
     return cache_dir() / f"venv-{key}"
 
 
+def _pip_only(path: Path) -> Path:
+    """The lock's `pip==` entry with its hashes, alone in a requirements file."""
+    entry = re.search(r"(?m)^pip==\S+(?: \\\n\s+--hash=\S+)+", LOCK.read_text(encoding="utf-8"))
+    if entry is None:
+        raise RuntimeError(f"{LOCK} pins no pip (requirements/lab.in names it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(entry.group(0) + "\n", encoding="utf-8")
+    return path
+
+
 def ensure_venv(log: Path) -> Path:
     """Create the venv unless the cache has it (a marker file is written last, so a half-built one is
     rebuilt)."""
@@ -30,9 +41,12 @@ def ensure_venv(log: Path) -> Path:
     marker = venv / ".complete"
     if marker.exists():
         return venv
+    pip_lock = venv.parent / f"{venv.name}.pip.txt"
     with log.open("ab") as fh:
         for cmd in (
             ["/usr/bin/python3", "-m", "venv", "--clear", str(venv)],
+            # The lock's own pip first (Debian 12's venv pip refuses a pinned extra in hash mode), then the rest.
+            [str(venv / "bin/pip"), "install", "--quiet", "--require-hashes", "-r", str(_pip_only(pip_lock))],
             [str(venv / "bin/pip"), "install", "--quiet", "--require-hashes", "-r", str(LOCK)],
         ):
             done = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False, timeout=1800)

@@ -15,10 +15,12 @@ import pytest
 from aifactory.burnin.catalog import YAML_CATALOG_PATH, load_catalog
 from tests.burnin.helpers import ROOT
 
-# Everything `python -m aifactory.burnin` and the device check import, and the device check itself.
+# Everything `python -m aifactory.burnin` and the device check import, the device check itself, and the lab
+# language model's jobs and server (aifactory.tinylm), which run on the nodes' Python too.
 GPU_SIDE = sorted(
     [
         *(ROOT / "aifactory" / "burnin").rglob("*.py"),
+        *(ROOT / "aifactory" / "tinylm").glob("*.py"),
         *(ROOT / "benchmarks" / "burnin").glob("*.py"),
         *(ROOT / "aifactory" / n for n in ("__init__.py", "errors.py", "io.py", "files.py", "resources.py")),
     ]
