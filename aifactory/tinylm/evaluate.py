@@ -13,8 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script by srun: the package is on the path, not the script's folder
-    sys.path[0:0] = [str(Path(__file__).resolve().parents[2])]
 from aifactory.tinylm import model as lm
 
 

@@ -24,8 +24,6 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-if __package__ in (None, ""):  # run as a script by torchrun: the package is on the path, not the script's folder
-    sys.path[0:0] = [str(Path(__file__).resolve().parents[2])]
 from aifactory.tinylm import model as lm
 
 
