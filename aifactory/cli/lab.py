@@ -31,6 +31,7 @@ def _summary(data: dict[str, Any]) -> str:
         lines.append(f"Burn-in job: verdicts {burnin.get('verdicts')}, MLflow run {burnin.get('mlflow_run_id', '-')}")
     elif burnin:
         lines.append(f"Burn-in: {burnin.get('status')} ({burnin.get('reason', '')})")
+    lines += production_lines(data.get("production") or {})
     if data.get("registry", {}).get("image"):
         lines.append(f"Host image: {data['registry']['image']} (from the lab's registry)")
     lines.append(f"Timings (s): {data['timings']}")
@@ -41,15 +42,46 @@ def _summary(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def production_lines(prod: dict[str, Any]) -> list[str]:
+    """What the factory produced, measured, next to the plan's estimate."""
+    if prod.get("status") != "ran":
+        return (
+            [f"Production: {prod.get('status')} ({prod.get('reason') or prod.get('error', '')[:600]})"] if prod else []
+        )
+    train, ev, srv, bench, plan = prod["train"], prod["eval"], prod["serving"], prod["bench"], prod["plan"]
+    estimate = (
+        f"{plan['tokens_per_s']:,.1f} tokens/s" if plan["tokens_per_s"] is not None else f"none ({plan['reason']})"
+    )
+    energy = prod["energy"]
+    joules = (f"{energy['tokens_per_joule']} tokens/J ({energy['source']})" if energy["tokens_per_joule"] is not None
+              else energy["reason"])  # fmt: skip
+    metric = next((k for k in ev if k not in ("model", "version", "promoted", "job")), "")
+    return [
+        f"Trained: {train.get('processes', '?')} processes across the compute nodes, {train.get('steps')} steps in "
+        f"{train['seconds']} s (job {train['job']}); registered {ev['model']} v{ev['version']}",
+        f"Evaluated: {metric} {ev.get(metric)} -> {'champion' if ev['promoted'] else 'refused'}",
+        f"Serving: {srv['model']}@champion v{srv['version']} on {srv['host']} ({srv['url']}, KServe model server)",
+        f"Tokens: {bench.get('output_tokens_per_s', 0):,.1f} tokens/s measured, p50 {bench.get('p50_e2el_ms')} ms, "
+        f"p99 {bench.get('p99_e2el_ms')} ms over {bench.get('completed')} requests (benchmark job {bench['job']})",
+        f"Plan estimate: {estimate}",
+        f"Energy: {joules}",
+    ]
+
+
 @lab_app.command("up")
 def up(
     nodes: Annotated[
         int, typer.Option("--nodes", help="Compute nodes besides the controller (1-3, blueprints/lab.yaml).")
     ] = 2,
     burnin: Annotated[bool, typer.Option("--burnin/--no-burnin", help="Run the burn-in job after converging.")] = True,
+    produce: Annotated[
+        bool,
+        typer.Option("--produce/--no-produce", help="Train, evaluate, serve and benchmark the blueprint's workloads."),
+    ] = True,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
 ) -> None:
-    """Build N lab hosts, converge them with the site playbook, run burn-in as a Slurm job."""
+    """Build N lab hosts, converge them with the site playbook, run burn-in as a Slurm job, then train, serve and
+    measure the lab's language model."""
     from aifactory.lab.config import lab_design
     from aifactory.lab.setup import ensure_packages, require_root
     from aifactory.lab.up import lab_up
@@ -59,7 +91,8 @@ def up(
     ensure_packages()
     progress, task = _progress()
     with progress:
-        result = lab_up(nodes, lambda text: progress.update(task, description=text), burnin=burnin)
+        result = lab_up(nodes, lambda text: progress.update(task, description=text), burnin=burnin,
+                        production=produce)  # fmt: skip
     conv = result.converge
     data = {
         "addresses": result.state.addresses,
@@ -70,9 +103,11 @@ def up(
         "registry": result.state.registry,
         "network": {"name": result.state.network, "bridge": result.state.bridge, "gateway": result.state.gateway},
         "services": result.state.services,
+        "production": result.production,
         "timings": result.state.timings,
     }
-    ok = conv is not None and conv.succeeded and result.burnin.get("rc", 0) == 0
+    ok = (conv is not None and conv.succeeded and result.burnin.get("rc", 0) == 0
+          and result.production.get("status") != "failed")  # fmt: skip
     typer.echo(dumps_json(data) if fmt is Format.json else _summary(data) if ok else dumps_json(data))
     if not ok:
         raise typer.Exit(1)
@@ -131,6 +166,57 @@ def status(fmt: Annotated[Format, typer.Option("--format", help="Output format."
     for svc, info in data["services"].items():
         typer.echo(f"{svc:<12} {info['url']:<28} {'up' if info['up'] else 'DOWN'}")
     typer.echo(f"slurm nodes: {data['slurm_nodes']}  queue: {len(data['queue'])} job(s)")
+    serving = data.get("serving")
+    if serving:
+        typer.echo(
+            f"serving      {serving['url']:<28} {'up' if serving['ready'] else 'DOWN'} version {serving['version']}"
+        )
+    for line in production_lines(data.get("production") or {}):
+        typer.echo(line)
+    for it in data.get("iterations", []):
+        typer.echo(iteration_line(it))
+
+
+def iteration_line(it: dict[str, Any]) -> str:
+    d, traffic = it["decision"], it["traffic"]
+    metric = next((k for k in d if k not in ("model", "version", "promoted")), "")
+    verdict = "promoted" if d["promoted"] else "refused"
+    return (f"Iteration {it['tag']}: successor v{d['version']} {metric} {d.get(metric)} {verdict}; champion "
+            f"v{it['before']['champion']} -> v{it['after']['champion']}, served v{it['before']['served']} -> "
+            f"v{it['after']['served']}; {traffic['completed']} requests during the cycle, "
+            f"{traffic['failed']} failed")  # fmt: skip
+
+
+@lab_app.command("iterate")
+def iterate_cmd(
+    steps: Annotated[int, typer.Option("--steps", min=1, max=100_000, help="Training steps of the successor.")] = 150,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Train the successor from random weights, not from the champion.")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+) -> None:
+    """One cycle of continuous iteration: new data arrives, a successor trains as a Slurm job while the champion
+    serves under load, the evaluation gate promotes or refuses it, and serving follows with no failed request."""
+    from aifactory.lab import produce
+    from aifactory.lab.config import lab_design
+    from aifactory.lab.setup import require_root
+    from aifactory.lab.venv import venv_dir
+
+    require_root()
+    state = _state()
+    design = lab_design(len([h for h in state.containers if h != state.controller]))
+    progress, task = _progress()
+    try:
+        with progress:
+            result = produce.iterate(state, design, str(venv_dir()),
+                                     lambda text: progress.update(task, description=text),
+                                     steps=steps, fresh=fresh)  # fmt: skip
+    except produce.ProduceError as err:
+        typer.echo(f"iteration failed: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(dumps_json(result) if fmt is Format.json else iteration_line(result))
+    if result["traffic"]["failed"]:
+        raise typer.Exit(1)
 
 
 @lab_app.command("down")

@@ -60,7 +60,6 @@ def log_to_mlflow(base: str, tag: str, reports: dict[str, dict[str, Any]], share
         },
         tags={f"verdict.{host}": v for host, v in verdicts.items()},
         artifacts={
-            f"{host}-burnin-report.json": shared_dir / "burnin" / tag / host / "burnin-report.json"
-            for host in reports
+            f"{host}-burnin-report.json": shared_dir / "burnin" / tag / host / "burnin-report.json" for host in reports
         },
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aifactory.blueprint.loader import LoadedBlueprint
 from aifactory.blueprint.model import Blueprint
 from aifactory.design.hosts import Host
 from aifactory.errors import UserError
@@ -33,6 +34,7 @@ class LabDesign:
     blueprint: Blueprint
     hosts: tuple[Host, ...]
     subnet: str
+    loaded: LoadedBlueprint  # with its source lines, for the workloads' renderer
 
     @property
     def shared_mount(self) -> str:
@@ -50,9 +52,10 @@ def lab_design(nodes: int) -> LabDesign:
             f"--nodes {nodes} is outside the lab's range {MIN_NODES}-{MAX_NODES}",
             hint=f"pass --nodes between {MIN_NODES} and {MAX_NODES} (blueprints/lab.yaml)",
         )
-    bp = load_blueprint(LAB_BLUEPRINT, sets=[f"compute.nodes={nodes}"]).model
+    loaded = load_blueprint(LAB_BLUEPRINT, sets=[f"compute.nodes={nodes}"])
+    bp = loaded.model
     hosts = tuple(lab_host(h) for h in sorted(plan(bp).hosts, key=lambda h: h.hostname))
-    return LabDesign(bp, hosts, str(bp.fabric.addressing.inband))
+    return LabDesign(bp, hosts, str(bp.fabric.addressing.inband), loaded)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,10 @@ def start_host(state: LabState, host: Host, image: str, mounts: dict[str, str]) 
     """Start one host; it is recorded in the state before anything else can fail. systemd is PID 1
     (`--systemd=always`: podman gives it the tmpfs mounts and stop signal it needs); privileged, since the
     hosts mount file systems and make device nodes as the roles do on real nodes."""
-    volumes = [arg for src, dest in sorted(mounts.items()) for arg in ("-v", f"{src}:{dest}")]
+    volumes = []
+    for dest, source in sorted(mounts.items()):
+        ro = source.endswith(":ro")
+        volumes += ["-v", f"{source.removesuffix(':ro')}:{dest}" + (":ro" if ro else "")]
     done = podman(
         "run", "-d", "--privileged", "--systemd=always", "--no-hosts",
         "--name", host.hostname, "--hostname", host.hostname,
@@ -104,9 +107,7 @@ def remove_hosts(state: LabState) -> list[str]:
                 break
         else:
             left.append(f"container {name}")
-    exists = (
-        podman("network", "exists", state.network, check=False).returncode == 0 if state.network else False
-    )
+    exists = podman("network", "exists", state.network, check=False).returncode == 0 if state.network else False
     if exists and podman("network", "rm", state.network, check=False).returncode != 0:
         left.append(f"network {state.network}")
     # The bridge is the lab's own (made by create_network): removed by its recorded name once the network is.
@@ -116,12 +117,18 @@ def remove_hosts(state: LabState) -> list[str]:
 
 
 def mounts_for(venv: Path, src: Path, shared: Path, ssh_pub: Path) -> dict[str, str]:
-    """Bind mounts every lab host gets: the lab venv and the source tree read-only, the shared export, and
-    the SSH key Ansible uses."""
+    """Bind mounts every lab host gets, by path inside (`path: source[:ro]`): the lab venv and the source tree
+    read-only, the shared export, and the SSH key Ansible uses."""
+    from aifactory.render.workloads.slurm import WORKLOAD_ENV
+
     return {
         # Same path inside: the venv's scripts name their interpreter by absolute path.
         str(venv): f"{venv}:ro",
-        str(src): f"{SRC_MOUNT}:ro",
-        str(shared): SHARED_EXPORT,
-        str(ssh_pub): "/root/.ssh/authorized_keys:ro",
+        # The workloads' environment (mlflow, torch, kserve), where the rendered jobs and serving units run it
+        # from: the lab venv again (no role installs it: docs/workloads.md). Its scripts' interpreter is the
+        # venv's own path above.
+        WORKLOAD_ENV: f"{venv}:ro",
+        SRC_MOUNT: f"{src}:ro",
+        SHARED_EXPORT: str(shared),
+        "/root/.ssh/authorized_keys": f"{ssh_pub}:ro",
     }

@@ -25,9 +25,7 @@ def experiment_id(base: str, name: str) -> str:
     query = urllib.parse.urlencode({"experiment_name": name})
     try:
         return str(
-            _call(base, "GET", f"/api/2.0/mlflow/experiments/get-by-name?{query}")["experiment"][
-                "experiment_id"
-            ]
+            _call(base, "GET", f"/api/2.0/mlflow/experiments/get-by-name?{query}")["experiment"]["experiment_id"]
         )
     except urllib.error.HTTPError as err:
         if err.code != 404:
@@ -74,3 +72,15 @@ def search_runs(base: str, experiment: str) -> list[dict[str, Any]]:
     found = _call(base, "POST", "/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id]})
     runs: list[dict[str, Any]] = found.get("runs", [])
     return runs
+
+
+def alias_version(base: str, model: str, alias: str) -> str:
+    """The registered model's version under `alias` ("" when the model or the alias does not exist)."""
+    query = urllib.parse.urlencode({"name": model, "alias": alias})
+    try:
+        found = _call(base, "GET", f"/api/2.0/mlflow/registered-models/alias?{query}")
+    except urllib.error.HTTPError as err:
+        if err.code in (400, 404):
+            return ""
+        raise
+    return str(found["model_version"]["version"])

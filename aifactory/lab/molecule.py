@@ -62,9 +62,12 @@ def scenario_roles(roles_dir: Path = ROLES_DIR) -> list[str]:
 def select_roles(requested: list[str], roles_dir: Path = ROLES_DIR) -> list[str]:
     """The requested roles (all when none), refusing names that have no scenario."""
     if BASE_CONFIG is None:
-        raise UserError.at(None, "the molecule scenarios run from a source checkout (molecule writes beside each "
-                           "role), not from an installed package",
-                           hint="git clone the aifactory repository and run `aifactory lab molecule` from its venv")
+        raise UserError.at(
+            None,
+            "the molecule scenarios run from a source checkout (molecule writes beside each "
+            "role), not from an installed package",
+            hint="git clone the aifactory repository and run `aifactory lab molecule` from its venv",
+        )
     known = scenario_roles(roles_dir)
     unknown = [r for r in requested if r not in known]
     if unknown:

@@ -38,9 +38,7 @@ def containers_conf() -> Path:
 def podman(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run podman with the lab's configuration; raise with its error output when `check` and it fails."""
     env = {**os.environ, "CONTAINERS_CONF": str(containers_conf())}
-    done = subprocess.run(
-        ["podman", *args], env=env, capture_output=True, text=True, check=False, timeout=timeout
-    )
+    done = subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=False, timeout=timeout)
     if check and done.returncode != 0:
         raise RuntimeError(f"podman {' '.join(args[:2])} failed: {done.stderr.strip()[-2000:]}")
     return done

@@ -28,6 +28,10 @@ class LabState:
     services: dict[str, str] = field(default_factory=dict)  # service -> URL or address
     jobs: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # what the factory produced (aifactory/lab/produce.py): trained, evaluated, served and measured; and each
+    # `lab iterate` cycle
+    production: dict[str, Any] = field(default_factory=dict)
+    iterations: list[dict[str, Any]] = field(default_factory=list)
     controller: str = "lab-ctl"  # the Slurm controller's host name (the plan's)
     shared_mount: str = "/shared"  # the blueprint's storage.filesystem.mount
 

@@ -59,5 +59,24 @@ def lab_status(state: LabState) -> dict[str, Any]:
         "slurm_nodes": dict(line.split(maxsplit=1) for line in sinfo.stdout.splitlines() if line.strip()),
         "queue": [line.split() for line in squeue.stdout.splitlines() if line.strip()],
         "jobs": state.jobs,
+        "serving": _serving(state),
+        "production": state.production,
+        "iterations": state.iterations,
         "timings": state.timings,
     }
+
+
+def _serving(state: LabState) -> dict[str, Any] | None:
+    """The serving replica, checked live: ready, and the registry version it serves."""
+    from aifactory.lab.produce import served_version
+
+    served = state.production.get("serving") if state.production else None
+    if not served:
+        return None
+    url = served["url"]
+    ready = _http_ok(f"{url}/v1/models/{served['model']}")
+    try:
+        version = served_version(url) if ready else ""
+    except OSError:
+        version = ""
+    return {"url": url, "host": served["host"], "model": served["model"], "ready": ready, "version": version}

@@ -18,6 +18,7 @@ from aifactory.lab.config import (
     PROMETHEUS_PORT,
     LabDesign,
     LabMirrors,
+    compute_names,
     lab_design,
     lab_vars,
     write_inventory,
@@ -33,6 +34,7 @@ class UpResult:
     state: LabState
     converge: RunResult | None = None
     burnin: dict[str, Any] = field(default_factory=dict)
+    production: dict[str, Any] = field(default_factory=dict)
 
 
 def source_dir() -> Path:
@@ -155,7 +157,25 @@ def run_burnin(state: LabState, nodes: int, step: Step) -> dict[str, Any]:
     return outcome
 
 
-def lab_up(nodes: int, step: Step, burnin: bool = True) -> UpResult:
+def run_production(state: LabState, design: LabDesign, step: Step) -> dict[str, Any]:
+    """The blueprint's workloads trained, served and measured (aifactory/lab/produce.py); a failed job is reported
+    with its output, not raised, so `lab up` prints what it made."""
+    from aifactory.lab import produce
+
+    if not design.blueprint.mlops.workloads.training:
+        return {"status": "skipped", "reason": "the lab blueprint has no mlops.workloads"}
+    needed = max(t.nodes for t in design.blueprint.mlops.workloads.training)
+    have = len(compute_names(design.hosts))
+    if needed > have:
+        why = f"the training job spans {needed} nodes and this lab has {have} (--nodes {needed})"
+        return {"status": "skipped", "reason": why}
+    try:
+        return {"status": "ran", **produce.produce(state, design, str(venv.venv_dir()), step)}
+    except produce.ProduceError as err:
+        return {"status": "failed", "error": str(err)}
+
+
+def lab_up(nodes: int, step: Step, burnin: bool = True, production: bool = True) -> UpResult:
     """Everything `lab up` does, in order; raises RuntimeError on a failure (the state stays for `down`)."""
     started = time.monotonic()
     design = lab_design(nodes)
@@ -167,6 +187,8 @@ def lab_up(nodes: int, step: Step, burnin: bool = True) -> UpResult:
     record_services(state)
     if burnin:
         result.burnin = run_burnin(state, nodes, step)
+    if production:
+        result.production = run_production(state, design, step)
     state.timings["up_s"] = round(time.monotonic() - started, 1)
     state.save()
     return result

@@ -226,6 +226,67 @@ def _accounting_and_quota(ctl: str) -> None:
     assert ("PENDING", "AssocGrpGRES") == (state, reason)
 
 
+# -- what the factory produces (aifactory/lab/produce.py: the lab blueprint's mlops.workloads, rendered and run) --
+def _targets(prometheus: str, job: str, timeout_s: float = 90) -> dict[str, str]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with urllib.request.urlopen(prometheus + "/api/v1/targets", timeout=10) as resp:
+            targets = json.load(resp)["data"]["activeTargets"]
+        health = {t["labels"]["instance"]: t["health"] for t in targets if t["labels"]["job"] == job}
+        if (health and all(h == "up" for h in health.values())) or time.monotonic() > deadline:
+            return health
+        time.sleep(3)
+
+
+def _produced(data: dict[str, Any]) -> None:
+    """Trained across both nodes under srun, registered and promoted by the gate, served by KServe on the last
+    node, measured by the benchmark job over the lab network, and reported against the plan in MLflow; Prometheus
+    scrapes the replica through the rendered file_sd targets and holds the rendered serving alerts."""
+    from aifactory.lab.mlflow_rest import alias_version, search_runs
+
+    prod = data["production"]
+    assert "ran" == prod.get("status"), prod
+    assert (prod["train"]["processes"], prod["eval"]["version"], prod["eval"]["promoted"]) == (2, "1", True), prod
+    assert prod["eval"]["val_loss"] < 3.0, prod["eval"]
+    mlflow = data["services"]["mlflow"]
+    assert "1" == alias_version(mlflow, "tinylm", "champion")
+    assert (prod["serving"]["host"], prod["serving"]["version"]) == ("lab002", "1"), prod["serving"]
+    bench = prod["bench"]
+    assert bench["completed"] == 64 and bench["output_tokens_per_s"] > 0, bench
+    assert bench["p99_e2el_ms"] >= bench["p50_e2el_ms"] > 0, bench
+    assert prod["plan"]["tokens_per_s"] is None and "cpu-lab" in prod["plan"]["reason"], prod["plan"]
+    assert prod["energy"]["tokens_per_joule"] is not None or "no energy counter" in prod["energy"]["reason"]
+    kpi = [r for r in search_runs(mlflow, "lab-kpi") if r["info"]["run_id"] == prod["mlflow_run_id"]]
+    assert kpi and {"output_tokens_per_s", "p99_e2el_ms"} <= {m["key"] for m in kpi[0]["data"]["metrics"]}
+    assert {"lab002:8000": "up"} == _targets(data["services"]["prometheus"], "aifactory-serving")
+    with urllib.request.urlopen(data["services"]["prometheus"] + "/api/v1/rules", timeout=10) as resp:
+        rules = [r["name"] for g in json.load(resp)["data"]["groups"] for r in g["rules"]]
+    assert any("Quality" in r for r in rules) and any("Latency" in r for r in rules), rules
+    status = _cli("lab", "status", "--format", "json", timeout=120)
+    live = json.loads(status.stdout)["serving"]
+    assert (live["ready"], live["version"]) == (True, "1"), live
+
+
+def _iterations(mlflow: str) -> None:
+    """`lab iterate`: a successor from the champion on new data is promoted and served with no failed request;
+    then a worse one (a few steps from scratch) is refused, and the champion keeps serving."""
+    from aifactory.lab.mlflow_rest import alias_version
+
+    better = _cli("lab", "iterate", "--format", "json", timeout=900)
+    assert better.returncode == 0, better.stdout[-3000:] + better.stderr[-3000:]
+    it = json.loads(better.stdout[better.stdout.index("{") :])
+    assert it["new_data"] == ["train-2.txt"] and it["decision"]["promoted"] is True, it
+    assert (it["before"], it["after"]) == ({"champion": "1", "served": "1"}, {"champion": "2", "served": "2"}), it
+    assert it["traffic"]["failed"] == 0 and list(it["traffic"]["versions"]) == ["1", "2"], it["traffic"]
+    worse = _cli("lab", "iterate", "--steps", "5", "--fresh", "--format", "json", timeout=900)
+    assert worse.returncode == 0, worse.stdout[-3000:] + worse.stderr[-3000:]
+    it = json.loads(worse.stdout[worse.stdout.index("{") :])
+    assert (it["decision"]["version"], it["decision"]["promoted"]) == ("3", False), it
+    assert it["after"] == {"champion": "2", "served": "2"} and it["traffic"]["failed"] == 0, it
+    assert list(it["traffic"]["versions"]) == ["2"], it["traffic"]
+    assert "2" == alias_version(mlflow, "tinylm", "champion")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
 def test_lab_up_run_and_down() -> None:
     up = _cli("lab", "up", "--nodes", "2", "--format", "json", timeout=1500)
@@ -275,8 +336,10 @@ def test_lab_up_run_and_down() -> None:
         assert data["burnin"]["mlflow_run_id"] in [r["info"]["run_id"] for r in runs]
         targets = _node_targets(data["services"]["prometheus"])
         assert {f"{addr}:9100": "up" for addr in data["addresses"].values()} == targets
+        _produced(data)
         _accounting_and_quota(ctl)
         _health_drains_and_resumes(ctl)
+        _iterations(data["services"]["mlflow"])
         again = _cli("lab", "converge", "--format", "json", timeout=900)
         assert json.loads(again.stdout[again.stdout.index("{") :])["changed"] == 0, again.stdout[-3000:]
         # The Pulumi node-group provider, stored and loaded back as the engine does, converges the same hosts
