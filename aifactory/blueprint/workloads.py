@@ -28,6 +28,7 @@ DataUri = Annotated[
 Argument = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/=:,+@%-]{1,256}$")]
 SlurmTime = Annotated[str, StringConstraints(pattern=r"^([0-9]+-)?[0-9]{1,2}:[0-9]{2}:[0-9]{2}$")]
 OrchestratorName = Literal["slurm", "kubernetes"]
+Engine = Literal["vllm", "kserve"]
 
 
 class _Workload(StrictModel):
@@ -94,9 +95,22 @@ class Serving(_Workload):
     canary_storage_uri: DataUri | None = Field(
         None, description="Kubernetes: the challenger's weights, served to canary_percent of requests."
     )
+    engine: Engine = Field(
+        "vllm",
+        description="Inference server: 'vllm' (vLLM's OpenAI API, tensor parallel over the replica's GPUs) or "
+        "'kserve' (KServe's Python model server, V1 protocol, running aifactory's byte-level language model "
+        "runtime aifactory.tinylm on CPU or GPU; it follows the registry alias itself; Slurm only).",
+    )
     replicas: Annotated[int, Field(ge=1, le=10_000)] = Field(1, description="Serving replicas (Slurm: one per node).")
-    gpus: Annotated[int, Field(ge=1, le=72)] = Field(
-        1, description="GPUs per replica (vLLM tensor parallel size); at most the node SKU's GPUs."
+    gpus: Annotated[int, Field(ge=0, le=72)] = Field(
+        1,
+        description="GPUs per replica (vLLM tensor parallel size); at most the node SKU's GPUs; 0 (CPU) only "
+        "with engine kserve.",
+    )
+    latency_p99_ms: Annotated[int, Field(ge=1, le=3_600_000)] | None = Field(
+        None,
+        description="Objective for the 99th percentile of request latency in milliseconds: the rendered "
+        "Prometheus alert fires when the deployment's p99 over 5 minutes exceeds it (Slurm).",
     )
     canary_percent: Annotated[int, Field(ge=0, le=100)] = Field(
         0, description="Share of requests (0-100) the challenger gets; 0: no canary."
@@ -106,11 +120,14 @@ class Serving(_Workload):
         description="Slurm: compute hosts that run the service (one replica each); default: "
         "the last `replicas` compute nodes.",
     )
-    port: Annotated[int, Field(ge=1024, le=65535)] = Field(8000, description="HTTP port (OpenAI API and /metrics).")
+    port: Annotated[int, Field(ge=1024, le=65535)] = Field(
+        8000, description="HTTP port (the engine's API and /metrics)."
+    )
 
 
 class Benchmark(_Workload):
-    """A token-throughput benchmark of a serving deployment (vLLM's `vllm bench serve`, random prompts)."""
+    """A token-throughput benchmark of a serving deployment, random prompts (vLLM's `vllm bench serve`; for
+    engine kserve aifactory.tinylm.loadgen)."""
 
     serving: Name = Field(description="Serving deployment it measures (its `name`).")
     prompt_tokens: Annotated[int, Field(ge=1, le=1_000_000)] = Field(1024, description="Input length per request.")

@@ -178,6 +178,25 @@ def _serve(c: _Checker, i: int, srv: Serving) -> Serve:
             f"{srv.gpus} GPUs per replica, but a {c.plan.sku_id} node has {c.plan.sku.gpus}",
             f"set gpus to at most {c.plan.sku.gpus}",
         )
+    elif srv.gpus == 0 and srv.engine == "vllm":
+        c.fail(
+            (*path, "gpus"),
+            "0 GPUs per replica, but vLLM needs at least 1 GPU",
+            "set gpus to 1 or more, or engine: kserve (aifactory's language model runtime runs on CPU)",
+        )
+    if srv.engine == "kserve" and at.orchestrator == "kubernetes":
+        c.fail(
+            (*path, "engine"),
+            "engine kserve (aifactory's language model runtime) runs on Slurm hosts only; on Kubernetes the "
+            "factory serves with its vLLM ServingRuntime",
+            "set engine: vllm, or orchestrator: slurm",
+        )
+    if srv.latency_p99_ms is not None and at.orchestrator == "kubernetes":
+        c.fail(
+            (*path, "latency_p99_ms"),
+            "the latency objective is a Prometheus rule of Slurm serving; on Kubernetes none is rendered",
+            "leave latency_p99_ms out, or set orchestrator: slurm",
+        )
     hosts: tuple[str, ...] = ()
     if at.orchestrator == "slurm":
         hosts = _serving_hosts(c, path, srv)

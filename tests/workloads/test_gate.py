@@ -112,3 +112,43 @@ def test_the_benchmark_logger_sums_replicas_into_one_mlflow_run(tmp_path: Path) 
     logged = json.loads(read.stdout.strip().splitlines()[-1])
     assert ("chat-tokens", 2500.0, 120.0, 512) == (
         logged["name"], logged["output_tokens_per_s"], logged["p99_ttft_ms"], logged["completed"])  # fmt: skip
+
+
+# The keys aifactory.tinylm.loadgen writes: no ttft, tpot or itl (KServe's V1 responses are not streamed).
+def _loadgen_result(tokens_per_s: float, p99_e2el: float) -> dict[str, float]:
+    return {"completed": 32, "failed": 0, "duration": 4.0, "total_input_tokens": 1024, "total_output_tokens": 1024,
+            "request_throughput": tokens_per_s / 32, "output_throughput": tokens_per_s, "mean_e2el_ms": 50.0,
+            "p50_e2el_ms": 40.0, "p99_e2el_ms": p99_e2el}  # fmt: skip
+
+
+def test_the_benchmark_logger_logs_the_percentiles_a_load_generator_result_has(tmp_path: Path) -> None:
+    assert PYTHON is not None
+    logger = tmp_path / "bench_log.py"
+    logger.write_text(script("bench_log.py") + "\n")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "0.json").write_text(json.dumps(_loadgen_result(200.0, 300.0)))
+    (results / "1.json").write_text(json.dumps(_loadgen_result(100.0, 900.0)))
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+           "MLFLOW_EXPERIMENT_NAME": "bench", "AIFACTORY_BENCH_NAME": "tinylm-tokens"}  # fmt: skip
+    run = subprocess.run([PYTHON, str(logger), str(results)], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, check=False)  # fmt: skip
+    assert 0 == run.returncode, run.stderr[-2000:]
+    read = subprocess.run([PYTHON, "-c", READ_RUN], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert 0 == read.returncode, read.stderr[-2000:]
+    logged = json.loads(read.stdout.strip().splitlines()[-1])
+    assert (300.0, 900.0, 40.0, 64) == (
+        logged["output_tokens_per_s"], logged["p99_e2el_ms"], logged["p50_e2el_ms"], logged["completed"])  # fmt: skip
+    assert not any(key.endswith(("_ttft_ms", "_tpot_ms", "_itl_ms")) for key in logged)
+
+
+def test_the_benchmark_logger_fails_without_a_result(tmp_path: Path) -> None:
+    assert PYTHON is not None
+    logger = tmp_path / "bench_log.py"
+    logger.write_text(script("bench_log.py") + "\n")
+    (tmp_path / "results").mkdir()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    run = subprocess.run([PYTHON, str(logger), str(tmp_path / "results")], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert 1 == run.returncode and "no result file" in run.stderr

@@ -1,6 +1,6 @@
 """Slurm workloads: sbatch scripts (torchrun under srun for training; the evaluation gate; the benchmark), a
-systemd unit per serving host, the serving endpoints as Prometheus file_sd targets, and the energy schedule's
-reservations and GPU power-cap timers."""
+systemd unit per serving host, the serving endpoints as Prometheus file_sd targets with the deployments' alert
+rules, and the energy schedule's reservations and GPU power-cap timers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import json
 import math
 from collections.abc import Sequence
 from typing import Any
+
+import yaml
 
 from aifactory.blueprint.loader import LoadedBlueprint
 from aifactory.design.energy import EnergySchedule
@@ -22,6 +24,11 @@ RDZV_PORT = 29500  # torchrun's usual c10d rendezvous port
 # The Python environment with mlflow and vllm that the gate, the benchmark and the serving units run from on
 # the nodes (no role installs it yet: docs/workloads.md). Training runs the user's own torchrun.
 WORKLOAD_ENV = "/opt/aifactory/workloads"
+SERVING_JOB = "aifactory-serving"  # the `job` label of the serving replicas' file_sd targets (_targets)
+# Request latency histograms in seconds: the KServe runtime's (aifactory.tinylm.serve), and vLLM's end-to-end
+# request latency (vllm/v1/metrics/loggers.py, `vllm:e2e_request_latency_seconds`).
+LATENCY_HISTOGRAM = {"kserve": "aifactory_serving_request_seconds", "vllm": "vllm:e2e_request_latency_seconds"}
+LATENCY_WINDOW = "5m"
 
 
 def _partition(loaded: LoadedBlueprint) -> str:
@@ -67,7 +74,7 @@ def _bench(loaded: LoadedBlueprint, wp: WorkloadPlan, b: Bench) -> str:
     return tpl("bench.sbatch.j2", **_common(loaded, wp), name=s.name, serving=srv.spec.name, urls=urls,
                model=srv.spec.model, prompt_tokens=s.prompt_tokens, output_tokens=s.output_tokens,
                concurrency=max(1, s.concurrency // len(urls)), per_replica=math.ceil(s.requests / len(urls)),
-               log_script=script("bench_log.py"))  # fmt: skip
+               engine=srv.spec.engine, log_script=script("bench_log.py"))  # fmt: skip
 
 
 def canary_hosts(srv: Serve) -> int:
@@ -85,21 +92,77 @@ def _serve(loaded: LoadedBlueprint, wp: WorkloadPlan, srv: Serve) -> dict[str, s
         out[f"slurm/systemd/{host}/aifactory-serve-{s.name}.service"] = tpl(
             "serve.service.j2", env=WORKLOAD_ENV, blueprint=loaded.source, name=s.name, model=s.model, alias=alias,
             host=host, port=s.port, mlflow_uri=wp.mlflow_uri.get("slurm", ""),
-            devices=",".join(map(str, range(s.gpus))), gpus=s.gpus)  # fmt: skip
+            devices=",".join(map(str, range(s.gpus))), gpus=s.gpus, engine=s.engine)  # fmt: skip
     return out
 
 
 def _targets(wp: WorkloadPlan) -> str:
-    """Prometheus file_sd targets: each serving replica's vLLM /metrics."""
+    """Prometheus file_sd targets: each serving replica's /metrics (vLLM's, or the KServe model server's)."""
     groups = []
     for srv in wp.serving:
         canary = canary_hosts(srv)
         for i, host in enumerate(srv.hosts):
             alias = CHALLENGER if i >= len(srv.hosts) - canary else CHAMPION
             groups.append({"targets": [f"{host}:{srv.spec.port}"],
-                           "labels": {"job": "aifactory-serving", "serving": srv.spec.name,
+                           "labels": {"job": SERVING_JOB, "serving": srv.spec.name,
                                       "model": srv.spec.model, "alias": alias}})  # fmt: skip
     return json.dumps(groups, indent=2, sort_keys=True) + "\n"
+
+
+def _quality_rule(srv: Serve, e: Eval) -> dict[str, Any]:
+    """The served version's evaluation value (the gate's version tag `aifactory.METRIC`, which the KServe
+    runtime exports as aifactory_serving_model_quality) worse than the evaluation's threshold."""
+    s, ev = srv.spec, e.spec
+    worse, word = (">", "above") if ev.direction == "lower" else ("<", "below")
+    series = f'aifactory_serving_model_quality{{job="{SERVING_JOB}",serving="{s.name}",metric="{ev.metric}"}}'
+    return {
+        "alert": "AifactoryServingQualityWorseThanThreshold",
+        "expr": f"{series} {worse} {ev.threshold!r}",
+        "for": "1m",
+        "labels": {"severity": "critical"},
+        "annotations": {
+            "summary": f"{s.name} serves a {s.model} version whose {ev.metric} is {word} the {ev.threshold!r} "
+            f"threshold of evaluation {ev.name}",
+            "description": "{{ $labels.model }}@{{ $labels.alias }} on {{ $labels.instance }}: "
+            f"{ev.metric} {{{{ $value }}}}",
+        },
+    }
+
+
+def _latency_rule(srv: Serve, limit_ms: int) -> dict[str, Any]:
+    """The deployment's 99th percentile of request latency over the last 5 minutes, per alias (champion and
+    challenger apart), above the objective."""
+    s = srv.spec
+    buckets = f'{LATENCY_HISTOGRAM[s.engine]}_bucket{{job="{SERVING_JOB}",serving="{s.name}"}}'
+    p99 = f"histogram_quantile(0.99, sum by (le, serving, alias) (rate({buckets}[{LATENCY_WINDOW}])))"
+    return {
+        "alert": "AifactoryServingLatencyP99High",
+        "expr": f"{p99} > {limit_ms / 1000!r}",
+        "for": "5m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": f"{s.name}: p99 request latency above its {limit_ms} ms objective",
+            "description": "{{ $labels.alias }}: p99 {{ $value | humanizeDuration }} over " + LATENCY_WINDOW,
+        },
+    }
+
+
+def _rules(wp: WorkloadPlan) -> str | None:
+    """Prometheus alerting rules, one group per serving deployment that has any: for engine kserve the served
+    model's quality against the threshold of every evaluation of that model (vLLM exports no such value), and
+    the p99 latency against latency_p99_ms where it is set. None where no deployment has a rule."""
+    groups = []
+    for srv in wp.serving:
+        rules = [_quality_rule(srv, e) for e in wp.evaluations
+                 if srv.spec.engine == "kserve" and e.training.spec.model == srv.spec.model]  # fmt: skip
+        if srv.spec.latency_p99_ms is not None:
+            rules.append(_latency_rule(srv, srv.spec.latency_p99_ms))
+        if rules:
+            groups.append({"name": f"aifactory-serving-{srv.spec.name}", "rules": rules})
+    if not groups:
+        return None
+    head = "# Alerting rules of the Slurm serving deployments: rendered by aifactory (mlops.workloads.serving).\n"
+    return head + yaml.safe_dump({"groups": groups}, sort_keys=False, default_flow_style=False, width=1000)
 
 
 def render(loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, sched: EnergySchedule | None = None) -> dict[str, str]:
@@ -113,6 +176,9 @@ def render(loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, sched: EnergySche
         files |= _serve(loaded, wp, srv)
     if wp.serving:
         files["slurm/prometheus/aifactory-serving.json"] = _targets(wp)
+        rules = _rules(wp)
+        if rules is not None:
+            files["slurm/prometheus/aifactory-serving-rules.yml"] = rules
     return files
 
 
