@@ -71,6 +71,47 @@ def test_a_workload_the_design_cannot_run_is_refused_at_its_line(
 
 
 @pytest.mark.parametrize(
+    ("new", "message", "fix"),
+    [
+        ("replicas: 4, gpus: 0,", "0 GPUs per replica, but vLLM needs at least 1 GPU", "or engine: kserve"),
+        ("replicas: 4, gpus: 8, engine: tgi,", "Input should be 'vllm' or 'kserve'", "fix:"),
+        ("replicas: 4, gpus: 8, latency_p99_ms: 0,", "greater than or equal to 1", "fix:"),
+    ],
+)
+def test_a_serving_engine_or_objective_that_cannot_hold_is_refused_at_its_line(
+    tmp_path: Path, new: str, message: str, fix: str
+) -> None:
+    site = _site(tmp_path, "replicas: 4, gpus: 8,", new)
+    err = _refused(site, tmp_path / "out")
+    assert message in err and fix in err
+    assert f"site.yaml:{_line(site, new)}:" in err
+
+
+K8S = REPO / "blueprints" / "edge-l40s-inference.yaml"
+
+
+@pytest.mark.parametrize(
+    ("new", "message", "fix"),
+    [
+        ("replicas: 2, gpus: 1, engine: kserve}", "engine kserve (aifactory's language model runtime) runs on Slurm",
+         "set engine: vllm, or orchestrator: slurm"),
+        ("replicas: 2, gpus: 1, latency_p99_ms: 500}", "the latency objective is a Prometheus rule of Slurm serving",
+         "leave latency_p99_ms out, or set orchestrator: slurm"),
+        ("replicas: 2, gpus: 0}", "0 GPUs per replica, but vLLM needs at least 1 GPU", "set gpus to 1 or more"),
+    ],
+)  # fmt: skip
+def test_kubernetes_serving_refuses_the_slurm_only_settings(tmp_path: Path, new: str, message: str, fix: str) -> None:
+    text = K8S.read_text()
+    old = "replicas: 2, gpus: 1}"
+    assert old in text
+    site = tmp_path / "site.yaml"
+    site.write_text(text.replace(old, new, 1))
+    err = _refused(site, tmp_path / "out")
+    assert message in err and f"fix: {fix}" in err
+    assert f"site.yaml:{_line(site, new)}:" in err
+
+
+@pytest.mark.parametrize(
     ("rows", "line", "message"),
     [
         ("hour,value\n2026-12-04T00:00Z,50\n2026-12-04T02:00Z,60\n", 3, "does not follow 2026-12-04T00:00Z"),
