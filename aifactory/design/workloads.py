@@ -25,6 +25,28 @@ MLFLOW_K8S = "http://mlflow.mlflow.svc.cluster.local:80"
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
+def slurm_seconds(text: str) -> int | None:
+    """A Slurm time ('INFINITE', 'MM', 'MM:SS', 'HH:MM:SS', 'D-HH', 'D-HH:MM', 'D-HH:MM:SS': sbatch(1) --time) in
+    seconds; None for INFINITE."""
+    if text == "INFINITE":
+        return None
+    days, _, rest = text.rpartition("-")
+    parts = [int(x) for x in rest.split(":")]
+    if days:  # D-HH, D-HH:MM, D-HH:MM:SS
+        h, m, sec = [*parts, 0, 0][:3]
+    else:  # MM, MM:SS, HH:MM:SS
+        h, m, sec = [0, *parts, 0][:3] if len(parts) < 3 else parts
+    return ((int(days or 0) * 24 + h) * 60 + m) * 60 + sec
+
+
+def slurm_partition(loaded: LoadedBlueprint) -> tuple[str, str]:
+    """The partition the rendered jobs go to (the default one, else the first) and its max_time."""
+    slurm = getattr(loaded.model.mlops.orchestrator, "slurm", None)
+    parts = slurm.partitions if slurm is not None else []
+    chosen = next((x for x in parts if x.default), parts[0] if parts else None)
+    return (chosen.name, chosen.max_time) if chosen is not None else ("gpu", "INFINITE")
+
+
 @dataclass(frozen=True)
 class Placed:
     """Where one workload runs, and for whom."""
@@ -152,6 +174,16 @@ def _train(c: _Checker, i: int, job: TrainingJob) -> Train:
         )
     if at.orchestrator == "kubernetes":
         c.need(path, c.loaded.model.mlops.components.kubeflow_trainer, "kubeflow_trainer", "training")
+    else:
+        name, max_time = slurm_partition(c.loaded)
+        limit = slurm_seconds(max_time)
+        if limit is not None and (slurm_seconds(job.time_limit) or 0) > limit:
+            c.fail(
+                (*path, "time_limit"),
+                f"time_limit {job.time_limit} is longer than partition {name}'s max_time {max_time}: "
+                "Slurm would hold the job pending",
+                f"set time_limit to at most {max_time}, or raise the partition's max_time",
+            )
     return Train(job, at, gpus)
 
 

@@ -149,3 +149,15 @@ def test_the_signal_file_stays_beside_the_blueprint(tmp_path: Path, name: str) -
     site = _site(tmp_path, "file: signals/day-ahead-example.csv", f"file: '{name}'")
     err = _refused(site, tmp_path / "out")
     assert f"site.yaml:{_line(site, name)}:" in err and "relative to the blueprint's folder" in err
+
+
+def test_a_training_job_longer_than_its_partition_allows_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = (REPO / "blueprints" / "lab.yaml").read_text()
+    old = 'time_limit: "00:20:00"'
+    assert old in text
+    site = tmp_path / "site.yaml"
+    new = 'time_limit: "1-00:00:00"'
+    site.write_text(text.replace(old, new, 1))
+    err = _refused(site, tmp_path / "out")
+    assert "time_limit 1-00:00:00 is longer than partition debug's max_time 01:00:00" in err
+    assert f"site.yaml:{_line(site, new)}:" in err and "fix: set time_limit to at most 01:00:00" in err

@@ -22,8 +22,9 @@ from tests.conftest import REPO, golden_tree, run_cli
 from tests.pulumi.schemas import validate
 
 GOLDEN = REPO / "tests" / "golden" / "workloads"
-# Reference blueprints with workloads: Slurm with an energy signal, both orchestrators, Kubernetes alone.
-WITH_WORKLOADS = ("b200-spectrum-x", "dgx-h100-superpod", "edge-l40s-inference")
+# Reference blueprints with workloads: Slurm with an energy signal, both orchestrators, Kubernetes alone, and the
+# lab (engine kserve on CPU, the serving alert rules).
+WITH_WORKLOADS = ("b200-spectrum-x", "dgx-h100-superpod", "edge-l40s-inference", "lab")
 
 
 @pytest.mark.parametrize("name", WITH_WORKLOADS)

@@ -14,7 +14,17 @@ import yaml
 from aifactory.blueprint.loader import LoadedBlueprint
 from aifactory.design.energy import EnergySchedule
 from aifactory.design.plan import Plan
-from aifactory.design.workloads import CHALLENGER, CHAMPION, Bench, Eval, Serve, Train, WorkloadPlan
+from aifactory.design.workloads import (
+    CHALLENGER,
+    CHAMPION,
+    Bench,
+    Eval,
+    Serve,
+    Train,
+    WorkloadPlan,
+    slurm_partition,
+    slurm_seconds,
+)
 from aifactory.render.hostlist import compress
 from aifactory.render.k8s.fabric import job_nccl_env
 from aifactory.render.workloads.templating import render as tpl
@@ -31,11 +41,19 @@ LATENCY_HISTOGRAM = {"kserve": "aifactory_serving_request_seconds", "vllm": "vll
 LATENCY_WINDOW = "5m"
 
 
+# Longest run of an evaluation and of a benchmark, or the partition's max_time where that is shorter (a job that
+# asks for more than its partition allows stays pending).
+EVAL_TIME, BENCH_TIME = "02:00:00", "01:00:00"
+
+
 def _partition(loaded: LoadedBlueprint) -> str:
-    orch = loaded.model.mlops.orchestrator
-    slurm = getattr(orch, "slurm", None)
-    parts = slurm.partitions if slurm is not None else []
-    return next((x.name for x in parts if x.default), parts[0].name if parts else "gpu")
+    return slurm_partition(loaded)[0]
+
+
+def _time(loaded: LoadedBlueprint, wanted: str) -> str:
+    max_time = slurm_partition(loaded)[1]
+    limit = slurm_seconds(max_time)
+    return max_time if limit is not None and limit < (slurm_seconds(wanted) or 0) else wanted
 
 
 def _common(loaded: LoadedBlueprint, wp: WorkloadPlan) -> dict[str, Any]:
@@ -65,7 +83,7 @@ def gate_env(e: Eval) -> dict[str, str]:
 def _eval(loaded: LoadedBlueprint, p: Plan, wp: WorkloadPlan, e: Eval) -> str:
     return tpl("eval.sbatch.j2", **_common(loaded, wp), name=e.spec.name, model=e.training.spec.model,
                gpus=p.sku.gpus, gate=gate_env(e), challenger=CHALLENGER, gate_script=script("gate.py"),
-               script=e.spec.script, data=e.spec.data)  # fmt: skip
+               script=e.spec.script, data=e.spec.data, time_limit=_time(loaded, EVAL_TIME))  # fmt: skip
 
 
 def _bench(loaded: LoadedBlueprint, wp: WorkloadPlan, b: Bench) -> str:
@@ -74,7 +92,8 @@ def _bench(loaded: LoadedBlueprint, wp: WorkloadPlan, b: Bench) -> str:
     return tpl("bench.sbatch.j2", **_common(loaded, wp), name=s.name, serving=srv.spec.name, urls=urls,
                model=srv.spec.model, prompt_tokens=s.prompt_tokens, output_tokens=s.output_tokens,
                concurrency=max(1, s.concurrency // len(urls)), per_replica=math.ceil(s.requests / len(urls)),
-               engine=srv.spec.engine, log_script=script("bench_log.py"))  # fmt: skip
+               engine=srv.spec.engine, log_script=script("bench_log.py"),
+               time_limit=_time(loaded, BENCH_TIME))  # fmt: skip
 
 
 def canary_hosts(srv: Serve) -> int:
