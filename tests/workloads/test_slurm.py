@@ -83,7 +83,7 @@ def _tomorrow(tmp_path: Path) -> Path:
 
 
 def test_every_sbatch_script_is_valid_bash(tmp_path: Path) -> None:
-    for name in ("b200-spectrum-x", "dgx-h100-superpod"):
+    for name in ("b200-spectrum-x", "dgx-h100-superpod", "lab"):
         files, _ = render_workloads(load_blueprint(name), "t")
         scripts = {k: v for k, v in files.items() if k.endswith((".sbatch", ".sh"))}
         assert scripts
