@@ -44,7 +44,7 @@ def _summary(data: dict[str, Any]) -> str:
 
 def production_lines(prod: dict[str, Any]) -> list[str]:
     """What the factory produced, measured, next to the plan's estimate."""
-    if prod.get("status") != "ran":
+    if "bench" not in prod:  # not run: skipped or failed, with why
         return (
             [f"Production: {prod.get('status')} ({prod.get('reason') or prod.get('error', '')[:600]})"] if prod else []
         )

@@ -29,6 +29,7 @@ from aifactory import resources
 from aifactory.io import atomic_write, atomic_write_tree
 from aifactory.lab import mlflow_rest
 from aifactory.lab.config import LabDesign
+from aifactory.lab.hosts import SHARED_EXPORT
 from aifactory.lab.podman import exec_in
 from aifactory.lab.state import LabState
 
@@ -80,14 +81,21 @@ def _one(files: dict[str, str], pattern: str) -> str:
     return found[0]
 
 
+def on_controller(*parts: str) -> str:
+    """A path under the shared file system as the controller sees it: the export itself (it serves it and does
+    not mount it, like a production file server; every lab host has the export at SHARED_EXPORT)."""
+    return "/".join((SHARED_EXPORT, *parts))
+
+
 def sbatch(state: LabState, env: str, path: str, *args: str) -> dict[str, Any]:
-    """Submit a rendered script and wait for it (`sbatch --wait`); returns its job ID, exit code and output."""
+    """Submit a rendered script from the controller and wait for it (`sbatch --wait`); the job runs in
+    /shared/workloads/out on its nodes. Returns its job ID, exit code and output."""
     inside = f"{state.shared_mount}/{WORKLOADS}"
     started = time.monotonic()
     done = exec_in(
         state.controller,
         ["timeout", str(JOB_TIMEOUT_S), "env", f"PATH={JOB_PATH.format(env=env)}", "sbatch", "--wait", "--parsable",
-         f"--chdir={inside}/out", f"{inside}/{path}", *args],
+         f"--chdir={inside}/out", on_controller(WORKLOADS, path), *args],
         timeout=JOB_TIMEOUT_S + 30,
     )  # fmt: skip
     job = done.stdout.strip().split(";")[0]
@@ -143,7 +151,7 @@ def monitor(state: LabState, files: dict[str, str], step: Step) -> list[str]:
     for path, folder in (("slurm/prometheus/aifactory-serving.json", "/etc/prometheus/file_sd"),
                          ("slurm/prometheus/aifactory-serving-rules.yml", "/etc/prometheus/rules")):  # fmt: skip
         if path in files:
-            src = f"{state.shared_mount}/{WORKLOADS}/{path}"
+            src = on_controller(WORKLOADS, path)
             done = exec_in(state.controller, ["install", "-m", "0644", src, f"{folder}/{Path(path).name}"], timeout=60)
             if done.returncode != 0:
                 raise ProduceError(f"monitoring: installing {path} on {state.controller}: {done.stderr.strip()}")
@@ -290,7 +298,7 @@ def iterate(state: LabState, design: LabDesign, env: str, step: Step, steps: int
     tag = time.strftime("%Y%m%d-%H%M%S")
     work = _shared(state) / "iterate" / tag
     work.mkdir(parents=True, exist_ok=True)
-    inside = f"{state.shared_mount}/iterate/{tag}"
+    inside = on_controller("iterate", tag)
     new_data = stage_data(state, ("train-2.txt",))
     before = {"champion": _champion(state, model), "served": served_version(url)}
     bench = last_json_args(files[_one(files, r"slurm/bench-[^/]+\.sbatch")])
