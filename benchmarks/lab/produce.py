@@ -42,10 +42,10 @@ def main() -> int:
     load = produce.last_json_args(files[bench])
     cpu = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
     out = {
-        "command": "benchmarks/lab/produce.py --repeat %d (after `aifactory lab up --nodes 2`)" % args.repeat,
+        "command": f"benchmarks/lab/produce.py --repeat {args.repeat} (after `aifactory lab up --nodes 2`)",
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{cpu} CPU cores shared by the lab's 3 podman hosts, {platform.machine()}, no GPU",
-        "model": {"parameters": prod["train"]["parameters"], "kind": "byte-level causal transformer (aifactory.tinylm)"},
+        "model": {"parameters": prod["train"]["parameters"], "kind": "byte-level causal transformer, aifactory.tinylm"},
         "training": {
             "first_model_job_s": prod["train"]["seconds"],
             "first_model_train_loop_s": prod["train"]["train_seconds"],

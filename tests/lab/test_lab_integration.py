@@ -1,10 +1,11 @@
 """The lab end to end: up with two compute nodes on a network with no route out, every package installed
 from the lab's own mirrors, Slurm runs across them with accounting (a 2-node job in sacct, a tenant's GPU limit
-holding back an over-quota job), burn-in lands in MLflow, Prometheus scrapes every node, the factory produces (the lab blueprint's workloads
-trained across both nodes, gated into the registry, served by KServe, measured in tokens/s) and iterates twice (a
-better successor promoted under load with no failed request, a worse one refused), a second converge
-changes nothing (nor does the Pulumi node-group provider's), the hosts run the lab image as the lab's own OCI
-registry served it, and down leaves nothing behind (no server, registry, container, network or bridge)."""
+holding back an over-quota job), burn-in lands in MLflow, Prometheus scrapes every node, the factory produces
+(the lab blueprint's workloads trained across both nodes, gated into the registry, served by KServe, measured
+in tokens/s) and iterates twice (a better successor promoted under load with no failed request, a worse one
+refused), a second converge changes nothing (nor does the Pulumi node-group provider's), the hosts run the lab
+image as the lab's own OCI registry served it, and down leaves nothing behind (no server, registry, container,
+network or bridge)."""
 
 from __future__ import annotations
 
