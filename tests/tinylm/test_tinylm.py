@@ -139,7 +139,9 @@ def test_train_register_serve_measure_promote_and_refuse(tmp_path: Path) -> None
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MLFLOW_EXPERIMENT_NAME": "lab", "AIFACTORY_MODEL": "tinylm",
            "AIFACTORY_METRIC": "val_loss", "AIFACTORY_THRESHOLD": "3.0", "AIFACTORY_DIRECTION": "lower",
            "AIFACTORY_EVAL_NAME": "tinylm-heldout", "EVAL_RESULT": str(tmp_path / "eval.json"),
-           "AIFACTORY_MODEL_URI": "models:/tinylm@challenger", "OMP_NUM_THREADS": "1"}  # fmt: skip
+           "AIFACTORY_MODEL_URI": "models:/tinylm@challenger", "OMP_NUM_THREADS": "1",
+           # The lab venv finds the package at the hosts' source mount; here, the tree this test runs from.
+           "PYTHONPATH": str(Path(lm.__file__).resolve().parents[2])}  # fmt: skip
     gate = tmp_path / "gate.py"
     gate.write_text(script("gate.py"))
     train = [str(LAB_PY), str(Path(lm.__file__).parent / "train.py"), "--data", str(data)]
